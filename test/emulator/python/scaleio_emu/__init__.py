@@ -1,0 +1,1 @@
+"""Arrowhead's ScaleIO emulator: a test double for EMC ScaleIO daemons and CLIs (not the product)."""

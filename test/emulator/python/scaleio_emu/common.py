@@ -1,0 +1,228 @@
+"""Shared plumbing: paths, ids, persistence, and the JSON-lines RPC every daemon speaks.
+
+Real ScaleIO speaks a proprietary binary protocol; the emulator uses one JSON object per line
+(over TLS for the MDM, whose certificate scli and the gateway must approve, plain TCP elsewhere).
+"""
+
+import hashlib
+import json
+import os
+import secrets
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+
+# Tests run several emulated hosts on one machine: every absolute path goes through root().
+ROOT = os.environ.get("SCALEIO_EMU_ROOT", "/")
+
+MDM_PORT = 9011
+MDM_MGMT_PORT = 6611
+SDS_PORT = 7072
+LIA_PORT = 9099
+GATEWAY_PORT = 443
+
+
+def root(path):
+    return os.path.join(ROOT, path.lstrip("/"))
+
+
+def installed_version(component):
+    """The version baked in at build time (2.0-14000.231 ...), read from the installed tree."""
+    try:
+        with open(root("/opt/emc/scaleio/%s/cfg/version" % component)) as f:
+            return f.read().strip()
+    except OSError:
+        return "0.0-0.0"
+
+
+def short_version(full):
+    """'3.6-700.103' -> '3.6.700' (the form scli prints)."""
+    major, _, rest = full.partition("-")
+    return "%s.%s" % (major, rest.split(".")[0]) if rest else major
+
+
+def major_of(full):
+    try:
+        return int(full.split(".")[0])
+    except ValueError:
+        return 0
+
+
+def new_id():
+    return secrets.token_hex(8)
+
+
+def load_json(path, default):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def save_json(path, data, mode=0o600):
+    """Atomic write: a crash mid-write must never leave a half-written state file."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def hash_secret(secret, salt=None):
+    salt = salt or secrets.token_hex(8)
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt.encode(), 20000).hex()
+    return "%s$%s" % (salt, digest)
+
+
+def check_secret(secret, stored):
+    salt, _, _ = (stored or "").partition("$")
+    return bool(salt) and secrets.compare_digest(hash_secret(secret, salt), stored)
+
+
+def log(name, msg):
+    sys.stderr.write("%s: %s\n" % (name, msg))
+    sys.stderr.flush()
+
+
+def is_local_ip(ip):
+    """True when ip is configured on this host (network namespace)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((ip, 0))
+        return True
+    except OSError:
+        return False
+
+
+def fingerprint_of_der(der):
+    return hashlib.sha256(der).hexdigest()
+
+
+def fingerprint_of_pem(pem):
+    return fingerprint_of_der(ssl.PEM_cert_to_DER_cert(pem))
+
+
+class RpcError(Exception):
+    """The peer could not be reached or answered garbage (not an application error)."""
+
+
+def call(host, port, message, timeout=5.0, tls=False):
+    """Send one request, return (reply dict, peer certificate fingerprint or None)."""
+    try:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except OSError as e:
+        raise RpcError("%s:%d: %s" % (host, port, e.strerror or e)) from None
+    fpr = None
+    try:
+        sock = raw
+        if tls:
+            # Trust is decided by the caller from the fingerprint (scli --approve_certificate),
+            # exactly because the MDM certificate is self-signed.
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            sock = ctx.wrap_socket(raw, server_hostname=host)
+            fpr = fingerprint_of_der(sock.getpeercert(binary_form=True))
+        sock.sendall((json.dumps(message) + "\n").encode())
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        sock.close()
+    except (OSError, ssl.SSLError) as e:
+        raise RpcError("%s:%d: %s" % (host, port, e)) from None
+    if not data:
+        raise RpcError("%s:%d: connection closed without an answer" % (host, port))
+    try:
+        return json.loads(data), fpr
+    except ValueError:
+        raise RpcError("%s:%d: answer is not JSON" % (host, port)) from None
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    def setup(self):
+        holder = getattr(self.server, "ssl_holder", None)
+        if holder is not None:
+            # Handshake here, in the connection's own thread, so one slow client cannot stall accept.
+            self.request.settimeout(10)
+            self.request = holder.context().wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def handle(self):
+        line = self.rfile.readline(16 * 1024 * 1024)
+        if not line:
+            return
+        try:
+            request = json.loads(line)
+            peer = self.client_address[0]
+            local = self.connection.getsockname()[0]
+            reply = self.server.dispatch(request, peer, local, self.server.server_address[1])
+        except Exception as e:  # noqa: BLE001 - a daemon must answer, not die
+            log("rpc", "handler error: %r" % e)
+            reply = {"ok": False, "error": "Internal error: %s" % e, "code": 1}
+        try:
+            self.wfile.write((json.dumps(reply) + "\n").encode())
+        except OSError:
+            pass
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        log("rpc", "connection from %s failed: %s" % (client_address[0], sys.exc_info()[1]))
+
+
+class _TlsServer(_Server):
+    def __init__(self, addr, dispatch, ssl_holder):
+        self.ssl_holder = ssl_holder
+        super().__init__(addr, _Handler)
+        self.dispatch = dispatch
+
+
+
+class SslHolder:
+    """Server TLS context that can be swapped at runtime (an MDM adopts the cluster certificate)."""
+
+    def __init__(self, cert_path, key_path):
+        self.cert_path, self.key_path = cert_path, key_path
+        self._ctx = None
+        self.reload()
+
+    def reload(self):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.cert_path, self.key_path)
+        self._ctx = ctx
+
+    def context(self):
+        return self._ctx
+
+
+def serve(host, port, dispatch, ssl_holder=None):
+    """Start a threaded server; returns it (call .shutdown() to stop)."""
+    if ssl_holder is not None:
+        server = _TlsServer((host, port), dispatch, ssl_holder)
+    else:
+        server = _Server((host, port), _Handler)
+        server.dispatch = dispatch
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def ok(**fields):
+    fields["ok"] = True
+    return fields
+
+
+def fail(error, code=7, **fields):
+    fields.update(ok=False, error=error, code=code)
+    return fields

@@ -1,0 +1,319 @@
+"""The REST gateway on 443: the documented /api subset, answered from the MDM's live state.
+
+It keeps no copy of the cluster: every call asks the master MDM (port 6611) with the caller's
+MDM session token. Like the real gateway it has to be told the MDM addresses (mdm.ip.addresses)
+and to trust the MDM certificate (security.bypass_certificate_check=true or
+POST /api/trustHostCertificate/Mdm) before any MDM call works.
+"""
+
+import base64
+import json
+import os
+import secrets
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from . import common
+
+NAME = "gateway"
+CLASSES = common.root("/opt/emc/scaleio/gateway/webapps/ROOT/WEB-INF/classes")
+PROPERTIES = os.path.join(CLASSES, "gatewayUser.properties")
+TRUST_FILE = os.path.join(CLASSES, "certificates", "emu-mdm-truststore.json")
+CERT = common.root("/opt/emc/scaleio/gateway/conf/certificates/gateway.crt")
+KEY = common.root("/opt/emc/scaleio/gateway/conf/certificates/gateway.key")
+ADMIN_TOKENS = set()
+LOCK = threading.Lock()
+# Read once at start, like the real gateway: editing the file needs a service restart.
+PROPS = {}
+
+
+class ApiError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def read_properties():
+    props = {}
+    try:
+        with open(PROPERTIES) as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#") and "=" in line:
+                    key, _, value = line.partition("=")
+                    props[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return props
+
+
+def write_property(key, value):
+    with LOCK:
+        PROPS[key] = value
+        try:
+            with open(PROPERTIES) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            lines = []
+        lines = [line for line in lines if not line.strip().startswith(key + "=")]
+        lines.append("%s=%s" % (key, value))
+        with open(PROPERTIES + ".tmp", "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.chmod(PROPERTIES + ".tmp", 0o600)
+        os.replace(PROPERTIES + ".tmp", PROPERTIES)
+
+
+def mdm_addresses():
+    value = PROPS.get("mdm.ip.addresses", "")
+    return [ip.strip() for ip in value.replace(";", ",").split(",") if ip.strip()]
+
+
+def mdm(cmd, args, token):
+    """Run an MDM command on whichever configured MDM is the master."""
+    ips = mdm_addresses()
+    if not ips:
+        raise ApiError(500, "No MDM is configured: set mdm.ip.addresses in %s and restart "
+                            "the gateway, or POST /api/updateConfiguration" % PROPERTIES)
+    bypass = PROPS.get("security.bypass_certificate_check", "false") == "true"
+    trusted = common.load_json(TRUST_FILE, [])
+    for ip in ips:
+        try:
+            reply, fpr = common.call(ip, common.MDM_MGMT_PORT,
+                                     {"op": "cmd", "cmd": cmd, "args": args, "token": token},
+                                     timeout=30.0, tls=True)
+        except common.RpcError:
+            continue
+        if not bypass and fpr not in trusted:
+            raise ApiError(500, "The MDM certificate is not trusted: POST "
+                                "/api/trustHostCertificate/Mdm or set "
+                                "security.bypass_certificate_check=true")
+        if not reply.get("ok") and reply.get("error") == "This MDM is not the master":
+            continue
+        if not reply.get("ok"):
+            status = 401 if "login" in reply["error"].lower() or "password" in reply[
+                "error"].lower() else 500
+            raise ApiError(status, reply["error"])
+        return reply
+    raise ApiError(500, "Could not connect to the MDM at %s" % ",".join(ips))
+
+
+def links(kind, obj_id):
+    return [{"rel": "self", "href": "/api/instances/%s::%s" % (kind, obj_id)}]
+
+
+def to_rest(kind, s, o):
+    up = s["up"]
+    if kind == "System":
+        master = next(m for m in s["members"] if m["role"] == "master")
+        return {"id": o["id"], "name": o["name"], "systemVersionName": "EMC ScaleIO %s" %
+                o["version"], "mdmClusterState": "ClusteredNormal" if s["mode"] != "1_node"
+                else "NotClustered", "mdmManagementIpList": master["mgmt_ips"],
+                "installId": o["id"], "links": links("System", o["id"])}
+    if kind == "ProtectionDomain":
+        return {"id": o["id"], "name": o["name"], "systemId": s["system"]["id"],
+                "protectionDomainState": "Active", "links": links(kind, o["id"])}
+    if kind == "StoragePool":
+        return {"id": o["id"], "name": o["name"], "protectionDomainId": o["pd"],
+                "mediaType": o["media_type"], "capacityInKb": s["capacity_gb"][o["id"]] * 1024**2,
+                "links": links(kind, o["id"])}
+    if kind == "Sds":
+        return {"id": o["id"], "name": o["name"], "protectionDomainId": o["pd"],
+                "ipList": [{"ip": ip, "role": "all"} for ip in o["ips"]], "port": common.SDS_PORT,
+                "sdsState": "Normal", "mdmConnectionState": "Connected" if up[o["id"]]
+                else "Disconnected", "links": links(kind, o["id"])}
+    if kind == "Sdc":
+        return {"id": o["id"], "name": o.get("name"), "sdcIp": o["ip"], "sdcGuid": o["guid"],
+                "systemId": s["system"]["id"], "mdmConnectionState": "Connected" if up[o["id"]]
+                else "Disconnected", "links": links(kind, o["id"])}
+    if kind == "Volume":
+        sdcs = {c["id"]: c for c in s["sdcs"]}
+        mapped = [{"sdcId": i, "sdcIp": sdcs[i]["ip"], "limitIops": 0, "limitBwInMbps": 0}
+                  for i in o["mapped"] if i in sdcs]
+        return {"id": o["id"], "name": o["name"], "sizeInKb": o["size_gb"] * 1024**2,
+                "storagePoolId": o["pool"], "vtreeId": o["id"],
+                "volumeType": "ThinProvisioned" if o["thin"] else "ThickProvisioned",
+                "mappedSdcInfo": mapped or None, "links": links(kind, o["id"])}
+    raise ApiError(404, "Unknown type %s" % kind)
+
+
+COLLECTIONS = {"System": None, "ProtectionDomain": "pds", "StoragePool": "pools", "Sds": "sds",
+               "Sdc": "sdcs", "Volume": "volumes"}
+
+
+def instances(kind, s):
+    if kind == "System":
+        return [to_rest("System", s, s["system"])]
+    return [to_rest(kind, s, o) for o in s[COLLECTIONS[kind]]]
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "ScaleIO-Gateway-Emulator"
+
+    def log_message(self, fmt, *args):
+        common.log(NAME, "%s %s" % (self.address_string(), fmt % args))
+
+    def reply(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def credentials(self):
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            raise ApiError(401, "Unauthorized: HTTP basic authentication is required")
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            raise ApiError(401, "Unauthorized: malformed Authorization header") from None
+        return user, password
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if not length:
+            return {}
+        try:
+            return json.loads(self.rfile.read(length))
+        except ValueError:
+            raise ApiError(400, "The request body is not valid JSON") from None
+
+    def do_GET(self):
+        self.route("GET")
+
+    def do_POST(self):
+        self.route("POST")
+
+    def route(self, method):
+        try:
+            status, body = self.handle_api(method, self.path.split("?")[0].rstrip("/"))
+            self.reply(status, body)
+        except ApiError as e:
+            self.reply(e.status, {"message": str(e), "httpStatusCode": e.status, "errorCode": 0})
+
+    def handle_api(self, method, path):
+        if path == "/api/version":
+            return 200, ".".join(common.installed_version("gateway").split("-")[0].split(".")[:2])
+        if path == "/api/login":
+            user, password = self.credentials()
+            reply = mdm("login", {"username": user, "password": password}, None)
+            return 200, reply["token"]
+        if path == "/api/gatewayLogin":
+            user, password = self.credentials()
+            stored = PROPS.get("gateway-admin.password", "")
+            if user != "admin" or not common.check_secret(password, stored):
+                raise ApiError(401, "Unauthorized: wrong gateway admin user or password")
+            token = secrets.token_hex(16)
+            ADMIN_TOKENS.add(token)
+            return 200, token
+        if path in ("/api/updateConfiguration", "/api/trustHostCertificate/Mdm"):
+            if self.credentials()[1] not in ADMIN_TOKENS:
+                raise ApiError(401, "Unauthorized: log in with /api/gatewayLogin first")
+            return self.configure(path)
+        _, token = self.credentials()
+        parts = path.split("/")
+        # /api/types/<Type>/instances
+        if len(parts) == 5 and parts[2] == "types" and parts[4] == "instances":
+            kind = parts[3]
+            if kind not in COLLECTIONS:
+                raise ApiError(404, "Unknown type %s" % kind)
+            if method == "GET":
+                return 200, instances(kind, mdm("query", {}, token)["state"])
+            return 200, self.create(kind, self.body(), token)
+        # /api/instances/<Type>::<id>[/relationships/<Type> | /action/<name>]
+        if len(parts) >= 4 and parts[2] == "instances" and "::" in parts[3]:
+            kind, _, obj_id = parts[3].partition("::")
+            s = mdm("query", {}, token)["state"]
+            found = [o for o in instances(kind, s) if o["id"] == obj_id] if kind in COLLECTIONS \
+                else []
+            if not found:
+                raise ApiError(404, "Could not find the %s %s" % (kind, obj_id))
+            if len(parts) == 4 and method == "GET":
+                return 200, found[0]
+            if len(parts) == 6 and parts[4] == "relationships" and method == "GET":
+                if kind == "System" and parts[5] in COLLECTIONS and parts[5] != "System":
+                    return 200, instances(parts[5], s)
+                if kind == "ProtectionDomain" and parts[5] in ("Sds", "StoragePool"):
+                    return 200, [o for o in instances(parts[5], s)
+                                 if o["protectionDomainId"] == obj_id]
+                if kind == "StoragePool" and parts[5] == "Volume":
+                    return 200, [o for o in instances("Volume", s) if o["storagePoolId"] == obj_id]
+            if len(parts) == 6 and parts[4] == "action" and method == "POST" and kind == "Volume":
+                return 200, self.volume_action(parts[5], obj_id, self.body(), token)
+        raise ApiError(404, "No such API: %s %s" % (method, path))
+
+    def configure(self, path):
+        if path == "/api/updateConfiguration":
+            addresses = self.body().get("mdmAddresses") or []
+            if not addresses:
+                raise ApiError(400, "mdmAddresses is required")
+            write_property("mdm.ip.addresses", ",".join(addresses))
+            return 200, {}
+        for ip in mdm_addresses():
+            try:
+                _, fpr = common.call(ip, common.MDM_MGMT_PORT, {"op": "probe"}, tls=True)
+            except common.RpcError:
+                continue
+            trusted = common.load_json(TRUST_FILE, [])
+            if fpr not in trusted:
+                common.save_json(TRUST_FILE, trusted + [fpr])
+            return 200, {}
+        raise ApiError(500, "Could not reach any MDM to fetch its certificate")
+
+    def create(self, kind, body, token):
+        if kind == "Volume":
+            s = mdm("query", {}, token)["state"]
+            pool = next((p for p in s["pools"] if p["id"] == body.get("storagePoolId")), None)
+            if pool is None:
+                raise ApiError(500, "Could not find the Storage Pool %s" % body.get("storagePoolId"))
+            if body.get("volumeSizeInKb") is None:
+                raise ApiError(400, "volumeSizeInKb is required")
+            args = {"protection_domain_id": pool["pd"], "storage_pool_id": pool["id"],
+                    "size_kb": body["volumeSizeInKb"], "volume_name": body.get("name"),
+                    "thin_provisioned": body.get("volumeType") == "ThinProvisioned"}
+            return {"id": mdm("add_volume", args, token)["id"]}
+        if kind == "ProtectionDomain":
+            reply = mdm("add_protection_domain", {"protection_domain_name": body.get("name")},
+                        token)
+            return {"id": reply["message"].rsplit(" ", 1)[-1]}
+        if kind == "StoragePool":
+            reply = mdm("add_storage_pool", {"protection_domain_id": body.get("protectionDomainId"),
+                                             "storage_pool_name": body.get("name"),
+                                             "media_type": body.get("mediaType")}, token)
+            return {"id": reply["message"].rsplit(" ", 1)[-1]}
+        raise ApiError(405, "Creating %s through this gateway is not supported" % kind)
+
+    def volume_action(self, action, vol_id, body, token):
+        if action == "addMappedSdc":
+            if not body.get("sdcId"):
+                raise ApiError(400, "sdcId is required")
+            multi = str(body.get("allowMultipleMappings", "FALSE")).upper() == "TRUE"
+            mdm("map_volume_to_sdc", {"volume_id": vol_id, "sdc_id": body["sdcId"],
+                                      "allow_multi_map": multi}, token)
+            return {}
+        if action == "removeMappedSdc":
+            args = {"volume_id": vol_id}
+            if body.get("allSdcs") in (True, "TRUE", "true"):
+                args["all_sdcs"] = True
+            else:
+                args["sdc_id"] = body.get("sdcId")
+            mdm("unmap_volume_from_sdc", args, token)
+            return {}
+        if action == "removeVolume":
+            mdm("remove_volume", {"volume_id": vol_id}, token)
+            return {}
+        raise ApiError(404, "Unknown Volume action %s" % action)
+
+
+def main():
+    PROPS.update(read_properties())
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(CERT, KEY)
+    server = ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("GATEWAY_PORT",
+                                                                  common.GATEWAY_PORT))), Handler)
+    server.daemon_threads = True
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    common.log(NAME, "listening on %d" % server.server_address[1])
+    server.serve_forever()

@@ -1,0 +1,803 @@
+"""The MDM daemon: cluster membership, failover, and the object model scli and the gateway edit.
+
+One process per MDM host, manager or tie-breaker (MDM_ROLE_IS_MANAGER at install decides). Port
+9011 always (peers, SDS, SDC, cluster creation); port 6611 only on the master, opened a moment
+after the cluster is created, for scli and the gateway. The master persists the cluster state
+and pushes it to every other member after each change, so a slave can take over with all of it.
+"""
+
+import math
+import os
+import secrets
+import threading
+import time
+
+from . import common
+from .common import fail, ok
+
+NAME = "mdm"
+CFG = common.root("/opt/emc/scaleio/mdm/cfg")
+CONF = os.path.join(CFG, "conf.txt")
+CERT = os.path.join(CFG, "mdm_management_certificate.pem")
+KEY = os.path.join(CFG, "mdm_management_key.pem")
+DATA = common.root("/var/lib/scaleio-emu/mdm")
+NODE_FILE = os.path.join(DATA, "node.json")
+STATE_FILE = os.path.join(DATA, "state.json")
+
+HEARTBEAT_S = 1.0
+PEER_TIMEOUT_S = 3.5
+ELECTION_AFTER_S = 4.5
+MGMT_OPEN_DELAY_S = 2.0
+SESSION_TTL_S = 8 * 3600
+# Real ScaleIO documents 90 GB as the smallest SDS device from 2.0 on (100 GB in 1.3x guides).
+MIN_DEVICE_BYTES = 90 * 1024**3
+SPARE_FRACTION = 0.10
+MODE_COUNTS = {"1_node": (0, 0), "3_node": (1, 1), "5_node": (2, 2)}
+PASSWORD_CLASSES = ("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789")
+
+
+def read_conf():
+    conf = {}
+    try:
+        with open(CONF) as f:
+            for line in f:
+                key, sep, value = line.strip().partition("=")
+                if sep:
+                    conf[key.strip()] = value.strip()
+    except OSError:
+        pass
+    return conf
+
+
+def split_list(value):
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+class Mdm:
+    def __init__(self):
+        conf = read_conf()
+        if conf.get("actor_role_is_manager") not in ("0", "1"):
+            raise SystemExit("mdm: %s has no actor_role_is_manager=0|1 (reinstall with "
+                             "MDM_ROLE_IS_MANAGER set)" % CONF)
+        self.manager = conf["actor_role_is_manager"] == "1"
+        self.version = common.installed_version("mdm")
+        self.lock = threading.RLock()
+        self.node = common.load_json(NODE_FILE, None)
+        if not self.node:
+            self.node = {"id": "0x" + common.new_id()}
+            common.save_json(NODE_FILE, self.node)
+        self.state = common.load_json(STATE_FILE, None)
+        self.ssl = common.SslHolder(CERT, KEY)
+        self.seen = {}  # member or SDS/SDC id -> last successful contact (master side)
+        self.acked = {}  # member id -> state serial it has confirmed
+        self.last_master_contact = time.time()
+        self.voted_epoch = 0
+        self.mgmt_server = None
+        self.mgmt_not_before = 0.0
+        if self.state and self.my_role() == "master":
+            self.mgmt_not_before = time.time() + MGMT_OPEN_DELAY_S
+            threading.Thread(target=self.rejoin_if_deposed, daemon=True).start()
+
+    # ---------- membership helpers ----------
+    def members(self):
+        return self.state["members"] if self.state else []
+
+    def me(self):
+        for m in self.members():
+            if m["id"] == self.node["id"]:
+                return m
+        return None
+
+    def my_role(self):
+        m = self.me()
+        return m["role"] if m else None
+
+    def master(self):
+        for m in self.members():
+            if m["role"] == "master":
+                return m
+        return None
+
+    def voters(self):
+        return [m for m in self.members() if m["role"] in ("master", "slave", "tb")]
+
+    def is_up(self, member_id):
+        if member_id == self.node["id"]:
+            return True
+        return time.time() - self.seen.get(member_id, 0) < PEER_TIMEOUT_S
+
+    def persist(self):
+        common.save_json(STATE_FILE, self.state)
+
+    def commit(self):
+        """Record a change: bump the serial, write it down, and replicate it before answering."""
+        self.state["serial"] += 1
+        self.persist()
+        # Members that are down get the state from the next heartbeat instead of stalling us.
+        for m in self.members():
+            if m["id"] != self.node["id"] and self.is_up(m["id"]):
+                self.push_to(m, timeout=2.0)
+
+    def push_to(self, member, timeout=1.0):
+        message = {"op": "heartbeat", "epoch": self.state["epoch"], "serial": self.state["serial"],
+                   "master_id": self.node["id"]}
+        if self.acked.get(member["id"], -1) < self.state["serial"]:
+            message["state"] = self.state
+        try:
+            reply, _ = common.call(member["ips"][0], common.MDM_PORT, message, timeout=timeout,
+                                   tls=True)
+        except common.RpcError:
+            return False
+        if reply.get("ok"):
+            self.seen[member["id"]] = time.time()
+            self.acked[member["id"]] = reply.get("serial", -1)
+            return True
+        if reply.get("stale_master"):
+            self.step_down(reply.get("master_ip"))
+        return False
+
+    # ---------- network entry point ----------
+    def dispatch(self, request, peer, local, port):
+        op = request.get("op")
+        with self.lock:
+            if op == "probe":
+                return ok(in_cluster=self.state is not None, manager=self.manager,
+                          role=self.my_role(), version=self.version, id=self.node["id"],
+                          system_id=self.state["system"]["id"] if self.state else None,
+                          mgmt_open=self.mgmt_server is not None)
+            if op == "create":
+                return self.create(request.get("args", {}), local)
+            if op == "cmd":
+                if port != common.MDM_MGMT_PORT:
+                    return fail("Management commands are served on port %d of the master MDM"
+                                % common.MDM_MGMT_PORT)
+                return self.command(request.get("cmd"), request.get("args", {}),
+                                    request.get("token"), peer)
+            if op == "heartbeat":
+                return self.on_heartbeat(request)
+            if op == "join":
+                return self.on_join(request)
+            if op == "vote":
+                return self.on_vote(request)
+            if op == "whois":
+                m = self.master()
+                return ok(role=self.my_role(), epoch=self.state["epoch"] if self.state else 0,
+                          master_id=m["id"] if m else None,
+                          master_ip=m["ips"][0] if m else None)
+            if op == "sdc_register":
+                return self.sdc_register(request, peer)
+            if op == "leave":
+                return self.on_leave(request)
+        return fail("Unknown request %r" % op, code=1)
+
+    # ---------- cluster life cycle ----------
+    def create(self, args, local):
+        if self.state is not None:
+            return fail("The MDM cluster already exists (system ID %s)" % self.state["system"]["id"])
+        if not self.manager:
+            return fail("This MDM was installed as a tie-breaker (MDM_ROLE_IS_MANAGER=0) and "
+                        "cannot be the master MDM")
+        if not args.get("accept_license"):
+            return fail("The license must be accepted: add --accept_license", code=1)
+        ips = split_list(args.get("master_mdm_ip"))
+        if not ips:
+            return fail("--master_mdm_ip is required", code=1)
+        for ip in ips + split_list(args.get("master_mdm_management_ip")):
+            if not common.is_local_ip(ip):
+                return fail("IP address %s is not configured on this MDM host" % ip)
+        name = args.get("master_mdm_name") or "Manager1"
+        password = "admin"
+        self.state = {
+            "system": {"id": common.new_id(), "name": None, "version": self.version},
+            "epoch": 1, "serial": 0, "mode": "1_node",
+            "members": [{"id": self.node["id"], "name": name, "ips": ips,
+                         "mgmt_ips": split_list(args.get("master_mdm_management_ip")) or ips,
+                         "manager": True, "role": "master"}],
+            "users": {"admin": {"hash": common.hash_secret(password), "must_change": True,
+                                "role": "SuperUser"}},
+            "sessions": {}, "pds": [], "pools": [], "sds": [], "sdcs": [], "volumes": [],
+        }
+        self.mgmt_not_before = time.time() + MGMT_OPEN_DELAY_S
+        self.commit()
+        return ok(system_id=self.state["system"]["id"], fingerprint=self.fingerprint())
+
+    def fingerprint(self):
+        with open(CERT) as f:
+            return common.fingerprint_of_pem(f.read())
+
+    def on_join(self, request):
+        if self.state is not None and self.state["system"]["id"] != request["state"]["system"]["id"]:
+            return fail("This MDM already belongs to system %s" % self.state["system"]["id"])
+        want_manager = request["member"]["manager"]
+        if want_manager != self.manager:
+            return fail("role_mismatch")
+        # Adopt the cluster's certificate so one scli approval covers every manager.
+        for path, text in ((CERT, request["cert"]), (KEY, request["key"])):
+            fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            os.replace(path + ".tmp", path)
+        self.ssl.reload()
+        self.state = request["state"]
+        self.persist()
+        self.last_master_contact = time.time()
+        return ok(serial=self.state["serial"])
+
+    def on_leave(self, request):
+        if self.state and request.get("system_id") == self.state["system"]["id"]:
+            self.state = None
+            try:
+                os.remove(STATE_FILE)
+            except OSError:
+                pass
+        return ok()
+
+    def on_heartbeat(self, request):
+        my_epoch = self.state["epoch"] if self.state else 0
+        if self.state and request["epoch"] < my_epoch:
+            m = self.master()
+            return fail("stale", stale_master=True, master_ip=m["ips"][0] if m else None)
+        if self.my_role() == "master" and request["master_id"] != self.node["id"]:
+            self.close_mgmt()
+        if "state" in request:
+            self.state = request["state"]
+            self.persist()
+        elif self.state is None or request["serial"] != self.state["serial"]:
+            return ok(serial=-1)  # ask for the full state next time
+        self.last_master_contact = time.time()
+        return ok(serial=self.state["serial"])
+
+    def on_vote(self, request):
+        if not self.state or request["system_id"] != self.state["system"]["id"]:
+            return fail("not a member")
+        if request["epoch"] <= max(self.voted_epoch, self.state["epoch"]):
+            return fail("already voted")
+        if time.time() - self.last_master_contact < PEER_TIMEOUT_S:
+            return fail("master is alive")
+        if self.manager and request["serial"] < self.state["serial"]:
+            return fail("candidate is behind")
+        self.voted_epoch = request["epoch"]
+        return ok()
+
+    def elect(self):
+        """A slave that lost the master asks the other members for a majority."""
+        voters = self.voters()
+        epoch = max(self.voted_epoch, self.state["epoch"]) + 1
+        self.voted_epoch = epoch
+        votes = 1
+        old = self.master()
+        for m in voters:
+            if m["id"] in (self.node["id"], old["id"] if old else None):
+                continue
+            try:
+                reply, _ = common.call(m["ips"][0], common.MDM_PORT,
+                                       {"op": "vote", "epoch": epoch, "candidate": self.node["id"],
+                                        "serial": self.state["serial"],
+                                        "system_id": self.state["system"]["id"]},
+                                       timeout=1.0, tls=True)
+                if reply.get("ok"):
+                    votes += 1
+                    self.seen[m["id"]] = time.time()
+            except common.RpcError:
+                pass
+        if votes * 2 <= len(voters):
+            return
+        common.log(NAME, "won the election for epoch %d with %d/%d votes" % (epoch, votes, len(voters)))
+        if old:
+            old["role"] = "slave"
+        self.me()["role"] = "master"
+        self.state["epoch"] = epoch
+        self.acked = {}
+        self.seen = {m["id"]: time.time() for m in voters if m is not old}
+        self.mgmt_not_before = time.time()
+        self.commit()
+
+    def rejoin_if_deposed(self):
+        """A restarted master checks whether the others elected someone else meanwhile."""
+        for m in list(self.members()):
+            if m["id"] == self.node["id"]:
+                continue
+            try:
+                reply, _ = common.call(m["ips"][0], common.MDM_PORT, {"op": "whois"}, timeout=1.0,
+                                       tls=True)
+            except common.RpcError:
+                continue
+            with self.lock:
+                if reply.get("ok") and reply["epoch"] > self.state["epoch"]:
+                    self.step_down(reply.get("master_ip"))
+                    return
+
+    def step_down(self, master_ip):
+        common.log(NAME, "another master was elected (%s); stepping down" % master_ip)
+        self.close_mgmt()
+        me = self.me()
+        if me:
+            me["role"] = "slave" if self.manager else "tb"
+        self.acked = {}
+        self.last_master_contact = time.time()
+
+    def close_mgmt(self):
+        if self.mgmt_server is not None:
+            self.mgmt_server.shutdown()
+            self.mgmt_server.server_close()
+            self.mgmt_server = None
+
+    def tick(self):
+        with self.lock:
+            role = self.my_role()
+            if role == "master":
+                if self.mgmt_server is None and time.time() >= self.mgmt_not_before:
+                    self.mgmt_server = common.serve("0.0.0.0", common.MDM_MGMT_PORT,
+                                                    self.dispatch, self.ssl)
+                    common.log(NAME, "management port %d open" % common.MDM_MGMT_PORT)
+                for m in self.members():
+                    if m["id"] != self.node["id"]:
+                        self.push_to(m)
+                for sds in self.state["sds"]:
+                    self.poll_sds(sds)
+            elif role == "slave" and time.time() - self.last_master_contact > ELECTION_AFTER_S:
+                self.elect()
+            elif role != "master":
+                self.close_mgmt()
+
+    def poll_sds(self, sds):
+        try:
+            reply, _ = common.call(sds["ips"][0], common.SDS_PORT,
+                                   {"op": "ping", "system_id": self.state["system"]["id"]},
+                                   timeout=0.5)
+            if reply.get("ok"):
+                self.seen[sds["id"]] = time.time()
+        except common.RpcError:
+            pass
+
+    # ---------- SDC ----------
+    def sdc_register(self, request, peer):
+        if self.my_role() != "master":
+            m = self.master()
+            return fail("not_master", code=1, master_ip=m["ips"][0] if m else None)
+        sdc = next((s for s in self.state["sdcs"] if s["guid"] == request["guid"]), None)
+        changed = False
+        if sdc is None:
+            sdc = {"id": common.new_id(), "guid": request["guid"], "name": None, "ip": peer,
+                   "version": request.get("version")}
+            self.state["sdcs"].append(sdc)
+            changed = True
+        elif sdc["ip"] != peer:
+            sdc["ip"] = peer
+            changed = True
+        if changed:
+            self.commit()
+        self.seen[sdc["id"]] = time.time()
+        mapped = [{"id": v["id"], "size_gb": v["size_gb"]} for v in self.state["volumes"]
+                  if sdc["id"] in v["mapped"]]
+        return ok(system_id=self.state["system"]["id"], sdc_id=sdc["id"], volumes=mapped,
+                  all_volume_ids=[v["id"] for v in self.state["volumes"]],
+                  mdms=[{"id": m["id"], "ips": m["ips"]} for m in self.members() if m["manager"]])
+
+    # ---------- management commands ----------
+    def command(self, name, args, token, peer):
+        if self.my_role() != "master":
+            return fail("This MDM is not the master", code=7)
+        if name == "login":
+            return self.login(args)
+        session = self.state["sessions"].get(token or "")
+        if not session or session["expires"] < time.time():
+            return fail("Permission denied. Please login first (scli --login)")
+        session["expires"] = time.time() + SESSION_TTL_S
+        user = self.state["users"][session["user"]]
+        if name == "logout":
+            self.state["sessions"].pop(token, None)
+            self.commit()
+            return ok(message="Logged out")
+        if name == "set_password":
+            return self.set_password(session, args)
+        if user.get("must_change"):
+            return fail("The password of user %s must be changed before any other command "
+                        "(scli --set_password)" % session["user"])
+        handler = getattr(self, "cmd_" + str(name), None)
+        if handler is None:
+            return fail("Unknown command %s" % name, code=1)
+        return handler(args)
+
+    def login(self, args):
+        user = self.state["users"].get(args.get("username") or "")
+        if not user or not common.check_secret(args.get("password") or "", user["hash"]):
+            return fail("Invalid username or password")
+        token = secrets.token_hex(16)
+        self.state["sessions"][token] = {"user": args["username"],
+                                         "expires": time.time() + SESSION_TTL_S}
+        self.commit()
+        return ok(token=token, role=user["role"], system_id=self.state["system"]["id"],
+                  must_change=user.get("must_change", False))
+
+    def set_password(self, session, args):
+        user = self.state["users"][session["user"]]
+        if not common.check_secret(args.get("old_password") or "", user["hash"]):
+            return fail("The old password is wrong")
+        new = args.get("new_password") or ""
+        classes = sum(1 for chars in PASSWORD_CLASSES if any(c in chars for c in new))
+        classes += 1 if any(not c.isalnum() for c in new) else 0
+        if not 6 <= len(new) <= 31 or classes < 3 or any(c.isspace() for c in new):
+            return fail("The new password does not meet the requirements: 6-31 characters, no "
+                        "spaces, and at least 3 of: lowercase, uppercase, digits, special characters")
+        user["hash"] = common.hash_secret(new)
+        user["must_change"] = False
+        # Like the real MDM: a password change ends the user's sessions; log in again.
+        for t in [t for t, s in self.state["sessions"].items() if s["user"] == session["user"]]:
+            del self.state["sessions"][t]
+        self.commit()
+        return ok(message="Password changed successfully")
+
+    def find(self, kind, args, prefix, by_ip=False):
+        """Look an object up by --<prefix>_id, --<prefix>_name (or --<prefix>_ip)."""
+        items = self.state[kind]
+        if args.get(prefix + "_id"):
+            return next((o for o in items if o["id"] == args[prefix + "_id"]), None)
+        if args.get(prefix + "_name"):
+            return next((o for o in items if o.get("name") == args[prefix + "_name"]), None)
+        if by_ip and args.get(prefix + "_ip"):
+            ip = args[prefix + "_ip"]
+            return next((o for o in items if ip == o.get("ip") or ip in o.get("ips", [])), None)
+        return None
+
+    def cmd_add_standby_mdm(self, args):
+        ips = split_list(args.get("new_mdm_ip"))
+        role = args.get("mdm_role")
+        name = args.get("new_mdm_name")
+        if not ips or role not in ("manager", "tb"):
+            return fail("--new_mdm_ip and --mdm_role manager|tb are required", code=1)
+        if name and any(m["name"] == name for m in self.members()):
+            return fail("An MDM with the name %s already exists" % name)
+        if any(set(ips) & set(m["ips"]) for m in self.members()):
+            return fail("An MDM with IP %s already exists in the cluster" % ips[0])
+        try:
+            probe, _ = common.call(ips[0], common.MDM_PORT, {"op": "probe"}, timeout=3.0, tls=True)
+        except common.RpcError:
+            return fail("Could not communicate with the MDM at %s:%d (is the MDM package "
+                        "installed and the mdm service running?)" % (ips[0], common.MDM_PORT))
+        if probe.get("in_cluster"):
+            return fail("The MDM at %s already belongs to a cluster" % ips[0])
+        if probe["manager"] != (role == "manager"):
+            return fail("The MDM at %s was installed as a %s (MDM_ROLE_IS_MANAGER=%d) and "
+                        "cannot be added with --mdm_role %s"
+                        % (ips[0], "manager" if probe["manager"] else "tie-breaker",
+                           1 if probe["manager"] else 0, role))
+        member = {"id": probe["id"], "name": name or "MDM_%s" % probe["id"][-4:], "ips": ips,
+                  "mgmt_ips": split_list(args.get("new_mdm_management_ip")) if role == "manager"
+                  else [], "manager": role == "manager", "role": "standby"}
+        self.state["members"].append(member)
+        self.state["serial"] += 1
+        with open(CERT) as f:
+            cert = f.read()
+        with open(KEY) as f:
+            key = f.read()
+        try:
+            reply, _ = common.call(ips[0], common.MDM_PORT,
+                                   {"op": "join", "state": self.state, "member": member,
+                                    "cert": cert, "key": key}, timeout=5.0, tls=True)
+        except common.RpcError as e:
+            reply = {"ok": False, "error": str(e)}
+        if not reply.get("ok"):
+            self.state["members"].remove(member)
+            self.state["serial"] -= 1
+            return fail("The MDM at %s refused to join: %s" % (ips[0], reply.get("error")))
+        self.seen[member["id"]] = time.time()
+        self.acked[member["id"]] = self.state["serial"]
+        self.commit()
+        return ok(message="Successfully added a standby MDM. Object ID %s" % member["id"])
+
+    def cmd_remove_standby_mdm(self, args):
+        m = next((m for m in self.members() if m["name"] == args.get("remove_mdm_name")
+                  or m["id"] == args.get("remove_mdm_id")), None)
+        if not m:
+            return fail("Could not find the MDM")
+        if m["role"] != "standby":
+            return fail("Only a standby MDM can be removed; switch the cluster mode first")
+        self.state["members"].remove(m)
+        self.commit()
+        try:
+            common.call(m["ips"][0], common.MDM_PORT,
+                        {"op": "leave", "system_id": self.state["system"]["id"]}, tls=True)
+        except common.RpcError:
+            pass
+        return ok(message="Successfully removed the standby MDM")
+
+    def cmd_switch_cluster_mode(self, args):
+        mode = args.get("cluster_mode")
+        if mode not in MODE_COUNTS:
+            return fail("--cluster_mode must be 1_node, 3_node or 5_node", code=1)
+        by_name = {m["name"]: m for m in self.members()}
+        by_id = {m["id"]: m for m in self.members()}
+
+        def pick(names, ids):
+            found = []
+            for key in split_list(names) + split_list(ids):
+                m = by_name.get(key) or by_id.get(key)
+                if not m:
+                    raise LookupError("Could not find the MDM %s" % key)
+                found.append(m)
+            return found
+
+        try:
+            add_slaves = pick(args.get("add_slave_mdm_name"), args.get("add_slave_mdm_id"))
+            add_tbs = pick(args.get("add_tb_name"), args.get("add_tb_id"))
+            rm_slaves = pick(args.get("remove_slave_mdm_name"), args.get("remove_slave_mdm_id"))
+            rm_tbs = pick(args.get("remove_tb_name"), args.get("remove_tb_id"))
+        except LookupError as e:
+            return fail(str(e))
+        for m in add_slaves + add_tbs:
+            if m["role"] != "standby":
+                return fail("MDM %s is not a standby MDM" % m["name"])
+            if not self.is_up(m["id"]):
+                return fail("MDM %s is not connected" % m["name"])
+        for m in add_slaves:
+            if not m["manager"]:
+                return fail("MDM %s is a tie-breaker and cannot be a slave MDM" % m["name"])
+        for m in add_tbs:
+            if m["manager"]:
+                return fail("MDM %s is a manager; add it with --add_slave_mdm_name" % m["name"])
+        for m, want in [(m, "slave") for m in rm_slaves] + [(m, "tb") for m in rm_tbs]:
+            if m["role"] != want:
+                return fail("MDM %s is not a %s in the cluster" % (m["name"], want))
+        slaves = [m for m in self.members() if m["role"] == "slave" and m not in rm_slaves]
+        tbs = [m for m in self.members() if m["role"] == "tb" and m not in rm_tbs]
+        slaves += add_slaves
+        tbs += add_tbs
+        need = MODE_COUNTS[mode]
+        if (len(slaves), len(tbs)) != need:
+            return fail("Cluster mode %s needs %d slave MDM(s) and %d tie-breaker(s); the request "
+                        "leaves %d slave(s) and %d tie-breaker(s)"
+                        % (mode, need[0], need[1], len(slaves), len(tbs)))
+        for m in add_slaves:
+            m["role"] = "slave"
+        for m in add_tbs:
+            m["role"] = "tb"
+        for m in rm_slaves + rm_tbs:
+            m["role"] = "standby"
+        self.state["mode"] = mode
+        self.commit()
+        return ok(message="Successfully switched the cluster mode.")
+
+    def cmd_rename_system(self, args):
+        if not args.get("new_name"):
+            return fail("--new_name is required", code=1)
+        self.state["system"]["name"] = args["new_name"]
+        self.commit()
+        return ok(message="Successfully renamed system to %s" % args["new_name"])
+
+    def cmd_add_protection_domain(self, args):
+        name = args.get("protection_domain_name")
+        if name and any(p["name"] == name for p in self.state["pds"]):
+            return fail("A Protection Domain with the name %s already exists" % name)
+        pd = {"id": common.new_id(), "name": name}
+        self.state["pds"].append(pd)
+        self.commit()
+        return ok(message="Successfully created protection domain %s. Object ID %s"
+                  % (name or "", pd["id"]))
+
+    def find_pd(self, args):
+        return self.find("pds", args, "protection_domain")
+
+    def find_pool(self, args, pd):
+        items = [p for p in self.state["pools"] if p["pd"] == pd["id"]]
+        if args.get("storage_pool_id"):
+            return next((p for p in items if p["id"] == args["storage_pool_id"]), None)
+        return next((p for p in items if p["name"] == args.get("storage_pool_name")), None)
+
+    def cmd_add_storage_pool(self, args):
+        pd = self.find_pd(args)
+        if not pd:
+            return fail("Could not find the Protection Domain")
+        name = args.get("storage_pool_name")
+        media = args.get("media_type")
+        if common.major_of(self.version) >= 3 and not media:
+            return fail("--media_type is required (HDD, SSD or Transitional)", code=1)
+        if media and media not in ("HDD", "SSD", "Transitional"):
+            return fail("--media_type must be HDD, SSD or Transitional", code=1)
+        if name and any(p["name"] == name and p["pd"] == pd["id"] for p in self.state["pools"]):
+            return fail("A Storage Pool with the name %s already exists in Protection Domain %s"
+                        % (name, pd["name"]))
+        pool = {"id": common.new_id(), "name": name, "pd": pd["id"], "media_type": media or "HDD"}
+        self.state["pools"].append(pool)
+        self.commit()
+        return ok(message="Successfully created a storage pool. Object ID %s" % pool["id"])
+
+    def cmd_add_sds(self, args):
+        ips = split_list(args.get("sds_ip"))
+        paths = split_list(args.get("device_path"))
+        name = args.get("sds_name")
+        if not ips or not paths:
+            return fail("--sds_ip and --device_path are required", code=1)
+        pd = self.find_pd(args)
+        if not pd:
+            return fail("Could not find the Protection Domain")
+        pool = self.find_pool(args, pd)
+        if not pool:
+            return fail("Could not find the Storage Pool")
+        if name and any(s["name"] == name for s in self.state["sds"]):
+            return fail("An SDS with the name %s already exists" % name)
+        if any(set(ips) & set(s["ips"]) for s in self.state["sds"]):
+            return fail("An SDS with the IP %s already exists" % ips[0])
+        try:
+            info, _ = common.call(ips[0], common.SDS_PORT, {"op": "describe", "devices": paths},
+                                  timeout=5.0)
+        except common.RpcError:
+            return fail("Could not communicate with the SDS at %s:%d (is the SDS package "
+                        "installed and the sds service running?)" % (ips[0], common.SDS_PORT))
+        if info.get("system_id") and info["system_id"] != self.state["system"]["id"]:
+            return fail("The SDS at %s already belongs to system %s" % (ips[0], info["system_id"]))
+        devices = []
+        for dev in info["devices"]:
+            if not dev["exists"]:
+                return fail("Device %s does not exist on the SDS at %s" % (dev["path"], ips[0]))
+            if not dev["block"]:
+                return fail("Device %s on the SDS at %s is not a block device"
+                            % (dev["path"], ips[0]))
+            if dev["size"] < MIN_DEVICE_BYTES:
+                return fail("Device %s on the SDS at %s is too small (%.1f GB); the minimum "
+                            "device size is %d GB" % (dev["path"], ips[0], dev["size"] / 1024**3,
+                                                      MIN_DEVICE_BYTES // 1024**3))
+            if dev.get("in_use"):
+                return fail("Device %s on the SDS at %s is in use (%s)"
+                            % (dev["path"], ips[0], dev["in_use"]))
+            devices.append({"id": common.new_id(), "path": dev["path"], "size": dev["size"]})
+        sds = {"id": common.new_id(), "name": name or "SDS_%s" % ips[0], "ips": ips,
+               "pd": pd["id"], "pool": pool["id"], "devices": devices, "version": info["version"]}
+        try:
+            reply, _ = common.call(ips[0], common.SDS_PORT,
+                                   {"op": "adopt", "system_id": self.state["system"]["id"],
+                                    "sds_id": sds["id"],
+                                    "mdm_ips": [ip for m in self.members() for ip in m["ips"]
+                                                if m["manager"]]}, timeout=5.0)
+        except common.RpcError as e:
+            reply = {"ok": False, "error": str(e)}
+        if not reply.get("ok"):
+            return fail("The SDS at %s refused: %s" % (ips[0], reply.get("error")))
+        self.state["sds"].append(sds)
+        self.seen[sds["id"]] = time.time()
+        self.commit()
+        return ok(message="Successfully created SDS %s. Object ID %s" % (sds["name"], sds["id"]))
+
+    def pool_capacity_gb(self, pool_id, without_sds=None):
+        raw = sum(d["size"] for s in self.state["sds"] if s["pool"] == pool_id
+                  and s is not without_sds for d in s["devices"])
+        # Two copies of every block and a 10% spare reserve, as the real default policy.
+        return int(raw / 1024**3 * (1 - SPARE_FRACTION) / 2)
+
+    def thick_used_gb(self, pool_id):
+        return sum(v["size_gb"] for v in self.state["volumes"]
+                   if v["pool"] == pool_id and not v["thin"])
+
+    def cmd_remove_sds(self, args):
+        sds = self.find("sds", args, "sds", by_ip=True)
+        if not sds:
+            return fail("Could not find the SDS")
+        if self.thick_used_gb(sds["pool"]) > self.pool_capacity_gb(sds["pool"], without_sds=sds):
+            return fail("Not enough capacity in the Storage Pool to remove SDS %s" % sds["name"])
+        self.state["sds"].remove(sds)
+        self.commit()
+        try:
+            common.call(sds["ips"][0], common.SDS_PORT,
+                        {"op": "release", "system_id": self.state["system"]["id"]}, timeout=2.0)
+        except common.RpcError:
+            pass
+        return ok(message="SDS %s will be removed" % sds["name"])
+
+    def cmd_add_volume(self, args):
+        pd = self.find_pd(args)
+        if not pd:
+            return fail("Could not find the Protection Domain")
+        pool = self.find_pool(args, pd) if (args.get("storage_pool_name")
+                                            or args.get("storage_pool_id")) else None
+        if not pool:
+            return fail("Could not find the Storage Pool")
+        name = args.get("volume_name")
+        if name and any(v["name"] == name for v in self.state["volumes"]):
+            return fail("A volume with the name %s already exists" % name)
+        try:
+            if args.get("size_kb") is not None:
+                requested = math.ceil(int(args["size_kb"]) / 1024**2)
+            else:
+                requested = math.ceil(float(args.get("size_gb")))
+        except (TypeError, ValueError):
+            return fail("--size_gb must be a number", code=1)
+        if requested <= 0:
+            return fail("The volume size must be at least 8 GB", code=1)
+        size = int(math.ceil(requested / 8.0) * 8)
+        thin = bool(args.get("thin_provisioned"))
+        if not any(s["pool"] == pool["id"] for s in self.state["sds"]):
+            return fail("Storage Pool %s has no SDS devices" % pool["name"])
+        free = self.pool_capacity_gb(pool["id"]) - self.thick_used_gb(pool["id"])
+        if not thin and size > free:
+            return fail("Not enough capacity in Storage Pool %s: %d GB requested, %d GB free"
+                        % (pool["name"], size, max(free, 0)))
+        vol = {"id": common.new_id(), "name": name, "size_gb": size, "pool": pool["id"],
+               "thin": thin, "mapped": []}
+        self.state["volumes"].append(vol)
+        self.commit()
+        lines = []
+        if size != requested:
+            lines.append("Warning: Rounding up the volume size to %d GB" % size)
+        lines.append("Successfully created volume of size %d GB. Object ID %s" % (size, vol["id"]))
+        return ok(message="\n".join(lines), id=vol["id"])
+
+    def find_volume(self, args):
+        return self.find("volumes", args, "volume")
+
+    def find_sdc(self, args):
+        items = self.state["sdcs"]
+        for key, field in (("sdc_id", "id"), ("sdc_ip", "ip"), ("sdc_name", "name"),
+                           ("sdc_guid", "guid")):
+            if args.get(key):
+                return next((s for s in items if s.get(field) == args[key]), None)
+        return None
+
+    def cmd_remove_volume(self, args):
+        vol = self.find_volume(args)
+        if not vol:
+            return fail("Could not find the volume")
+        if vol["mapped"]:
+            return fail("The volume %s is mapped to %d SDC(s); unmap it first"
+                        % (vol["name"] or vol["id"], len(vol["mapped"])))
+        self.state["volumes"].remove(vol)
+        self.commit()
+        return ok(message="Successfully removed volume %s" % (vol["name"] or vol["id"]))
+
+    def cmd_map_volume_to_sdc(self, args):
+        vol = self.find_volume(args)
+        if not vol:
+            return fail("Could not find the volume")
+        sdc = self.find_sdc(args)
+        if not sdc:
+            return fail("Could not find the SDC")
+        if sdc["id"] in vol["mapped"]:
+            return fail("The volume is already mapped to this SDC")
+        if vol["mapped"] and not args.get("allow_multi_map"):
+            return fail("The volume is already mapped to another SDC; use --allow_multi_map to "
+                        "map it to more than one SDC")
+        vol["mapped"].append(sdc["id"])
+        self.commit()
+        return ok(message="Successfully mapped volume %s to SDC %s"
+                  % (vol["name"] or vol["id"], sdc["ip"]))
+
+    def cmd_unmap_volume_from_sdc(self, args):
+        vol = self.find_volume(args)
+        if not vol:
+            return fail("Could not find the volume")
+        if args.get("all_sdcs"):
+            targets = list(vol["mapped"])
+        else:
+            sdc = self.find_sdc(args)
+            if not sdc:
+                return fail("Could not find the SDC")
+            if sdc["id"] not in vol["mapped"]:
+                return fail("The volume is not mapped to this SDC")
+            targets = [sdc["id"]]
+        if not targets:
+            return fail("The volume is not mapped to any SDC")
+        vol["mapped"] = [s for s in vol["mapped"] if s not in targets]
+        self.commit()
+        return ok(message="Successfully un-mapped volume %s" % (vol["name"] or vol["id"]))
+
+    def cmd_query(self, _args):
+        """Everything, with liveness; scli and the gateway format it themselves."""
+        snapshot = {k: v for k, v in self.state.items() if k not in ("users", "sessions")}
+        snapshot["up"] = {m["id"]: self.is_up(m["id"]) for m in self.members()}
+        snapshot["up"].update({o["id"]: self.is_up(o["id"])
+                               for o in self.state["sds"] + self.state["sdcs"]})
+        snapshot["capacity_gb"] = {p["id"]: self.pool_capacity_gb(p["id"])
+                                   for p in self.state["pools"]}
+        return ok(state=snapshot)
+
+
+def main():
+    mdm = Mdm()
+    common.serve("0.0.0.0", common.MDM_PORT, mdm.dispatch, mdm.ssl)
+    common.log(NAME, "listening on %d (%s)" % (common.MDM_PORT,
+                                               "manager" if mdm.manager else "tie-breaker"))
+    while True:
+        try:
+            mdm.tick()
+        except Exception as e:  # noqa: BLE001 - keep the daemon alive, say why
+            common.log(NAME, "tick failed: %r" % e)
+        time.sleep(HEARTBEAT_S)

@@ -1,0 +1,300 @@
+"""The SDC daemon (service scini): registers with the MDM and turns mapped volumes into block devices.
+
+Real ScaleIO has a kernel module that reads and writes the data on the SDS devices over the
+network. The emulator keeps each mapped volume's data in a sparse file on the SDC host, attaches
+it to a loop device, and publishes that device as /dev/scini<letter> (same major:minor) with the
+stable /dev/disk/by-id/emc-vol-<systemId>-<volumeId> link. drv_cfg talks to this daemon over a
+unix socket instead of the /dev/scini ioctl interface.
+"""
+
+import json
+import os
+import socket
+import stat
+import string
+import subprocess
+import threading
+import time
+import uuid
+
+from . import common
+
+NAME = "scini"
+CONF = common.root("/etc/emc/scaleio/drv_cfg.txt")
+GUID_FILE = common.root("/etc/emc/scaleio/sdc_guid")
+DATA = common.root("/var/lib/scaleio-emu/sdc")
+STATE_FILE = os.path.join(DATA, "state.json")
+SOCKET = common.root("/run/scaleio-emu/scini.sock")
+DEV = common.root("/dev")
+BY_ID = common.root("/dev/disk/by-id")
+SYNC_S = 2.0
+
+
+def read_mdm_ips():
+    ips = []
+    try:
+        with open(CONF) as f:
+            for line in f:
+                words = line.split()
+                if len(words) >= 2 and words[0] == "mdm":
+                    ips += [ip for ip in words[1].split(",") if ip]
+    except OSError:
+        pass
+    return ips
+
+
+def guid():
+    """Created once and kept: the MDM knows an SDC by its GUID across restarts and IP changes."""
+    try:
+        with open(GUID_FILE) as f:
+            value = f.read().strip()
+        if value:
+            return value
+    except OSError:
+        pass
+    value = str(uuid.uuid4()).upper()
+    os.makedirs(os.path.dirname(GUID_FILE), exist_ok=True)
+    with open(GUID_FILE, "w") as f:
+        f.write(value + "\n")
+    return value
+
+
+def run(args):
+    return subprocess.run(args, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True).stdout.strip()
+
+
+class Sdc:
+    def __init__(self):
+        self.guid = guid()
+        self.version = common.installed_version("sdc")
+        self.lock = threading.RLock()
+        # volume id -> {"letter", "loop", "size_gb", "system_id"}; kept on disk so a restart
+        # gives every volume its old name back.
+        self.state = common.load_json(STATE_FILE, {"volumes": {}})
+        self.system_id = self.state.get("system_id")
+        self.sdc_id = self.state.get("sdc_id")
+        self.mdms = []
+        self.connected_ip = None
+        self.last_error = None
+
+    def save(self):
+        self.state["system_id"] = self.system_id
+        self.state["sdc_id"] = self.sdc_id
+        common.save_json(STATE_FILE, self.state)
+
+    # ---------- block devices ----------
+    def backing_file(self, vol_id):
+        return os.path.join(DATA, "%s.img" % vol_id)
+
+    def loop_of(self, path):
+        """The loop device already attached to path, if any (after a daemon restart)."""
+        out = run(["losetup", "--noheadings", "--output", "NAME", "--associated", path])
+        return out.splitlines()[0].strip() if out else None
+
+    def attach(self, vol_id, info):
+        path = self.backing_file(vol_id)
+        size = info["size_gb"] * 1024**3
+        if not os.path.exists(path):
+            with open(path, "wb") as f:
+                f.truncate(size)
+        elif os.path.getsize(path) < size:
+            os.truncate(path, size)
+        loop = self.loop_of(path) or run(["losetup", "--find", "--show", "--partscan", path])
+        info["loop"] = loop
+        self.publish(vol_id, info)
+
+    def publish(self, vol_id, info):
+        """(Re)create /dev/scini<x>[N] for the loop device and its partitions, and the by-id links."""
+        loop_name = os.path.basename(info["loop"])
+        node = os.path.join(DEV, "scini" + info["letter"])
+        self.make_node(node, "/sys/block/%s/dev" % loop_name, info["loop"])
+        os.makedirs(BY_ID, exist_ok=True)
+        link = os.path.join(BY_ID, "emc-vol-%s-%s" % (info["system_id"], vol_id))
+        self.make_link(link, "../../scini" + info["letter"])
+        try:
+            parts = sorted(p for p in os.listdir("/sys/block/%s" % loop_name)
+                           if p.startswith(loop_name + "p"))
+        except OSError:
+            parts = []
+        for part in parts:
+            number = part[len(loop_name) + 1:]
+            self.make_node(node + number, "/sys/block/%s/%s/dev" % (loop_name, part),
+                           common.root("/dev/" + part))
+            self.make_link("%s-part%s" % (link, number), "../../scini%s%s" % (info["letter"], number))
+
+    def make_node(self, node, sys_dev, fallback):
+        try:
+            with open(sys_dev) as f:
+                major, minor = (int(x) for x in f.read().strip().split(":"))
+            rdev = os.makedev(major, minor)
+        except OSError:
+            rdev = os.stat(common.root(fallback)).st_rdev
+        try:
+            st = os.stat(node)
+            if stat.S_ISBLK(st.st_mode) and st.st_rdev == rdev:
+                return
+            os.remove(node)
+        except FileNotFoundError:
+            pass
+        os.mknod(node, 0o660 | stat.S_IFBLK, rdev)
+        os.chmod(node, 0o660)  # mknod honours the umask; the real nodes are 660
+
+    def make_link(self, link, target):
+        if os.path.islink(link) and os.readlink(link) == target:
+            return
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink(target, link)
+
+    def detach(self, vol_id, info, delete_data):
+        node = os.path.join(DEV, "scini" + info["letter"])
+        for name in os.listdir(DEV):
+            if name == "scini" + info["letter"] or (
+                    name.startswith("scini" + info["letter"]) and name[6:].isdigit()):
+                os.remove(os.path.join(DEV, name))
+        if os.path.isdir(BY_ID):
+            prefix = "emc-vol-%s-%s" % (info["system_id"], vol_id)
+            for name in os.listdir(BY_ID):
+                if name == prefix or name.startswith(prefix + "-part"):
+                    os.remove(os.path.join(BY_ID, name))
+        loop = self.loop_of(self.backing_file(vol_id))
+        if loop:
+            subprocess.run(["losetup", "--detach", loop], check=False)
+        if delete_data:
+            try:
+                os.remove(self.backing_file(vol_id))
+            except FileNotFoundError:
+                pass
+        common.log(NAME, "detached %s (%s)" % (vol_id, node))
+
+    def free_letter(self):
+        used = {v["letter"] for v in self.state["volumes"].values()}
+        for a in [""] + list(string.ascii_lowercase):
+            for b in string.ascii_lowercase:
+                if a + b not in used:
+                    return a + b
+        raise RuntimeError("no free scini device names")
+
+    # ---------- talking to the MDM ----------
+    def sync(self):
+        """Register with the master MDM and make the local devices match its mappings."""
+        with self.lock:
+            ips = read_mdm_ips()
+            if not ips:
+                self.last_error = "no MDM configured in %s (line: mdm <ip1>,<ip2>)" % CONF
+                return False
+            reply = None
+            for ip in ips:
+                try:
+                    answer, _ = common.call(ip, common.MDM_PORT,
+                                            {"op": "sdc_register", "guid": self.guid,
+                                             "version": self.version}, timeout=2.0, tls=True)
+                except common.RpcError:
+                    continue
+                if answer.get("ok"):
+                    reply, self.connected_ip = answer, ip
+                    break
+            if reply is None:
+                self.connected_ip = None
+                self.last_error = "no master MDM answered at %s" % ",".join(ips)
+                return False
+            self.last_error = None
+            self.system_id, self.sdc_id, self.mdms = (reply["system_id"], reply["sdc_id"],
+                                                      reply["mdms"])
+            wanted = {v["id"]: v for v in reply["volumes"]}
+            existing = set(reply["all_volume_ids"])
+            for vol_id in list(self.state["volumes"]):
+                if vol_id not in wanted:
+                    info = self.state["volumes"].pop(vol_id)
+                    self.detach(vol_id, info, delete_data=vol_id not in existing)
+            for vol_id, vol in wanted.items():
+                info = self.state["volumes"].get(vol_id)
+                if info is None:
+                    info = {"letter": self.free_letter(), "size_gb": vol["size_gb"],
+                            "system_id": self.system_id}
+                    self.state["volumes"][vol_id] = info
+                info["size_gb"] = vol["size_gb"]
+                self.attach(vol_id, info)
+            self.save()
+            return True
+
+    def restore(self):
+        """At start: give back the devices of the last known mappings, even before the MDM answers."""
+        with self.lock:
+            for vol_id, info in self.state["volumes"].items():
+                try:
+                    self.attach(vol_id, info)
+                except (OSError, subprocess.CalledProcessError) as e:
+                    common.log(NAME, "could not re-attach %s: %s" % (vol_id, e))
+
+    def refresh_partitions(self):
+        with self.lock:
+            for vol_id, info in self.state["volumes"].items():
+                if info.get("loop"):
+                    try:
+                        self.publish(vol_id, info)
+                    except OSError as e:
+                        common.log(NAME, "publish %s failed: %s" % (vol_id, e))
+
+    # ---------- drv_cfg ----------
+    def control(self, request):
+        op = request.get("op")
+        if op == "rescan":
+            if not self.sync():
+                return {"ok": False, "error": self.last_error}
+            return {"ok": True}
+        if op == "query_vols":
+            with self.lock:
+                return {"ok": True, "system_id": self.system_id,
+                        "volumes": sorted(self.state["volumes"])}
+        if op == "query_guid":
+            return {"ok": True, "guid": self.guid}
+        if op == "query_mdms":
+            return {"ok": True, "system_id": self.system_id, "sdc_id": self.sdc_id,
+                    "configured": read_mdm_ips(), "mdms": self.mdms,
+                    "connected_ip": self.connected_ip, "error": self.last_error}
+        return {"ok": False, "error": "unknown request %r" % op}
+
+    def serve_control(self):
+        os.makedirs(os.path.dirname(SOCKET), exist_ok=True)
+        try:
+            os.remove(SOCKET)
+        except FileNotFoundError:
+            pass
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(SOCKET)
+        os.chmod(SOCKET, 0o600)
+        server.listen(8)
+        while True:
+            conn, _ = server.accept()
+            threading.Thread(target=self.answer, args=(conn,), daemon=True).start()
+
+    def answer(self, conn):
+        with conn:
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                data += chunk
+            try:
+                reply = self.control(json.loads(data))
+            except Exception as e:  # noqa: BLE001 - drv_cfg must get an answer
+                reply = {"ok": False, "error": str(e)}
+            conn.sendall((json.dumps(reply) + "\n").encode())
+
+
+def main():
+    os.makedirs(DATA, exist_ok=True)
+    sdc = Sdc()
+    sdc.restore()
+    threading.Thread(target=sdc.serve_control, daemon=True).start()
+    common.log(NAME, "GUID %s, MDMs %s" % (sdc.guid, ",".join(read_mdm_ips()) or "none"))
+    while True:
+        try:
+            sdc.sync()
+            sdc.refresh_partitions()
+        except Exception as e:  # noqa: BLE001 - keep serving the devices already attached
+            common.log(NAME, "sync failed: %r" % e)
+        time.sleep(SYNC_S)
