@@ -16,7 +16,7 @@ export const CLOUDS: readonly CloudName[] = [
 ];
 export const OSES: readonly OsName[] = ["centos7", "rocky8", "rocky9"];
 export type ClusterMode = "3_node" | "5_node";
-export type MediaType = "HDD" | "SSD" | "Transitional";
+export type MediaType = "HDD" | "SSD";
 
 /** A node as the user may list it: "mdm" marks it MDM-capable; topology picks master/slave/TB. */
 export type NodeRoleName = "mdm" | ServiceRole;
@@ -269,12 +269,7 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
   const storagePool = scaleioName("storagePool", "sp1");
   const clusterName = scaleioName("clusterName", `arrowhead-${stack}`.slice(0, 31));
   const mediaType =
-    oneOf<MediaType>(
-      "mediaType",
-      ["HDD", "SSD", "Transitional"],
-      "HDD",
-      `${key("mediaType")}: SSD`,
-    ) ?? "HDD";
+    oneOf<MediaType>("mediaType", ["HDD", "SSD"], "HDD", `${key("mediaType")}: SSD`) ?? "HDD";
 
   for (const secret of ["mdmPassword", "gatewayPassword"]) {
     if (!cfg.has(secret)) {

@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, readSpec } from "./config";
 import { sshKeys } from "./keys";
+import { ScaleioCluster } from "./install/resources";
 import { createMachines } from "./providers";
 import { assignRoles, describeRoles } from "./topology";
 
@@ -19,6 +20,37 @@ const spec = readSpec(
 const nodes = assignRoles(spec.nodes, spec.clusterMode);
 const keys = sshKeys(spec, config);
 const { machines } = createMachines({ spec, nodes, sshPublicKey: keys.publicKey });
+
+// Names and roles are known now; addresses, ports and disks when the machines exist.
+const cluster = new ScaleioCluster("scaleio", {
+  machines: nodes.map((node, i) => {
+    const m = machines.apply((ms) => ms[i]);
+    return {
+      ...node,
+      os: spec.os,
+      sshHost: m.sshHost,
+      sshPort: m.sshPort,
+      sshUser: m.sshUser,
+      publicAddress: m.publicAddress,
+      privateAddress: m.privateAddress,
+      dataDisks: m.dataDisks,
+      hostKey: m.apply((x) => x.hostKey ?? ""),
+    };
+  }),
+  privateKey: keys.privateKey,
+  os: spec.os,
+  rpmDir: spec.rpmDir,
+  clusterName: spec.clusterName,
+  protectionDomain: spec.protectionDomain,
+  storagePool: spec.storagePool,
+  mediaType: spec.mediaType,
+  dockerVolumeGb: spec.dockerVolumeSizeGb,
+  mdmPassword: config.requireSecret("mdmPassword"),
+  gatewayPassword: config.requireSecret("gatewayPassword"),
+  vaultUrl: spec.centos7VaultUrl,
+  adopted: spec.cloud === "existing",
+  deleteVolumes: spec.deleteVolumes,
+});
 
 export const cloud = spec.cloud;
 export const nodeSummary = machines.apply((ms) =>
@@ -43,3 +75,6 @@ export const gatewayUrl = machines.apply((ms) => {
   const gw = ms.find((m) => m.services.includes("gateway"))!;
   return `https://${gw.forwardedPorts?.[443] ?? gw.publicAddress}/api`;
 });
+export const clusterState = cluster.clusterState;
+export const systemId = cluster.systemId;
+export const dockerRootDirs = cluster.dockerRootDirs;

@@ -178,7 +178,7 @@ class LocalMachine extends pulumi.dynamic.Resource {
   declare readonly gatewayPort: pulumi.Output<number | undefined>;
   declare readonly privateAddress: pulumi.Output<string>;
   declare readonly hostKey: pulumi.Output<string>;
-  declare readonly dataDisks: pulumi.Output<string[]>;
+  declare readonly dataDevices: pulumi.Output<string[]>;
   constructor(
     name: string,
     args: pulumi.Inputs & { [K in keyof MachineInputs]: pulumi.Input<MachineInputs[K]> },
@@ -188,7 +188,7 @@ class LocalMachine extends pulumi.dynamic.Resource {
     super(
       machineProvider,
       name,
-      { ...args, ...outs, hostKey: undefined, dataDisks: undefined },
+      { ...args, ...outs, hostKey: undefined, dataDevices: undefined },
       opts,
     );
   }
@@ -211,7 +211,7 @@ export class LocalMachines extends pulumi.ComponentResource implements MachinePr
   ) {
     super("arrowhead:providers:LocalMachines", name, {}, opts);
     const args = "spec" in input ? localArgsFromSpec(input) : input;
-    const stateDir = path.resolve(args.stateDir ?? defaultLocalStateDir());
+    const stateDir = path.resolve(expandHome(args.stateDir ?? defaultLocalStateDir()));
     const prefix = args.networkCidr.split("/")[1];
     const hub = new LocalHub(`${name}-hub`, { stack: args.stack, stateDir }, { parent: this });
     const sshUser = defaultSshUser(args.os);
@@ -251,8 +251,8 @@ export class LocalMachines extends pulumi.ComponentResource implements MachinePr
         { parent: this },
       );
       return pulumi
-        .all([res.sshPort, res.gatewayPort, res.hostKey, res.dataDisks])
-        .apply(([sshPort, gatewayPort, hostKey, dataDisks]): Machine => {
+        .all([res.sshPort, res.gatewayPort, res.hostKey, res.dataDevices])
+        .apply(([sshPort, gatewayPort, hostKey, dataDevices]): Machine => {
           const forwardedPorts: Record<number, string> = { 22: `127.0.0.1:${sshPort}` };
           if (gatewayPort) forwardedPorts[443] = `127.0.0.1:${gatewayPort}`;
           return {
@@ -263,7 +263,7 @@ export class LocalMachines extends pulumi.ComponentResource implements MachinePr
             sshUser,
             publicAddress: "127.0.0.1",
             privateAddress,
-            dataDisks,
+            dataDisks: dataDevices,
             hostKey,
             forwardedPorts,
           };

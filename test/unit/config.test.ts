@@ -164,7 +164,7 @@ describe("readSpec rejects bad input, naming the key, the problem and an example
       'arrowhead:os: "centos6" is not one of centos7, rocky8, rocky9. Example: arrowhead:os: rocky9',
     );
     expect(p).toContain(
-      'arrowhead:mediaType: "NVMe" is not one of HDD, SSD, Transitional. Example: arrowhead:mediaType: SSD',
+      'arrowhead:mediaType: "NVMe" is not one of HDD, SSD. Example: arrowhead:mediaType: SSD',
     );
   });
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { PASSWORDS, runProgram, type ProgramRun } from "./support/program";
+import { clearOccurrences, isWireSecret } from "./support/secrets";
 
 describe("aws stack", () => {
   let run: ProgramRun;
@@ -63,6 +64,37 @@ describe("aws stack", () => {
   it("generates a key pair for the stack and exports the private key as a secret only", () => {
     expect(run.one("aws:ec2/keyPair:KeyPair").inputs.publicKey).toMatch(/^ssh-ed25519 /);
     expect(run.one("tls:index/privateKey:PrivateKey").inputs.algorithm).toBe("ED25519");
+  });
+
+  it("installs ScaleIO through the installer's resources, one per host and stage", () => {
+    const installer = run.resources
+      .filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/arrowhead:scaleio:"))
+      .map((r) => `${r.type.split(":").pop()} ${r.name}`);
+    expect(installer).toEqual([
+      "HostPrep scaleio-prep-node1",
+      "HostPrep scaleio-prep-node2",
+      "HostPrep scaleio-prep-node3",
+      "HostPackages scaleio-packages-node1",
+      "HostPackages scaleio-packages-node2",
+      "HostPackages scaleio-packages-node3",
+      "MdmCluster scaleio-mdm-cluster",
+      "StorageLayout scaleio-storage",
+      "Gateway scaleio-gateway-node1",
+      "DockerVolume scaleio-docker-node1",
+      "DockerVolume scaleio-docker-node2",
+      "DockerVolume scaleio-docker-node3",
+      "Verification scaleio-verify",
+    ]);
+  });
+
+  it("passes passwords and the private key to the installer only as secrets", () => {
+    const needles = [PASSWORDS.mdmPassword, PASSWORDS.gatewayPassword, "OPENSSH PRIVATE KEY"];
+    const everything = run.resources.map((r) => ({ ...r.inputs, __provider: undefined }));
+    expect(clearOccurrences(everything, needles)).toEqual([]);
+    const carriesSecret = run.resources.some((r) =>
+      Object.values(r.inputs).some((v) => isWireSecret(v)),
+    );
+    expect(carriesSecret).toBe(true);
   });
 
   it("exports addresses, roles, ssh commands and the gateway URL", () => {

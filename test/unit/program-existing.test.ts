@@ -24,9 +24,9 @@ describe("existing hosts", () => {
     );
   });
 
-  it("creates no cloud resources, only the stack's key", () => {
-    const types = new Set(run.resources.map((r) => r.type.split(":")[0]));
-    expect([...types].sort()).toEqual(["arrowhead", "tls"].sort());
+  it("creates no cloud resources: only the stack's key and the installer's own resources", () => {
+    const packages = new Set(run.resources.map((r) => r.type.split(":")[0]));
+    expect([...packages].sort()).toEqual(["arrowhead", "pulumi-nodejs", "tls"]);
   });
 
   it("exports the adopted hosts' addresses and ssh commands", () => {

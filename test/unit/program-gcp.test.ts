@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { PASSWORDS, runProgram, type ProgramRun } from "./support/program";
 
-describe("gcp stack (rocky9, 5-node MDM, one extra client)", () => {
+describe("gcp stack (rocky8, 5-node MDM, one extra client)", () => {
   let run: ProgramRun;
   beforeAll(async () => {
     run = await runProgram(
       {
         cloud: "gcp",
-        os: "rocky9",
+        os: "rocky8",
         clusterMode: "5_node",
         nodeCount: "6",
         allowedCidr: "198.51.100.0/24",
@@ -29,7 +29,7 @@ describe("gcp stack (rocky9, 5-node MDM, one extra client)", () => {
       expect(vm.inputs.machineType).toBe("n2-standard-4");
       expect(
         (vm.inputs.bootDisk as { initializeParams: { image: string } }).initializeParams.image,
-      ).toBe("projects/rocky-linux-cloud/global/images/family/rocky-linux-9");
+      ).toBe("projects/rocky-linux-cloud/global/images/family/rocky-linux-8");
     }
   });
 

@@ -19,11 +19,7 @@ if (!Number.isInteger(port) || port <= 0 || !membersDir) {
 }
 
 let members = new Set();
-let readAt = 0;
-function refreshMembers(force) {
-  const now = Date.now();
-  if (!force && now - readAt < 1000) return;
-  readAt = now;
+function refreshMembers() {
   try {
     members = new Set(
       fs
@@ -36,6 +32,13 @@ function refreshMembers(force) {
   }
 }
 
+/** A sender not yet known: a member if its file exists (then re-read the whole list). */
+function admit(port) {
+  if (!fs.existsSync(`${membersDir}/${port}`)) return false;
+  refreshMembers();
+  return true;
+}
+
 const macTable = new Map(); // "aa:bb:..." -> port
 const sock = dgram.createSocket("udp4");
 
@@ -45,10 +48,7 @@ function mac(buf, offset) {
 
 sock.on("message", (frame, rinfo) => {
   if (rinfo.address !== "127.0.0.1" || frame.length < 14) return;
-  if (!members.has(rinfo.port)) {
-    refreshMembers(false);
-    if (!members.has(rinfo.port)) return;
-  }
+  if (!members.has(rinfo.port) && !admit(rinfo.port)) return;
   macTable.set(mac(frame, 6), rinfo.port);
   const dst = mac(frame, 0);
   // Multicast/broadcast bit: the low bit of the first octet.
@@ -68,7 +68,7 @@ sock.on("error", (err) => {
 });
 
 // Members join and leave while the hub runs; re-read the list now and then.
-setInterval(() => refreshMembers(true), 2000).unref();
+setInterval(refreshMembers, 2000).unref();
 process.on("SIGTERM", () => process.exit(0));
-refreshMembers(true);
+refreshMembers();
 sock.bind(port, "127.0.0.1", () => process.stdout.write(`hub listening on 127.0.0.1:${port}\n`));

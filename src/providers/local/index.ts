@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { AccelChoice, AccelSetting, detectAccel } from "./accel";
 import { generateHostKey } from "./hostkey";
 import { allocatePort, releasePort, tryBind } from "./ports";
-import { isOurProcess, readPidFile, stopQemu, terminate } from "./processes";
+import { isOurProcess, processesMentioning, readPidFile, stopQemu, terminate } from "./processes";
 import { dataDiskDevices, macsFor, qemuArgs } from "./qemu";
 import { writeSeedIso } from "./seed";
 import { waitForSsh } from "./ssh-wait";
@@ -186,7 +186,8 @@ export interface MachineState {
   privatePort: number;
   privateAddress: string;
   hostKey: string;
-  dataDisks: string[];
+  /** Guest device names of the data disks (/dev/vdb...). */
+  dataDevices: string[];
   accel: string;
   bootSeconds: number;
 }
@@ -379,7 +380,7 @@ export async function createMachine(spec: MachineSpec, log: Log = defaultLog) {
     privatePort: ports.priv,
     privateAddress: spec.privateCidr.split("/")[0],
     hostKey: hostKey.publicKey,
-    dataDisks: dataDiskDevices(spec.dataDisks.count),
+    dataDevices: dataDiskDevices(spec.dataDisks.count),
     accel: accel.accel,
     bootSeconds: Math.round((Date.now() - started) / 1000),
   };
@@ -424,7 +425,9 @@ export async function destroyStack(stateDir: string, stack: string): Promise<voi
       fs.readdirSync(machines).map((m) => removeMachineFiles(path.join(machines, m), 0)),
     );
   }
-  const hub = readHubState(path.join(dir, "hub"));
-  if (hub) await terminate(hub.pid, hub.dir);
+  // Anything else still running from this stack's directory (a hub whose start was cut short
+  // before it wrote hub.json, a QEMU whose pid file is gone).
+  const marker = dir + path.sep;
+  await Promise.all(processesMentioning(marker).map((pid) => terminate(pid, marker)));
   fs.rmSync(dir, { recursive: true, force: true });
 }

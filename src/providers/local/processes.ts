@@ -15,6 +15,16 @@ export function isOurProcess(pid: number | undefined, marker: string): boolean {
   }
 }
 
+/** Every process whose command line mentions `marker` (e.g. a stack's directory). */
+export function processesMentioning(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    if (isOurProcess(Number(entry), marker)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
 export function readPidFile(file: string): number | undefined {
   try {
     const pid = Number(fs.readFileSync(file, "utf8").trim());

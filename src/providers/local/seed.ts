@@ -28,7 +28,8 @@ export function userData(s: SeedSpec): string {
     hostname: s.hostname,
     // Root logs in with the same key (the installer may connect as root).
     disable_root: false,
-    ssh_pwauth: false,
+    // No ssh_pwauth: setting it makes cloud-init restart sshd after boot, dropping connections;
+    // the users' passwords are locked anyway.
     ssh_authorized_keys: [s.sshPublicKey],
     users: [
       {

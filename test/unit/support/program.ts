@@ -1,5 +1,8 @@
 // Runs the real program (src/index.ts) under Pulumi's mocks and records every resource it
 // registers. One program per test file: Pulumi's runtime state is process-global.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface Registered {
@@ -78,6 +81,8 @@ export async function runProgram(
   stack = "dev",
 ): Promise<ProgramRun> {
   const resources: Registered[] = [];
+  if (config.rpmDir === undefined)
+    config = { ...config, rpmDir: fakeRpmDir(String(config.os ?? "centos7")) };
   const all: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...config, ...secrets })) {
     all[`arrowhead:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
@@ -134,3 +139,16 @@ export async function runProgram(
 }
 
 export const PASSWORDS = { mdmPassword: "Mdm-Secret-9x!", gatewayPassword: "Gw-Secret-7y!" };
+
+/**
+ * A directory of vendor-named (empty) RPM files: the program only selects packages by name
+ * while it registers resources; their contents matter only when the installer runs.
+ */
+export function fakeRpmDir(os: string): string {
+  const dist = os === "centos7" ? "el7" : "el8";
+  const dir = mkdtempSync(join(tmpdir(), "arrowhead-rpms-"));
+  for (const c of ["mdm", "sds", "sdc", "lia"])
+    writeFileSync(join(dir, `EMC-ScaleIO-${c}-3.6-700.103.${dist}.x86_64.rpm`), "");
+  writeFileSync(join(dir, "EMC-ScaleIO-gateway-3.6-700.103.x86_64.rpm"), "");
+  return dir;
+}

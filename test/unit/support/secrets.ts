@@ -13,3 +13,15 @@ export function isWireSecret(v: unknown): boolean {
 export function unwrapSecret(v: unknown): unknown {
   return isWireSecret(v) ? (v as { value: unknown }).value : v;
 }
+
+/** Paths at which any of `needles` occurs in `value` outside a Pulumi secret. */
+export function clearOccurrences(value: unknown, needles: string[], path = "$"): string[] {
+  if (isWireSecret(value)) return [];
+  if (typeof value === "string") return needles.some((n) => value.includes(n)) ? [path] : [];
+  if (Array.isArray(value))
+    return value.flatMap((v, i) => clearOccurrences(v, needles, `${path}[${i}]`));
+  if (value && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => clearOccurrences(v, needles, `${path}.${k}`));
+  }
+  return [];
+}

@@ -1,0 +1,212 @@
+// One install run's shared state: SSH sessions (opened lazily, one per host), the log, the
+// abort signal, and the count of state-changing commands (a no-op re-run must count zero).
+import type { Machine } from "../machine";
+import { Redactor, stepLog, type LogSink, type StepLog } from "./log";
+import type { RpmSet } from "./rpms";
+import { classifyFailure, Scli, type ScliCommand, type ScliFailure } from "./scli";
+import { managerIps, secretsOf, type InstallSpec } from "./spec";
+import { abortError, sleep, SshSession, type ExecResult } from "./ssh";
+
+export interface RunOptions {
+  log: LogSink;
+  signal?: AbortSignal;
+  /**
+   * Called before every step on every host (tests use it to abort at a chosen point).
+   * Throwing stops the run like a crash would.
+   */
+  beforeStep?: (host: string, step: string) => void | Promise<void>;
+}
+
+export interface Change {
+  host: string;
+  step: string;
+  command: string;
+}
+
+/** Secret variable names the commands refer to ("$MDM_PASSWORD" etc.). */
+export const SECRET_VARS = {
+  mdmPassword: "MDM_PASSWORD",
+  defaultPassword: "MDM_DEFAULT_PASSWORD",
+  gatewayPassword: "GATEWAY_ADMIN_PASSWORD",
+  liaToken: "TOKEN",
+} as const;
+
+export class InstallContext {
+  readonly redactor: Redactor;
+  readonly changes: Change[] = [];
+  readonly scli: Scli;
+  /** Host keys seen this run (node -> key line), to store in state. */
+  readonly hostKeys: Record<string, string> = {};
+  private readonly sessions = new Map<string, Promise<SshSession>>();
+
+  constructor(
+    readonly spec: InstallSpec,
+    readonly rpms: RpmSet,
+    readonly opts: RunOptions,
+  ) {
+    this.redactor = new Redactor(secretsOf(spec));
+    this.scli = new Scli(rpms.dialect, managerIps(spec.machines));
+  }
+
+  machine(name: string): Machine {
+    const m = this.spec.machines.find((x) => x.name === name);
+    if (!m) throw new Error(`unknown node ${name}`);
+    return m;
+  }
+
+  log(host: string, step: string): StepLog {
+    return stepLog(this.opts.log, this.redactor, host, step);
+  }
+
+  checkAbort(): void {
+    if (this.opts.signal?.aborted) throw abortError(this.opts.signal);
+  }
+
+  async step(host: string, step: string): Promise<void> {
+    this.checkAbort();
+    await this.opts.beforeStep?.(host, step);
+    this.checkAbort();
+  }
+
+  session(name: string): Promise<SshSession> {
+    let s = this.sessions.get(name);
+    if (!s) {
+      const m = this.machine(name);
+      const configured = m.hostKey && m.hostKey.trim() !== "" ? m.hostKey : undefined;
+      const pinned = this.spec.pinnedHostKeys?.[name];
+      s = SshSession.connect(
+        {
+          name,
+          host: m.sshHost,
+          port: m.sshPort,
+          user: m.sshUser,
+          privateKey: this.spec.privateKey,
+          hostKey: configured ?? pinned,
+          hostKeyFrom: configured ? "config" : pinned ? "state" : undefined,
+          mayPin: !this.spec.adopted,
+        },
+        {
+          log: this.log(name, "connect"),
+          signal: this.opts.signal,
+          timeoutMs: this.spec.connectTimeoutMs,
+        },
+        (t) => this.redactor.redact(t),
+      ).then((sess) => {
+        this.hostKeys[name] = sess.hostKey;
+        return sess;
+      });
+      // A failed connection is not cached: the next stage may try again.
+      s.catch(() => this.sessions.delete(name));
+      this.sessions.set(name, s);
+    }
+    return s;
+  }
+
+  /** The secrets every command may read, by variable name. */
+  private secretValues(names: string[]): Record<string, string> {
+    const all: Record<string, string> = {
+      [SECRET_VARS.mdmPassword]: this.spec.mdmPassword,
+      [SECRET_VARS.defaultPassword]: "admin",
+      [SECRET_VARS.gatewayPassword]: this.spec.gatewayPassword,
+      [SECRET_VARS.liaToken]: this.spec.liaToken ?? this.spec.mdmPassword,
+    };
+    const out: Record<string, string> = {};
+    for (const n of names) {
+      if (!(n in all)) throw new Error(`unknown secret variable ${n}`);
+      out[n] = all[n];
+    }
+    return out;
+  }
+
+  /**
+   * Run a command on a host. `change: true` marks a command that alters the host; those are
+   * counted (a re-run that changes nothing must count zero).
+   */
+  async run(
+    host: string,
+    step: string,
+    command: string,
+    o: {
+      change?: boolean;
+      check?: boolean;
+      secrets?: string[];
+      timeoutMs?: number;
+      quiet?: boolean;
+    } = {},
+  ): Promise<ExecResult> {
+    this.checkAbort();
+    const s = await this.session(host);
+    if (o.change) this.changes.push({ host, step, command: this.redactor.redact(command) });
+    return s.exec(command, {
+      log: this.log(host, step),
+      check: o.check,
+      secrets: this.secretValues(o.secrets ?? []),
+      timeoutMs: o.timeoutMs,
+      quiet: o.quiet,
+      signal: this.opts.signal,
+    });
+  }
+
+  /** Run scli on a host; returns output and, on failure, what the failure means. */
+  async scliRun(
+    host: string,
+    step: string,
+    c: ScliCommand,
+    o: { change?: boolean; quiet?: boolean } = {},
+  ): Promise<{ ok: boolean; out: string; failure?: ScliFailure; result: ExecResult }> {
+    const r = await this.run(host, step, c.line, {
+      change: o.change,
+      check: false,
+      secrets: c.secrets,
+      quiet: o.quiet,
+    });
+    const out = r.stdout + r.stderr;
+    return r.code === 0
+      ? { ok: true, out, result: r }
+      : { ok: false, out, failure: classifyFailure(out), result: r };
+  }
+
+  /** Like scliRun but a failure is an error naming host, step and command. */
+  async scliMust(
+    host: string,
+    step: string,
+    c: ScliCommand,
+    o: { change?: boolean; okIfExists?: boolean } = {},
+  ): Promise<string> {
+    const r = await this.scliRun(host, step, c, o);
+    // "already exists" after a query said it did not: another run got there first; same result.
+    if (!r.ok && o.okIfExists && r.failure === "exists") return r.out;
+    if (!r.ok) {
+      throw new Error(
+        this.redactor.redact(
+          `[${host}] ${step}: ${c.line} failed (exit ${r.result.code}): ${r.out.trim().split("\n").slice(-5).join(" / ")}`,
+        ),
+      );
+    }
+    return r.out;
+  }
+
+  close(): void {
+    for (const p of this.sessions.values()) p.then((s) => s.close()).catch(() => undefined);
+    this.sessions.clear();
+  }
+}
+
+/** Poll `probe` until it returns a value or `timeoutMs` passes; then throw `what`. */
+export async function waitFor<T>(
+  ctx: InstallContext,
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 500;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s: ${what}`);
+    await sleep(delay, ctx.opts.signal);
+    delay = Math.min(delay * 2, 5000);
+  }
+}

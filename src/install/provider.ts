@@ -1,0 +1,177 @@
+// The work behind the Pulumi dynamic resources of resources.ts, as plain functions. This
+// module (and ssh2 through it) is `require`d inside the provider methods at deploy time, so the
+// serialized provider closures stay small.
+import { createHash } from "crypto";
+import { consoleSink } from "./log";
+import type { StageName } from "./plan";
+import { runSelected, runUninstall } from "./runner";
+import { dockerHosts, managerIps, mdmNodes, type InstallSpec } from "./spec";
+
+export type StepKind =
+  | "HostPrep"
+  | "HostPackages"
+  | "MdmCluster"
+  | "StorageLayout"
+  | "Gateway"
+  | "DockerVolume"
+  | "Verification";
+
+/** What every install-step resource receives. */
+export interface StepInputs {
+  kind: StepKind;
+  /** The node this resource is about (per-host kinds); the master for cluster-wide kinds. */
+  host: string;
+  spec: InstallSpec;
+}
+
+const STAGES: Record<StepKind, StageName[]> = {
+  HostPrep: ["prepare"],
+  HostPackages: ["packages"],
+  MdmCluster: ["cluster"],
+  StorageLayout: ["storage"],
+  Gateway: ["gateway"],
+  DockerVolume: ["volumes", "docker"],
+  Verification: ["verify"],
+};
+
+const hash = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
+
+/**
+ * The inputs that matter to a resource, as one comparable value: a change anywhere else (e.g.
+ * another node added) leaves it untouched, so `pulumi up` only works where something changed.
+ * Secrets enter only as hashes.
+ */
+export function relevant(i: StepInputs): string {
+  const s = i.spec;
+  const m = s.machines.find((x) => x.name === i.host);
+  const node = m && {
+    name: m.name,
+    mdm: m.mdm,
+    services: [...m.services].sort(),
+    addr: [m.sshHost, m.sshPort, m.sshUser, m.privateAddress],
+    disks: m.dataDisks,
+  };
+  const mdms = s.machines.filter((x) => x.mdm).map((x) => [x.name, x.mdm, x.privateAddress]);
+  switch (i.kind) {
+    case "HostPrep":
+      return JSON.stringify({ node, os: s.os, vault: s.vaultUrl ?? "" });
+    case "HostPackages":
+      return JSON.stringify({
+        node,
+        rpmDir: s.rpmDir,
+        mgr: managerIps(s.machines),
+        lia: hash(s.liaToken ?? ""),
+      });
+    case "MdmCluster":
+      return JSON.stringify({ mdms, name: s.clusterName, pw: hash(s.mdmPassword) });
+    case "StorageLayout": {
+      const sds = s.machines
+        .filter((x) => x.services.includes("sds"))
+        .map((x) => [x.name, x.privateAddress, x.dataDisks]);
+      return JSON.stringify({ sds, pd: s.protectionDomain, sp: s.storagePool, media: s.mediaType });
+    }
+    case "Gateway":
+      return JSON.stringify({ node, mgr: managerIps(s.machines), gw: hash(s.gatewayPassword) });
+    case "DockerVolume":
+      return JSON.stringify({
+        node,
+        gb: s.dockerVolumeGb,
+        pd: s.protectionDomain,
+        sp: s.storagePool,
+        pk: s.dockerPackages,
+      });
+    case "Verification":
+      return JSON.stringify(s.machines.map((x) => [x.name, x.mdm, x.services, x.privateAddress]));
+  }
+}
+
+export interface StepOutputs extends StepInputs {
+  hostKey?: string;
+  hostKeys?: Record<string, string>;
+  systemId?: string;
+  clusterMode?: string;
+  clusterState?: string;
+  gatewayUrl?: string;
+  dockerRootDir?: string;
+  device?: string;
+  changes: number;
+}
+
+async function apply(i: StepInputs, pinned: Record<string, string>): Promise<StepOutputs> {
+  const spec: InstallSpec = { ...i.spec, pinnedHostKeys: { ...i.spec.pinnedHostKeys, ...pinned } };
+  const perHost = ["HostPrep", "HostPackages", "Gateway", "DockerVolume"].includes(i.kind);
+  const res = await runSelected(
+    spec,
+    { stages: STAGES[i.kind], hosts: perHost ? [i.host] : undefined },
+    { log: consoleSink() },
+  );
+  const out: StepOutputs = { ...i, changes: res.changes.length, hostKeys: res.hostKeys };
+  if (perHost && res.hostKeys[i.host]) out.hostKey = res.hostKeys[i.host];
+  if (res.cluster)
+    Object.assign(out, {
+      systemId: res.cluster.systemId,
+      clusterMode: res.cluster.mode,
+      clusterState: res.cluster.state,
+    });
+  if (res.gatewayUrl) out.gatewayUrl = res.gatewayUrl;
+  const v = res.volumes[i.host];
+  if (i.kind === "DockerVolume" && v) out.device = v.device;
+  if (i.kind === "DockerVolume") out.dockerRootDir = "/var/lib/docker";
+  if (res.verification) {
+    Object.assign(out, {
+      clusterMode: res.verification.clusterMode,
+      clusterState: res.verification.clusterState,
+    });
+    out.dockerRootDir = undefined;
+  }
+  return out;
+}
+
+export async function create(i: StepInputs): Promise<{ id: string; outs: StepOutputs }> {
+  const outs = await apply(i, {});
+  return { id: `${i.kind}:${i.host}`, outs };
+}
+
+export function diff(
+  olds: StepOutputs,
+  news: StepInputs,
+): { changes: boolean; replaces?: string[] } {
+  if (olds.kind !== news.kind || olds.host !== news.host)
+    return { changes: true, replaces: ["host"] };
+  return { changes: relevant(olds) !== relevant(news) };
+}
+
+export async function update(olds: StepOutputs, news: StepInputs): Promise<{ outs: StepOutputs }> {
+  // Keep verifying against the key pinned on the first run.
+  const pinned = olds.hostKey ? { [olds.host]: olds.hostKey } : {};
+  return { outs: await apply(news, { ...olds.hostKeys, ...pinned }) };
+}
+
+/** Delete: machines the stack created go away with their data; only adopted hosts are cleaned. */
+export async function remove(props: StepOutputs): Promise<void> {
+  const spec = {
+    ...props.spec,
+    pinnedHostKeys: { ...props.spec.pinnedHostKeys, ...props.hostKeys },
+  };
+  if (!spec.adopted) return;
+  if (props.kind === "DockerVolume") await runUninstall(spec, [props.host], { log: consoleSink() });
+  if (props.kind === "HostPackages" && spec.deleteVolumes) {
+    await runUninstall({ ...spec, machines: spec.machines }, [props.host], { log: consoleSink() });
+  }
+}
+
+/** Nodes each per-host kind exists for. */
+export function hostsFor(kind: StepKind, spec: Pick<InstallSpec, "machines">): string[] {
+  const ms = spec.machines;
+  switch (kind) {
+    case "HostPrep":
+    case "HostPackages":
+      return ms.map((m) => m.name);
+    case "Gateway":
+      return ms.filter((m) => m.services.includes("gateway")).map((m) => m.name);
+    case "DockerVolume":
+      return dockerHosts(ms).map((m) => m.name);
+    default:
+      return [mdmNodes(ms).master.name];
+  }
+}

@@ -1,0 +1,281 @@
+// Pulumi resources for the install: one dynamic resource per host and stage (so `pulumi up`
+// shows progress per host and per stage), composed in the ScaleioCluster component.
+// The provider closures capture only two strings; the installer (and ssh2) is `require`d
+// inside the methods when Pulumi runs them.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import type { Machine, OsName } from "../machine";
+import type { StepInputs, StepKind, StepOutputs } from "./provider";
+import type { MediaType } from "./scli";
+import { rpmsFor } from "./runner";
+import { validateTopology, type InstallSpec } from "./spec";
+
+const IMPL = path.join(__dirname, "provider");
+
+/**
+ * Load the provider implementation. Pulumi runs dynamic providers in a separate Node process
+ * without the program's TypeScript loader; register tsx there when the sources are .ts.
+ */
+function providerFor(kind: StepKind): pulumi.dynamic.ResourceProvider {
+  const impl = IMPL;
+  const load = (): typeof import("./provider") => {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: keeps the closure small
+      return require(impl);
+    } catch (e) {
+      if (
+        (e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND" &&
+        !/Unknown file extension|Unexpected token/.test(String(e))
+      )
+        throw e;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- only in the provider process
+      require("tsx/cjs/api").register();
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
+      return require(impl);
+    }
+  };
+  return {
+    async create(inputs: StepInputs) {
+      return load().create({ ...inputs, kind });
+    },
+    async diff(_id: string, olds: StepOutputs, news: StepInputs) {
+      return load().diff(olds, { ...news, kind });
+    },
+    async update(_id: string, olds: StepOutputs, news: StepInputs) {
+      return load().update(olds, { ...news, kind });
+    },
+    async delete(_id: string, props: StepOutputs) {
+      await load().remove(props);
+    },
+  };
+}
+
+/** A Machine whose cloud-computed fields may still be Outputs; name and roles are known up front. */
+export type MachineInput = Pick<Machine, "name" | "mdm" | "services" | "os"> & {
+  sshHost: pulumi.Input<string>;
+  sshPort: pulumi.Input<number>;
+  sshUser: pulumi.Input<string>;
+  publicAddress: pulumi.Input<string>;
+  privateAddress: pulumi.Input<string>;
+  dataDisks: pulumi.Input<string[]>;
+  hostKey?: pulumi.Input<string>;
+};
+
+const SECRET_OUTPUTS = ["spec"];
+
+/** One install step on one host (or the cluster), shown in `pulumi up` as arrowhead:scaleio:<Kind>. */
+export class InstallStep extends pulumi.dynamic.Resource {
+  declare readonly hostKey: pulumi.Output<string | undefined>;
+  declare readonly hostKeys: pulumi.Output<Record<string, string> | undefined>;
+  declare readonly systemId: pulumi.Output<string | undefined>;
+  declare readonly clusterMode: pulumi.Output<string | undefined>;
+  declare readonly clusterState: pulumi.Output<string | undefined>;
+  declare readonly gatewayUrl: pulumi.Output<string | undefined>;
+  declare readonly dockerRootDir: pulumi.Output<string | undefined>;
+  declare readonly device: pulumi.Output<string | undefined>;
+  declare readonly changes: pulumi.Output<number>;
+
+  constructor(
+    kind: StepKind,
+    name: string,
+    props: { host: string; spec: pulumi.Input<InstallSpec> },
+    opts: pulumi.CustomResourceOptions,
+  ) {
+    super(
+      providerFor(kind),
+      name,
+      {
+        kind,
+        host: props.host,
+        spec: props.spec,
+        hostKey: undefined,
+        hostKeys: undefined,
+        systemId: undefined,
+        clusterMode: undefined,
+        clusterState: undefined,
+        gatewayUrl: undefined,
+        dockerRootDir: undefined,
+        device: undefined,
+        changes: undefined,
+      },
+      { ...opts, additionalSecretOutputs: SECRET_OUTPUTS },
+      "arrowhead:scaleio",
+      kind,
+    );
+  }
+}
+
+export interface ScaleioClusterArgs {
+  machines: MachineInput[];
+  /** OpenSSH private key for every machine's sshUser. */
+  privateKey: pulumi.Input<string>;
+  os: OsName;
+  /** Default assets/rpms. */
+  rpmDir?: string;
+  clusterName: string;
+  protectionDomain?: string;
+  storagePool?: string;
+  mediaType?: MediaType;
+  dockerVolumeGb?: number;
+  mdmPassword: pulumi.Input<string>;
+  gatewayPassword: pulumi.Input<string>;
+  liaToken?: pulumi.Input<string>;
+  vaultUrl?: string;
+  /** Existing hosts: host keys must be configured; delete cleans up what the stack installed. */
+  adopted?: boolean;
+  /** On delete (adopted hosts), also remove the Docker volumes and the ScaleIO packages. */
+  deleteVolumes?: boolean;
+  dockerPackages?: string[];
+}
+
+export class ScaleioCluster extends pulumi.ComponentResource {
+  /** e.g. "3_node Normal". */
+  declare readonly clusterState: pulumi.Output<string>;
+  declare readonly systemId: pulumi.Output<string>;
+  declare readonly gatewayUrl: pulumi.Output<string | undefined>;
+  /** node -> Docker root dir on its ScaleIO volume. */
+  declare readonly dockerRootDirs: pulumi.Output<Record<string, string>>;
+  /** node -> ScaleIO device under /var/lib/docker. */
+  declare readonly dockerDevices: pulumi.Output<Record<string, string>>;
+  /** node -> SSH host key pinned/verified by the installer. */
+  declare readonly hostKeys: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: ScaleioClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("arrowhead:scaleio:ScaleioCluster", name, {}, opts);
+    // Roles and names are plain: check them (and the RPM set) now, before any host is touched.
+    const roles: Machine[] = args.machines.map((m) => ({
+      name: m.name,
+      mdm: m.mdm,
+      services: m.services,
+      os: m.os,
+      sshHost: "",
+      sshPort: 0,
+      sshUser: "",
+      publicAddress: "",
+      privateAddress: "",
+      dataDisks: ["(checked on the host)"],
+    }));
+    validateTopology(roles);
+    const rpmDir = path.resolve(args.rpmDir ?? path.join(__dirname, "..", "..", "assets", "rpms"));
+    rpmsFor({ machines: roles, os: args.os, rpmDir } as InstallSpec);
+    const machines = pulumi.all(args.machines.map((m) => pulumi.output(m))) as pulumi.Output<
+      Machine[]
+    >;
+    const baseSpec = pulumi
+      .all([machines, args.privateKey, args.mdmPassword, args.gatewayPassword, args.liaToken])
+      .apply(([ms, key, mdmPw, gwPw, lia]): InstallSpec => ({
+        machines: ms,
+        privateKey: key,
+        os: args.os,
+        rpmDir,
+        clusterName: args.clusterName,
+        protectionDomain: args.protectionDomain ?? "pd1",
+        storagePool: args.storagePool ?? "sp1",
+        mediaType: args.mediaType ?? "HDD",
+        dockerVolumeGb: args.dockerVolumeGb ?? 16,
+        mdmPassword: mdmPw,
+        gatewayPassword: gwPw,
+        liaToken: lia,
+        vaultUrl: args.vaultUrl,
+        adopted: args.adopted ?? false,
+        deleteVolumes: args.deleteVolumes ?? false,
+        dockerPackages: args.dockerPackages,
+      }));
+    const secretSpec = (pinned?: pulumi.Input<Record<string, string>>) =>
+      pulumi.secret(
+        pulumi.all([baseSpec, pinned ?? {}]).apply(([s, p]) => ({ ...s, pinnedHostKeys: p })),
+      );
+
+    const names = args.machines.map((m) => m.name);
+    const master = args.machines.find((m) => m.mdm === "master")!.name;
+    const child = { parent: this };
+
+    const prep: Record<string, InstallStep> = {};
+    const pkgs: InstallStep[] = [];
+    for (const n of names) {
+      prep[n] = new InstallStep(
+        "HostPrep",
+        `${name}-prep-${n}`,
+        { host: n, spec: secretSpec() },
+        child,
+      );
+    }
+    // Host keys pinned by HostPrep (first contact) are verified by every later step.
+    const pinned = pulumi
+      .all(names.map((n) => prep[n].hostKey.apply((k) => [n, k ?? ""] as const)))
+      .apply((kv) => Object.fromEntries(kv.filter(([, k]) => k !== "")));
+    const spec = secretSpec(pinned);
+    for (const n of names) {
+      pkgs.push(
+        new InstallStep(
+          "HostPackages",
+          `${name}-packages-${n}`,
+          { host: n, spec },
+          { ...child, dependsOn: [prep[n]] },
+        ),
+      );
+    }
+    const cluster = new InstallStep(
+      "MdmCluster",
+      `${name}-mdm-cluster`,
+      { host: master, spec },
+      { ...child, dependsOn: pkgs },
+    );
+    const storage = new InstallStep(
+      "StorageLayout",
+      `${name}-storage`,
+      { host: master, spec },
+      { ...child, dependsOn: [cluster] },
+    );
+    const gateways = args.machines
+      .filter((m) => m.services.includes("gateway"))
+      .map(
+        (m) =>
+          new InstallStep(
+            "Gateway",
+            `${name}-gateway-${m.name}`,
+            { host: m.name, spec },
+            { ...child, dependsOn: [cluster] },
+          ),
+      );
+    const dockers = args.machines
+      .filter((m) => m.services.includes("docker"))
+      .map(
+        (m) =>
+          new InstallStep(
+            "DockerVolume",
+            `${name}-docker-${m.name}`,
+            { host: m.name, spec },
+            { ...child, dependsOn: [storage] },
+          ),
+      );
+    const verification = new InstallStep(
+      "Verification",
+      `${name}-verify`,
+      { host: master, spec },
+      { ...child, dependsOn: [storage, ...gateways, ...dockers] },
+    );
+
+    this.clusterState = pulumi.interpolate`${verification.clusterMode} ${verification.clusterState}`;
+    this.systemId = cluster.systemId.apply((s) => s ?? "");
+    this.gatewayUrl = gateways.length > 0 ? gateways[0].gatewayUrl : pulumi.output(undefined);
+    const dockerNames = args.machines
+      .filter((m) => m.services.includes("docker"))
+      .map((m) => m.name);
+    this.dockerRootDirs = pulumi
+      .all(dockers.map((d) => d.dockerRootDir))
+      .apply((dirs) => Object.fromEntries(dirs.map((d, i) => [dockerNames[i], d ?? ""])));
+    this.dockerDevices = pulumi
+      .all(dockers.map((d) => d.device))
+      .apply((devs) => Object.fromEntries(devs.map((d, i) => [dockerNames[i], d ?? ""])));
+    this.hostKeys = pinned;
+    this.registerOutputs({
+      clusterState: this.clusterState,
+      systemId: this.systemId,
+      gatewayUrl: this.gatewayUrl,
+      dockerRootDirs: this.dockerRootDirs,
+      dockerDevices: this.dockerDevices,
+      hostKeys: this.hostKeys,
+    });
+  }
+}

@@ -1,0 +1,103 @@
+// What the installer needs to know, resolved (no Pulumi Outputs), and the pure role queries on
+// it. `InstallSpec` is the contract between the Pulumi resources (or any caller) and the runner.
+import type { Machine, OsName } from "../machine";
+import type { Component } from "./rpms";
+import type { MediaType } from "./scli";
+
+export const DEFAULT_VAULT_URL = "https://vault.centos.org/7.9.2009";
+
+export interface InstallSpec {
+  machines: Machine[];
+  /** OpenSSH private key accepted by every machine's sshUser. Secret. */
+  privateKey: string;
+  os: OsName;
+  /** Directory with the vendor RPMs (default assets/rpms). */
+  rpmDir: string;
+  clusterName: string;
+  protectionDomain: string;
+  storagePool: string;
+  /** Used from ScaleIO 3.x on (2.x has no media types). */
+  mediaType: MediaType;
+  /** Size of each Docker host's volume (rounded up to 8 GB by ScaleIO). */
+  dockerVolumeGb: number;
+  /** MDM admin password (6-31 characters). Secret. */
+  mdmPassword: string;
+  /** Gateway admin password. Secret. */
+  gatewayPassword: string;
+  /** LIA token; defaults to the MDM password. Secret. */
+  liaToken?: string;
+  /** CentOS 7 vault base URL (repo files are rewritten to it). */
+  vaultUrl?: string;
+  /** Existing hosts (not created by this stack): host keys must be configured, never pinned. */
+  adopted?: boolean;
+  /** On delete, also remove the Docker volumes (data!) and the ScaleIO packages. */
+  deleteVolumes?: boolean;
+  /** Host keys known from earlier runs (node name -> "ssh-ed25519 AAAA..."), pinned in state. */
+  pinnedHostKeys?: Record<string, string>;
+  /** Docker packages to install (default: docker on el7, docker-ce elsewhere). */
+  dockerPackages?: string[];
+  /** How long to wait for a machine's SSH (default 10 min). */
+  connectTimeoutMs?: number;
+}
+
+export function mdmNodes(ms: Machine[]) {
+  const master = ms.filter((m) => m.mdm === "master");
+  const slaves = ms.filter((m) => m.mdm === "slave");
+  const tbs = ms.filter((m) => m.mdm === "tiebreaker");
+  return { master: master[0], slaves, tbs };
+}
+
+/** The manager IPs (master + slaves): every scli command gets them all (failover). */
+export function managerIps(ms: Machine[]): string[] {
+  const { master, slaves } = mdmNodes(ms);
+  return [master, ...slaves].filter(Boolean).map((m) => m.privateAddress);
+}
+
+export function clusterMode(ms: Machine[]): "3_node" | "5_node" {
+  return mdmNodes(ms).slaves.length >= 2 ? "5_node" : "3_node";
+}
+
+/** The packages a node needs, in install order (MDM first: other packages talk to it). */
+export function componentsOf(m: Machine): Component[] {
+  const c: Component[] = [];
+  if (m.mdm) c.push("mdm");
+  for (const s of ["sds", "sdc", "lia", "gateway"] as const) if (m.services.includes(s)) c.push(s);
+  if (m.services.includes("docker") && !c.includes("sdc")) c.push("sdc");
+  return c;
+}
+
+export function dockerHosts(ms: Machine[]): Machine[] {
+  return ms.filter((m) => m.services.includes("docker"));
+}
+
+/** Check the roles make one valid cluster; errors name the node and the fix. */
+export function validateTopology(ms: Machine[]): void {
+  const names = new Set<string>();
+  for (const m of ms) {
+    if (names.has(m.name))
+      throw new Error(`two machines are named "${m.name}"; node names must be unique`);
+    names.add(m.name);
+  }
+  const { master, slaves, tbs } = mdmNodes(ms);
+  const masters = ms.filter((m) => m.mdm === "master").length;
+  if (masters !== 1) throw new Error(`the cluster needs exactly one master MDM, got ${masters}`);
+  const ok = (slaves.length === 1 && tbs.length === 1) || (slaves.length === 2 && tbs.length === 2);
+  if (!ok) {
+    throw new Error(
+      `MDM roles must be 1 slave + 1 tie-breaker (3_node) or 2 + 2 (5_node); got ${slaves.length} slave(s) ` +
+        `and ${tbs.length} tie-breaker(s) besides master ${master.name}`,
+    );
+  }
+  for (const m of ms) {
+    if (m.services.includes("sds") && m.dataDisks.length === 0) {
+      throw new Error(`node ${m.name} runs an SDS but has no data disks (dataDisks)`);
+    }
+  }
+  if (!ms.some((m) => m.services.includes("sds"))) throw new Error("no node runs an SDS");
+}
+
+export function secretsOf(spec: InstallSpec): string[] {
+  return [spec.mdmPassword, spec.gatewayPassword, spec.liaToken ?? "", spec.privateKey].filter(
+    Boolean,
+  );
+}

@@ -1,0 +1,157 @@
+// Stage "cluster": create the MDM cluster on the master, set the admin password, add the
+// standby MDMs, switch to 3_node / 5_node, name the system. Each step queries first; a host
+// interrupted anywhere in the sequence resumes where it stopped.
+import { SECRET_VARS, waitFor, type InstallContext } from "../context";
+import {
+  objectName,
+  parseLogin,
+  parseQueryAll,
+  parseQueryCluster,
+  type ClusterInfo,
+} from "../scli";
+import { clusterMode, mdmNodes } from "../spec";
+
+export const STEP = "cluster";
+
+export class WrongPasswordError extends Error {}
+
+/**
+ * Log in with the configured password; when the cluster still has the default password, change
+ * it first. Returns the system ID, or undefined when no cluster exists yet.
+ */
+export async function login(
+  ctx: InstallContext,
+  host: string,
+  step: string,
+): Promise<string | undefined> {
+  const s = ctx.scli;
+  const r = await ctx.scliRun(host, step, s.login("admin", SECRET_VARS.mdmPassword));
+  if (r.ok) return parseLogin(r.out)?.systemId;
+  if (r.failure === "auth") {
+    const d = await ctx.scliRun(host, step, s.login("admin", SECRET_VARS.defaultPassword));
+    if (!d.ok) {
+      throw new WrongPasswordError(
+        `[${host}] ${step}: the MDM cluster exists but rejects the configured MDM admin password ` +
+          `(mdmPassword). Set mdmPassword to the cluster's current admin password (it is never reset by the installer).`,
+      );
+    }
+    await ctx.scliMust(
+      host,
+      step,
+      s.setPassword(SECRET_VARS.defaultPassword, SECRET_VARS.mdmPassword),
+      { change: true },
+    );
+    const again = await ctx.scliMust(host, step, s.login("admin", SECRET_VARS.mdmPassword));
+    return parseLogin(again)?.systemId;
+  }
+  if (r.failure === "unreachable" && /not been created|not created/i.test(r.out)) return undefined;
+  if (r.failure === "unreachable") {
+    // No answer at all: either no cluster yet (1.3x/real scli say only "failed to connect") or MDM down.
+    return undefined;
+  }
+  throw new Error(`[${host}] ${step}: scli login failed: ${ctx.redactor.redact(r.out.trim())}`);
+}
+
+export async function queryCluster(
+  ctx: InstallContext,
+  host: string,
+  step: string,
+): Promise<ClusterInfo> {
+  return parseQueryCluster(await ctx.scliMust(host, step, ctx.scli.queryCluster()));
+}
+
+export interface ClusterResult {
+  systemId: string;
+  mode: string;
+  state: string;
+}
+
+export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
+  const { master, slaves, tbs } = mdmNodes(ctx.spec.machines);
+  const host = master.name;
+  const s = ctx.scli;
+  await ctx.step(host, STEP);
+  let systemId = await login(ctx, host, STEP);
+  if (!systemId) {
+    await ctx.step(host, `${STEP}:create`);
+    const c = await ctx.scliRun(
+      host,
+      STEP,
+      s.createCluster({ ip: master.privateAddress, name: objectName(master.name) }),
+      {
+        change: true,
+      },
+    );
+    if (!c.ok && c.failure !== "exists") {
+      throw new Error(
+        `[${host}] ${STEP}: creating the MDM cluster failed: ${ctx.redactor.redact(c.out.trim())}`,
+      );
+    }
+    // The new master needs a moment before it answers logins.
+    systemId = await waitFor(ctx, `the new MDM on ${host} to accept logins`, 180_000, async () => {
+      try {
+        return await login(ctx, host, STEP);
+      } catch (e) {
+        if (e instanceof WrongPasswordError) throw e;
+        return undefined;
+      }
+    });
+  }
+  let info = await queryCluster(ctx, host, STEP);
+  const present = new Set(
+    [info.master, ...info.slaves, ...info.tieBreakers, ...info.standbys]
+      .filter(Boolean)
+      .map((m) => m!.name),
+  );
+  const presentIps = new Set(
+    [info.master, ...info.slaves, ...info.tieBreakers, ...info.standbys].flatMap(
+      (m) => m?.ips ?? [],
+    ),
+  );
+  for (const [nodes, role] of [
+    [slaves, "manager"],
+    [tbs, "tb"],
+  ] as const) {
+    for (const n of nodes) {
+      if (present.has(objectName(n.name)) || presentIps.has(n.privateAddress)) continue;
+      await ctx.step(host, `${STEP}:add-${n.name}`);
+      const r = await ctx.scliRun(
+        host,
+        STEP,
+        s.addStandby({ ip: n.privateAddress, name: objectName(n.name) }, role),
+        {
+          change: true,
+        },
+      );
+      if (!r.ok && r.failure !== "exists") {
+        throw new Error(
+          `[${host}] ${STEP}: adding ${role} MDM ${n.name} failed: ${ctx.redactor.redact(r.out.trim())}`,
+        );
+      }
+    }
+  }
+  const mode = clusterMode(ctx.spec.machines);
+  const wantSlaves = slaves.map((n) => objectName(n.name)).sort();
+  const wantTbs = tbs.map((n) => objectName(n.name)).sort();
+  const haveSlaves = info.slaves.map((m) => m.name).sort();
+  const haveTbs = info.tieBreakers.map((m) => m.name).sort();
+  if (
+    info.mode !== mode ||
+    haveSlaves.join() !== wantSlaves.join() ||
+    haveTbs.join() !== wantTbs.join()
+  ) {
+    await ctx.step(host, `${STEP}:switch`);
+    const addSlaves = wantSlaves.filter((n) => !haveSlaves.includes(n));
+    const addTbs = wantTbs.filter((n) => !haveTbs.includes(n));
+    await ctx.scliMust(host, STEP, s.switchClusterMode(mode, addSlaves, addTbs), { change: true });
+  }
+  info = await waitFor(ctx, `the MDM cluster to reach ${mode} Normal`, 180_000, async () => {
+    const i = await queryCluster(ctx, host, STEP);
+    return i.mode === mode && i.state === "Normal" ? i : undefined;
+  });
+  const all = parseQueryAll(await ctx.scliMust(host, STEP, s.queryAll()));
+  if (all.name !== ctx.spec.clusterName) {
+    await ctx.scliMust(host, STEP, s.renameSystem(ctx.spec.clusterName), { change: true });
+  }
+  return { systemId: systemId!, mode: info.mode, state: info.state };
+}

@@ -1,0 +1,113 @@
+// Stage "packages": upload the host's ScaleIO RPMs (only when their sha256 differs) and install
+// them with the install-time variables the package scripts read (reference §3). A package whose
+// installed version equals the file's is skipped. Secret variables travel on stdin.
+import * as path from "path";
+import type { Machine } from "../../machine";
+import { SECRET_VARS, type InstallContext } from "../context";
+import type { Component, RpmFile } from "../rpms";
+import { q } from "../shell";
+import { componentsOf, managerIps } from "../spec";
+import { fixRepos } from "./prepare";
+
+export const STEP = "packages";
+export const REMOTE_RPM_DIR = "/var/tmp/arrowhead/rpms";
+
+export interface PackageJob {
+  component: Component;
+  rpm: RpmFile;
+  /** Non-secret variables, put on the command line. */
+  env: Record<string, string>;
+  /** Secret variables, read from stdin. */
+  secrets: string[];
+}
+
+/** The packages for a node with their variables, in install order. Pure. */
+export function packageJobs(
+  m: Machine,
+  all: Machine[],
+  rpms: Record<string, RpmFile | undefined>,
+  dialect: string,
+): PackageJob[] {
+  const jobs: PackageJob[] = [];
+  for (const c of componentsOf(m)) {
+    let comp: Component = c;
+    const env: Record<string, string> = {};
+    const secrets: string[] = [];
+    if (c === "mdm") {
+      if (dialect === "1.3x" && m.mdm === "tiebreaker") comp = "tb";
+      else if (dialect !== "1.3x") env.MDM_ROLE_IS_MANAGER = m.mdm === "tiebreaker" ? "0" : "1";
+    }
+    if (c === "sdc") env.MDM_IP = managerIps(all).join(",");
+    if (c === "lia") secrets.push(SECRET_VARS.liaToken);
+    if (c === "gateway") secrets.push(SECRET_VARS.gatewayPassword);
+    const rpm = rpms[comp];
+    if (!rpm) throw new Error(`no ${comp} package selected for node ${m.name}`);
+    jobs.push({ component: comp, rpm, env, secrets });
+  }
+  return jobs;
+}
+
+export function installCommand(job: PackageJob, remoteFile: string): string {
+  const env = Object.entries(job.env).map(([k, v]) => `${k}=${q(v)}`);
+  return [...(env.length ? ["env", ...env] : []), "yum", "install", "-y", q(remoteFile)].join(" ");
+}
+
+export async function installPackages(
+  ctx: InstallContext,
+  host: string,
+): Promise<{ installed: string[] }> {
+  await ctx.step(host, STEP);
+  const m = ctx.machine(host);
+  const jobs = packageJobs(m, ctx.spec.machines, ctx.rpms.packages, ctx.rpms.dialect);
+  const q_ = await ctx.run(
+    host,
+    STEP,
+    `rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' ${jobs.map((j) => q(j.rpm.name)).join(" ")}`,
+    { check: false, quiet: true },
+  );
+  const have = new Map<string, string>();
+  for (const line of q_.stdout.split("\n")) {
+    const [n, vr] = line.trim().split(" ");
+    if (n && vr && !/not installed/.test(line)) have.set(n, vr);
+  }
+  const todo = jobs.filter((j) => have.get(j.rpm.name) !== j.rpm.versionRelease);
+  if (todo.length === 0) return { installed: [] };
+  const session = await ctx.session(host);
+  const log = ctx.log(host, STEP);
+  for (const j of todo) {
+    const remote = path.posix.join(REMOTE_RPM_DIR, j.rpm.file);
+    if (await session.upload(j.rpm.path, remote, log)) {
+      ctx.changes.push({ host, step: STEP, command: `upload ${j.rpm.file}` });
+    }
+  }
+  for (const j of todo) {
+    await ctx.step(host, `${STEP}:${j.component}`);
+    const remote = path.posix.join(REMOTE_RPM_DIR, j.rpm.file);
+    await ctx.run(host, STEP, installCommand(j, remote), {
+      change: true,
+      secrets: j.secrets,
+      timeoutMs: 20 * 60_000,
+    });
+  }
+  await fixRepos(ctx, host, STEP);
+  return { installed: todo.map((j) => j.rpm.file) };
+}
+
+/** Remove what `installPackages` installed (reverse order; rpm -e needs I_AM_SURE=1). */
+export async function removePackages(ctx: InstallContext, host: string): Promise<void> {
+  const m = ctx.machine(host);
+  const names = packageJobs(m, ctx.spec.machines, ctx.rpms.packages, ctx.rpms.dialect)
+    .map((j) => j.rpm.name)
+    .reverse();
+  const r = await ctx.run(host, "remove", `rpm -q ${names.map(q).join(" ")}`, {
+    check: false,
+    quiet: true,
+  });
+  const present = names.filter(
+    (n) => !new RegExp(`package ${n} is not installed`).test(r.stdout + r.stderr),
+  );
+  if (present.length === 0) return;
+  await ctx.run(host, "remove", `env I_AM_SURE=1 rpm -e ${present.map(q).join(" ")}`, {
+    change: true,
+  });
+}

@@ -1,0 +1,78 @@
+// Stage "storage": protection domain, storage pool (media type on 3.x), and one SDS per SDS
+// node with its data devices. Devices are checked on their host BEFORE scli is called, so a
+// typo in a device path fails with the host's real device list instead of an MDM error.
+import type { InstallContext } from "../context";
+import { objectName, parseQueryAll, parseSds } from "../scli";
+import { q } from "../shell";
+import { mdmNodes } from "../spec";
+import { login } from "./cluster";
+
+export const STEP = "storage";
+
+/** Fail unless every device exists as a block device on the host. */
+export async function checkDevices(
+  ctx: InstallContext,
+  host: string,
+  devices: string[],
+): Promise<void> {
+  const r = await ctx.run(
+    host,
+    STEP,
+    `for d in ${devices.map(q).join(" ")}; do [ -b "$d" ] || echo "missing $d"; done`,
+    { quiet: true },
+  );
+  const missing = r.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("missing "))
+    .map((l) => l.slice(8));
+  if (missing.length > 0) {
+    const ls = await ctx.run(
+      host,
+      STEP,
+      "lsblk -dno NAME,SIZE,TYPE 2>/dev/null || ls /dev/[vsx]d* /dev/nvme* 2>/dev/null",
+      {
+        check: false,
+        quiet: true,
+      },
+    );
+    throw new Error(
+      `[${host}] ${STEP}: SDS device(s) ${missing.join(", ")} do not exist on the host (block devices there: ` +
+        `${ls.stdout.trim().split("\n").join("; ") || "none found"}). Fix dataDisks for node ${host}; nothing was changed.`,
+    );
+  }
+}
+
+export async function configureStorage(ctx: InstallContext): Promise<{ sds: string[] }> {
+  const host = mdmNodes(ctx.spec.machines).master.name;
+  const s = ctx.scli;
+  const { protectionDomain: pd, storagePool: sp, mediaType } = ctx.spec;
+  await ctx.step(host, STEP);
+  const sdsNodes = ctx.spec.machines.filter((m) => m.services.includes("sds"));
+  // All device checks first: a bad path on any node stops the stage before any change.
+  await Promise.all(sdsNodes.map((n) => checkDevices(ctx, n.name, n.dataDisks)));
+  if (!(await login(ctx, host, STEP)))
+    throw new Error(`[${host}] ${STEP}: the MDM cluster does not exist yet`);
+  const all = parseQueryAll(await ctx.scliMust(host, STEP, s.queryAll()));
+  const pdInfo = all.protectionDomains.find((p) => p.name === pd);
+  if (!pdInfo)
+    await ctx.scliMust(host, STEP, s.addProtectionDomain(pd), { change: true, okIfExists: true });
+  if (!pdInfo?.pools.some((p) => p.name === sp)) {
+    await ctx.scliMust(host, STEP, s.addStoragePool(pd, sp, mediaType), {
+      change: true,
+      okIfExists: true,
+    });
+  }
+  const have = parseSds(await ctx.scliMust(host, STEP, s.queryAllSds()));
+  const added: string[] = [];
+  for (const n of sdsNodes) {
+    const name = objectName(n.name);
+    if (have.some((d) => d.name === name || d.ip === n.privateAddress)) continue;
+    await ctx.step(host, `${STEP}:sds-${n.name}`);
+    await ctx.scliMust(host, STEP, s.addSds(n.privateAddress, n.dataDisks, name, pd, sp), {
+      change: true,
+      okIfExists: true,
+    });
+    added.push(name);
+  }
+  return { sds: added };
+}

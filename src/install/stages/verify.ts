@@ -1,0 +1,45 @@
+// Stage "verify": read-only checks that the whole thing works: the cluster's mode and state,
+// a gateway login over REST, and each Docker host's root dir on its ScaleIO device.
+import type { InstallContext } from "../context";
+import { mdmNodes } from "../spec";
+import { login, queryCluster } from "./cluster";
+import { checkDockerRoot } from "./docker";
+import { gatewayClient, mdmLoginWorks } from "./gateway";
+
+export const STEP = "verify";
+
+export interface Verification {
+  clusterMode: string;
+  clusterState: string;
+  /** e.g. "3/3" */
+  clusterActive?: string;
+  gatewayLogin: boolean;
+  docker: Record<string, { rootDir: string; device: string }>;
+}
+
+export async function verify(
+  ctx: InstallContext,
+  volumes: { node: string; device: string }[],
+): Promise<Verification> {
+  const master = mdmNodes(ctx.spec.machines).master.name;
+  await ctx.step(master, STEP);
+  if (!(await login(ctx, master, STEP))) throw new Error(`[${master}] ${STEP}: no MDM cluster`);
+  const info = await queryCluster(ctx, master, STEP);
+  const gw = ctx.spec.machines.find((m) => m.services.includes("gateway"));
+  let gatewayLogin = false;
+  if (gw) gatewayLogin = await mdmLoginWorks(ctx, await gatewayClient(ctx, gw.name, STEP));
+  const docker: Verification["docker"] = {};
+  await Promise.all(
+    volumes.map(async (v) => {
+      const r = await checkDockerRoot(ctx, v.node, v.device, STEP);
+      docker[v.node] = { rootDir: r.rootDir, device: r.device };
+    }),
+  );
+  return {
+    clusterMode: info.mode,
+    clusterState: info.state,
+    clusterActive: info.active,
+    gatewayLogin,
+    docker,
+  };
+}
