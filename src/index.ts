@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, readSpec } from "./config";
 import { sshKeys } from "./keys";
-import { ScaleioCluster } from "./install/resources";
+import { preflight, ScaleioCluster } from "./install/resources";
 import { createMachines } from "./providers";
 import { assignRoles, describeRoles } from "./topology";
 
@@ -18,6 +18,8 @@ const spec = readSpec(
   pulumi.getStack(),
 );
 const nodes = assignRoles(spec.nodes, spec.clusterMode);
+// Missing or mismatched RPMs fail here, before a single machine is created.
+preflight(nodes, spec.os, spec.rpmDir);
 const keys = sshKeys(spec, config);
 const { machines } = createMachines({ spec, nodes, sshPublicKey: keys.publicKey });
 

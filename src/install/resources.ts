@@ -128,6 +128,34 @@ export interface ScaleioClusterArgs {
   dockerPackages?: string[];
 }
 
+/**
+ * Checks what can be checked before any machine exists: the roles make one valid cluster and
+ * the RPM directory holds the right package set for the OS. Returns the absolute RPM directory.
+ * The program calls it before registering any resource; ScaleioCluster calls it again.
+ */
+export function preflight(
+  nodes: Pick<Machine, "name" | "mdm" | "services">[],
+  os: OsName,
+  rpmDir?: string,
+): string {
+  const roles: Machine[] = nodes.map((m) => ({
+    name: m.name,
+    mdm: m.mdm,
+    services: m.services,
+    os,
+    sshHost: "",
+    sshPort: 0,
+    sshUser: "",
+    publicAddress: "",
+    privateAddress: "",
+    dataDisks: ["(checked on the host)"],
+  }));
+  validateTopology(roles);
+  const dir = path.resolve(rpmDir ?? path.join(__dirname, "..", "..", "assets", "rpms"));
+  rpmsFor({ machines: roles, os, rpmDir: dir } as InstallSpec);
+  return dir;
+}
+
 export class ScaleioCluster extends pulumi.ComponentResource {
   /** e.g. "3_node Normal". */
   declare readonly clusterState: pulumi.Output<string>;
@@ -142,22 +170,7 @@ export class ScaleioCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: ScaleioClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("arrowhead:scaleio:ScaleioCluster", name, {}, opts);
-    // Roles and names are plain: check them (and the RPM set) now, before any host is touched.
-    const roles: Machine[] = args.machines.map((m) => ({
-      name: m.name,
-      mdm: m.mdm,
-      services: m.services,
-      os: m.os,
-      sshHost: "",
-      sshPort: 0,
-      sshUser: "",
-      publicAddress: "",
-      privateAddress: "",
-      dataDisks: ["(checked on the host)"],
-    }));
-    validateTopology(roles);
-    const rpmDir = path.resolve(args.rpmDir ?? path.join(__dirname, "..", "..", "assets", "rpms"));
-    rpmsFor({ machines: roles, os: args.os, rpmDir } as InstallSpec);
+    const rpmDir = preflight(args.machines, args.os, args.rpmDir);
     const machines = pulumi.all(args.machines.map((m) => pulumi.output(m))) as pulumi.Output<
       Machine[]
     >;

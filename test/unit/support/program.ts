@@ -79,6 +79,7 @@ export async function runProgram(
   config: Record<string, unknown>,
   secrets: Record<string, string> = {},
   stack = "dev",
+  onRegister?: (type: string) => void,
 ): Promise<ProgramRun> {
   const resources: Registered[] = [];
   if (config.rpmDir === undefined)
@@ -94,6 +95,7 @@ export async function runProgram(
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        onRegister?.(args.type);
         const extra = computed(args.type, args.name, args.inputs);
         resources.push({
           type: args.type,
