@@ -91,3 +91,15 @@ export function decideHostKey(presented: Buffer, exp: HostKeyExpectation): HostK
       `then set the host key for node "${exp.name}" in the stack config (hostKey) to:\n  ${line}`,
   };
 }
+
+/**
+ * The host key algorithms to offer when a key is known: only that key's type, so a server that
+ * also holds other keys (CentOS 7's sshd-keygen makes RSA and ECDSA ones) presents the one we can
+ * verify. Undefined (ssh2's defaults) when no key is known yet.
+ */
+export function serverHostKeyAlgorithms(knownKey?: string): string[] | undefined {
+  if (!knownKey || knownKey.trim() === "") return undefined;
+  const { type } = parsePublicKey(knownKey);
+  // An RSA key is signed with SHA-2 by modern servers, with SHA-1 ("ssh-rsa") by old ones.
+  return type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];
+}

@@ -132,14 +132,13 @@ export class Scli {
 
   switchClusterMode(mode: "3_node" | "5_node", slaves: string[], tbs: string[]): ScliCommand {
     if (this.dialect === "1.3x") return this.base("--switch_to_cluster_mode");
+    // An empty name list is left out: scli takes "" as a name and refuses it.
     return this.base(
       "--switch_cluster_mode",
       "--cluster_mode",
       mode,
-      "--add_slave_mdm_name",
-      slaves.join(","),
-      "--add_tb_name",
-      tbs.join(","),
+      ...(slaves.length > 0 ? ["--add_slave_mdm_name", slaves.join(",")] : []),
+      ...(tbs.length > 0 ? ["--add_tb_name", tbs.join(",")] : []),
     );
   }
 

@@ -7,8 +7,8 @@ import { createReadStream } from "fs";
 import { stat } from "fs/promises";
 import * as path from "path";
 import type { Duplex } from "stream";
-import { Client, type ClientChannel, type SFTPWrapper } from "ssh2";
-import { decideHostKey, type HostKeyExpectation } from "./hostkey";
+import { Client, type ClientChannel, type ServerHostKeyAlgorithm, type SFTPWrapper } from "ssh2";
+import { decideHostKey, serverHostKeyAlgorithms, type HostKeyExpectation } from "./hostkey";
 import type { StepLog } from "./log";
 import { assertEnvName, q } from "./shell";
 
@@ -117,6 +117,13 @@ function connectOnce(
   t: SshTarget,
   attemptTimeoutMs: number,
 ): Promise<{ client: Client; hostKey: string; pinned: boolean }> {
+  // A malformed known key is left to decideHostKey, which explains the problem when it is used.
+  let hostKeyAlgorithms: ServerHostKeyAlgorithm[] | undefined;
+  try {
+    hostKeyAlgorithms = serverHostKeyAlgorithms(t.hostKey) as ServerHostKeyAlgorithm[] | undefined;
+  } catch {
+    hostKeyAlgorithms = undefined;
+  }
   return new Promise((resolve, reject) => {
     const client = new Client();
     let refusal: string | undefined;
@@ -147,6 +154,7 @@ function connectOnce(
       readyTimeout: attemptTimeoutMs,
       keepaliveInterval: 15_000,
       keepaliveCountMax: 4,
+      ...(hostKeyAlgorithms ? { algorithms: { serverHostKey: hostKeyAlgorithms } } : {}),
       hostVerifier: (key: Buffer) => {
         const d = decideHostKey(key, exp);
         if (d.accept) {

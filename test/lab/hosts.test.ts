@@ -261,7 +261,10 @@ describe("lab hosts", () => {
     expect(ep.host).toBe("127.0.0.1");
     let body = "";
     for (let i = 0; i < 50 && body !== "forwarded\n"; i++) {
-      body = await fetch(`http://127.0.0.1:${ep.port}/index.html`)
+      // Bounded: a request raced against the server's start must not hang the test.
+      body = await fetch(`http://127.0.0.1:${ep.port}/index.html`, {
+        signal: AbortSignal.timeout(5_000),
+      })
         .then((r) => r.text())
         .catch(() => "");
       if (body !== "forwarded\n") await new Promise((r) => setTimeout(r, 200));

@@ -70,6 +70,12 @@ describe("scli builders", () => {
     expect(s3.switchClusterMode("5_node", ["a", "b"], ["c", "d"]).line).toContain(
       "--switch_cluster_mode --cluster_mode 5_node --add_slave_mdm_name a,b --add_tb_name c,d",
     );
+    // Only the members still missing are named; an empty list is left out, not passed as "".
+    const onlySlave = s3.switchClusterMode("3_node", ["b"], []).line;
+    expect(onlySlave).toContain(
+      "--switch_cluster_mode --cluster_mode 3_node --add_slave_mdm_name b",
+    );
+    expect(onlySlave).not.toContain("--add_tb_name");
     expect(s3.addSds("10.0.0.1", ["/dev/vdb", "/dev/vdc"], "node1", "pd1", "sp1").line).toContain(
       "--add_sds --sds_ip 10.0.0.1 --device_path /dev/vdb,/dev/vdc --sds_name node1 --protection_domain_name pd1 --storage_pool_name sp1",
     );

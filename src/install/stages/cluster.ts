@@ -131,17 +131,20 @@ export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
     }
   }
   const mode = clusterMode(ctx.spec.machines);
-  const wantSlaves = slaves.map((n) => objectName(n.name)).sort();
+  // Managers are compared as a set: after a failover the master is another manager, and the
+  // cluster is still the one we built (switching it again would fail).
+  const names = (ms: { name: string }[]) => ms.map((m) => m.name).sort();
+  const wantManagers = [master, ...slaves].map((n) => objectName(n.name)).sort();
   const wantTbs = tbs.map((n) => objectName(n.name)).sort();
-  const haveSlaves = info.slaves.map((m) => m.name).sort();
-  const haveTbs = info.tieBreakers.map((m) => m.name).sort();
+  const haveManagers = names([...(info.master ? [info.master] : []), ...info.slaves]);
+  const haveTbs = names(info.tieBreakers);
   if (
     info.mode !== mode ||
-    haveSlaves.join() !== wantSlaves.join() ||
+    haveManagers.join() !== wantManagers.join() ||
     haveTbs.join() !== wantTbs.join()
   ) {
     await ctx.step(host, `${STEP}:switch`);
-    const addSlaves = wantSlaves.filter((n) => !haveSlaves.includes(n));
+    const addSlaves = wantManagers.filter((n) => !haveManagers.includes(n));
     const addTbs = wantTbs.filter((n) => !haveTbs.includes(n));
     await ctx.scliMust(host, STEP, s.switchClusterMode(mode, addSlaves, addTbs), { change: true });
   }

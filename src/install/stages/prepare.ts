@@ -83,9 +83,22 @@ export async function fixRepos(ctx: InstallContext, host: string, step: string):
   await ctx.run(host, step, script, { change: true });
 }
 
+/**
+ * SSH answers before cloud-init has finished a new machine's first boot: its final stage runs
+ * the stack's host preparation script (repo files, yum.conf) and could run yum at the same time
+ * as we do. Wait for it (bounded: an image whose cloud-init never ran must not hang the install).
+ */
+export const WAIT_FOR_CLOUD_INIT =
+  "if command -v cloud-init >/dev/null 2>&1; then timeout 1200 cloud-init status --wait >/dev/null 2>&1 || true; fi";
+
+async function waitForFirstBoot(ctx: InstallContext, host: string): Promise<void> {
+  await ctx.run(host, STEP, WAIT_FOR_CLOUD_INIT, { quiet: true, timeoutMs: 25 * 60_000 });
+}
+
 export async function prepareHost(ctx: InstallContext, host: string): Promise<{ os: OsName }> {
   await ctx.step(host, STEP);
   const m = ctx.machine(host);
+  if (!ctx.spec.adopted) await waitForFirstBoot(ctx, host);
   const rel = await ctx.run(host, STEP, "cat /etc/os-release", { quiet: true });
   const { os, pretty } = osFromRelease(rel.stdout);
   const want = ctx.spec.os;

@@ -1,0 +1,82 @@
+// Lab hosts for the benchmarks: the emulator's RPMs, N hosts in the installer's roles, and a
+// spec for them. `withLab` always tears the hosts down, whatever happens inside.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Machine, MdmRole, ServiceRole } from "../src/machine";
+import type { InstallSpec } from "../src/install/spec";
+import { buildEmulatorRpms } from "../test/emulator/build-rpms";
+import { startLab, type Lab } from "../test/lab/hosts";
+
+export const SCALEIO_VERSION = "3.6-700.103";
+
+/** Build (or reuse from the emulator's cache) the RPMs once per bench run. */
+export async function emulatorRpms(tmp: string): Promise<string> {
+  const dir = path.join(tmp, "rpms");
+  if (!fs.existsSync(dir)) {
+    await buildEmulatorRpms({ version: SCALEIO_VERSION, dist: "el7", outDir: dir });
+  }
+  return dir;
+}
+
+/** Roles as the lab install test uses them; nodes past the third are SDS + SDC + Docker. */
+function rolesOf(i: number): { mdm?: MdmRole; services: ServiceRole[] } {
+  if (i === 0) return { mdm: "master", services: ["sds", "sdc", "lia", "gateway", "docker"] };
+  if (i === 1) return { mdm: "slave", services: ["sds", "sdc", "docker"] };
+  if (i === 2) return { mdm: "tiebreaker", services: ["sds", "sdc", "docker"] };
+  return { services: ["sds", "sdc", "docker"] };
+}
+
+export function specFor(lab: Lab, rpmDir: string): InstallSpec {
+  const machines: Machine[] = lab.hosts.map((h, i) => ({
+    name: h.name,
+    ...rolesOf(i),
+    sshHost: h.sshHost,
+    sshPort: h.sshPort,
+    sshUser: "root",
+    publicAddress: h.sshHost,
+    privateAddress: h.privateAddress,
+    dataDisks: h.dataDisks,
+    // Known keys: every connection verifies the host key, none is pinned blindly.
+    hostKey: h.hostKey,
+    os: "centos7",
+  }));
+  return {
+    machines,
+    privateKey: lab.privateKey,
+    os: "centos7",
+    rpmDir,
+    clusterName: `bench${lab.hosts.length}`,
+    protectionDomain: "pd1",
+    storagePool: "sp1",
+    mediaType: "HDD",
+    dockerVolumeGb: 8,
+    // Bench-only throwaway credentials for emulated hosts that live for one run.
+    mdmPassword: "Bench-Mdm-Pw1",
+    gatewayPassword: "Bench-Gw-Pw2",
+    vaultUrl: lab.repoUrl.replace(/\/$/, "") + "/vault",
+    connectTimeoutMs: 120_000,
+  };
+}
+
+/** Start `hosts` lab hosts, run `fn`, and remove the hosts afterwards in every case. */
+export async function withLab<T>(
+  name: string,
+  hosts: number,
+  fn: (lab: Lab) => Promise<T>,
+): Promise<T> {
+  const t0 = Date.now();
+  const lab = await startLab({ name, hosts, os: "centos7", log: (m) => console.log(`  ${m}`) });
+  console.log(`  lab ${name}: ${hosts} host(s) up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  try {
+    return await fn(lab);
+  } finally {
+    const t1 = Date.now();
+    await lab.down();
+    console.log(`  lab ${name}: removed in ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+  }
+}
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "ah-bench-"));
+}
