@@ -1,26 +1,14 @@
 // Round-trip time of one remote command through the installer's transport: a no-op re-run is
 // mostly a chain of such queries, so this figure explains most of its time.
 import { nullSink, Redactor, stepLog } from "../src/install/log";
-import { SshSession } from "../src/install/ssh";
 import type { Lab } from "../test/lab/hosts";
+import { connectAsRoot } from "./lab";
 import { record } from "./report";
 
 export async function benchExecLatency(lab: Lab, count = 30): Promise<void> {
   const h = lab.hosts[0];
   const log = stepLog(nullSink, new Redactor(), h.name, "bench-exec");
-  const s = await SshSession.connect(
-    {
-      name: h.name,
-      host: h.sshHost,
-      port: h.sshPort,
-      user: "root",
-      privateKey: lab.privateKey,
-      hostKey: h.hostKey,
-      hostKeyFrom: "config",
-      mayPin: false,
-    },
-    { log },
-  );
+  const s = await connectAsRoot(lab, h, log);
   try {
     const ms: number[] = [];
     for (let i = 0; i < count; i++) {

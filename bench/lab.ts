@@ -4,9 +4,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Machine, MdmRole, ServiceRole } from "../src/machine";
+import type { StepLog } from "../src/install/log";
 import type { InstallSpec } from "../src/install/spec";
+import { SshSession } from "../src/install/ssh";
 import { buildEmulatorRpms } from "../test/emulator/build-rpms";
-import { startLab, type Lab } from "../test/lab/hosts";
+import { startLab, type Lab, type LabHost } from "../test/lab/hosts";
 
 export const SCALEIO_VERSION = "3.6-700.103";
 
@@ -79,4 +81,21 @@ export async function withLab<T>(
 
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), "ah-bench-"));
+}
+
+/** An installer SSH session to a lab host as root, its host key verified against the lab's. */
+export function connectAsRoot(lab: Lab, h: LabHost, log: StepLog): Promise<SshSession> {
+  return SshSession.connect(
+    {
+      name: h.name,
+      host: h.sshHost,
+      port: h.sshPort,
+      user: "root",
+      privateKey: lab.privateKey,
+      hostKey: h.hostKey,
+      hostKeyFrom: "config",
+      mayPin: false,
+    },
+    { log },
+  );
 }

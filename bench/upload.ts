@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { nullSink, Redactor, stepLog } from "../src/install/log";
 import { sha256File, SshSession, uploadAll } from "../src/install/ssh";
 import type { Lab, LabHost } from "../test/lab/hosts";
+import { connectAsRoot } from "./lab";
 import { record } from "./report";
 
 const MB = 1024 * 1024;
@@ -77,21 +78,7 @@ export async function benchUpload(lab: Lab, tmp: string, rounds = 2): Promise<vo
   const total = FILES.reduce((a, [, mb]) => a + mb, 0) * hosts.length;
   const redactor = new Redactor();
   const sessions = await Promise.all(
-    hosts.map((h) =>
-      SshSession.connect(
-        {
-          name: h.name,
-          host: h.sshHost,
-          port: h.sshPort,
-          user: "root",
-          privateKey: lab.privateKey,
-          hostKey: h.hostKey,
-          hostKeyFrom: "config",
-          mayPin: false,
-        },
-        { log: stepLog(nullSink, redactor, h.name, "connect") },
-      ),
-    ),
+    hosts.map((h) => connectAsRoot(lab, h, stepLog(nullSink, redactor, h.name, "connect"))),
   );
   const logOf = (s: SshSession) => stepLog(nullSink, redactor, s.name, "bench-upload");
   const clean = (dir: string) =>
