@@ -29,6 +29,8 @@ export interface ChildOutput {
   durationMs: number;
   timings: Partial<Record<StageName, number>>;
   changes: number;
+  /** Remote commands the install ran. */
+  commands: number;
   spans: StepSpan[];
   /** Peak resident set of this process, kB (from /proc/self/status VmHWM). */
   vmHwmKb: number;
@@ -80,6 +82,7 @@ async function main(): Promise<void> {
     durationMs: 0,
     timings: {},
     changes: 0,
+    commands: 0,
     spans: [],
     vmHwmKb: 0,
     maxRssKb: 0,
@@ -94,6 +97,7 @@ async function main(): Promise<void> {
       const r = await runInstall(input.spec, { log });
       out.timings = r.timings;
       out.changes = r.changes.length;
+      out.commands = r.commands;
     }
     out.ok = true;
   } catch (e) {

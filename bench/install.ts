@@ -2,6 +2,7 @@
 // memory peak. Each install runs in a child process (install-child.ts) on hosts already up.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { planInstall, type StageName } from "../src/install/plan";
 import type { InstallSpec } from "../src/install/spec";
@@ -10,6 +11,25 @@ import type { ChildInput, ChildOutput } from "./install-child";
 export interface ChildRun extends ChildOutput {
   /** Wall time of the whole child process (adds Node + tsx start-up to durationMs). */
   processMs: number;
+  /**
+   * CPU time the whole machine spent busy while the child ran (lab hosts, emulator, installer),
+   * and the number of CPUs. busyMs / cpus is the least wall time that much work can take here:
+   * when it is close to processMs, the install waited for CPUs, not for itself.
+   */
+  machine: { busyMs: number; cpus: number };
+}
+
+/** Busy and total CPU time of the machine so far, ms (the first line of /proc/stat). */
+function machineCpuMs(): { busy: number; total: number } {
+  const f = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = f.map(Number);
+  const busy = user + nice + system + irq + softirq + (steal || 0);
+  // /proc/stat counts in USER_HZ, 100 per second on Linux.
+  return { busy: busy * 10, total: (busy + idle + iowait) * 10 };
+}
+
+export function cpuFloorMs(r: ChildRun): number {
+  return r.machine.busyMs / r.machine.cpus;
 }
 
 export interface ChildOptions {
@@ -32,6 +52,7 @@ export async function installInChild(
   }
   args.push(path.join(__dirname, "install-child.ts"), outFile);
   const t0 = Date.now();
+  const cpu0 = machineCpuMs();
   const child = spawn(process.execPath, args, {
     cwd: path.join(__dirname, ".."),
     stdio: ["pipe", "inherit", "inherit"],
@@ -43,12 +64,13 @@ export async function installInChild(
     child.on("exit", (c, sig) => resolve(c ?? (sig ? 128 : 1)));
   });
   const processMs = Date.now() - t0;
+  const machine = { busyMs: machineCpuMs().busy - cpu0.busy, cpus: os.cpus().length };
   if (!fs.existsSync(outFile)) throw new Error(`install child exited with ${code} and no result`);
   const out = JSON.parse(fs.readFileSync(outFile, "utf8")) as ChildOutput;
   fs.rmSync(outFile, { force: true });
   if (!out.ok)
     throw new Error(`install (${mode}, ${spec.machines.length} hosts) failed: ${out.error}`);
-  return { ...out, processMs };
+  return { ...out, processMs, machine };
 }
 
 /** Stages that run one command at a time on the master, whatever the host count. */

@@ -34,10 +34,19 @@ export const SECRET_VARS = {
 export class InstallContext {
   readonly redactor: Redactor;
   readonly changes: Change[] = [];
+  /** Remote commands run so far (a no-op re-run is judged by how few it needs). */
+  commands = 0;
   readonly scli: Scli;
   /** Host keys seen this run (node -> key line), to store in state. */
   readonly hostKeys: Record<string, string> = {};
   private readonly sessions = new Map<string, Promise<SshSession>>();
+  /**
+   * scli logins that succeeded this run (host -> system ID): scli keeps the session on the host,
+   * so later stages reuse it instead of logging in again.
+   */
+  readonly scliLogins = new Map<string, string>();
+  /** Logs in again on a host whose scli session ended (set by the cluster stage's login). */
+  renewScliLogin?: (host: string, step: string) => Promise<unknown>;
 
   constructor(
     readonly spec: InstallSpec,
@@ -46,6 +55,34 @@ export class InstallContext {
   ) {
     this.redactor = new Redactor(secretsOf(spec));
     this.scli = new Scli(rpms.dialect, managerIps(spec.machines));
+  }
+
+  private readonly memos = new Map<string, Promise<unknown>>();
+  private readonly facts = new Map<string, { changes: number; value: unknown }>();
+
+  /**
+   * Keep what a read-only check found. `recall` gives it back only while this run has changed
+   * nothing since (any state-changing command anywhere may have changed the answer).
+   */
+  remember<T>(key: string, value: T, asOfChanges = this.changes.length): T {
+    this.facts.set(key, { changes: asOfChanges, value });
+    return value;
+  }
+
+  recall<T>(key: string): T | undefined {
+    const f = this.facts.get(key);
+    return f && f.changes === this.changes.length ? (f.value as T) : undefined;
+  }
+
+  /** `make()` once per run and key (a failure is not kept: the next call tries again). */
+  memo<T>(key: string, make: () => Promise<T>): Promise<T> {
+    let p = this.memos.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = make();
+      this.memos.set(key, p);
+      p.catch(() => this.memos.delete(key));
+    }
+    return p;
   }
 
   machine(name: string): Machine {
@@ -136,6 +173,7 @@ export class InstallContext {
   ): Promise<ExecResult> {
     this.checkAbort();
     const s = await this.session(host);
+    this.commands++;
     if (o.change) this.changes.push({ host, step, command: this.redactor.redact(command) });
     return s.exec(command, {
       log: this.log(host, step),
@@ -152,18 +190,28 @@ export class InstallContext {
     host: string,
     step: string,
     c: ScliCommand,
-    o: { change?: boolean; quiet?: boolean } = {},
+    o: { change?: boolean; quiet?: boolean; renew?: boolean } = {},
   ): Promise<{ ok: boolean; out: string; failure?: ScliFailure; result: ExecResult }> {
-    const r = await this.run(host, step, c.line, {
-      change: o.change,
-      check: false,
-      secrets: c.secrets,
-      quiet: o.quiet,
-    });
-    const out = r.stdout + r.stderr;
-    return r.code === 0
-      ? { ok: true, out, result: r }
-      : { ok: false, out, failure: classifyFailure(out), result: r };
+    const attempt = async () => {
+      const r = await this.run(host, step, c.line, {
+        change: o.change,
+        check: false,
+        secrets: c.secrets,
+        quiet: o.quiet,
+      });
+      const out = r.stdout + r.stderr;
+      return r.code === 0
+        ? { ok: true, out, result: r }
+        : { ok: false, out, failure: classifyFailure(out), result: r };
+    };
+    const first = await attempt();
+    // A reused login can end mid-run (an MDM failover drops sessions): log in once more.
+    if (first.failure !== "no-session" || o.renew === false || !this.scliLogins.has(host))
+      return first;
+    this.scliLogins.delete(host);
+    if (!this.renewScliLogin) return first;
+    await this.renewScliLogin(host, step);
+    return attempt();
   }
 
   /** Like scliRun but a failure is an error naming host, step and command. */

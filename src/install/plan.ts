@@ -1,7 +1,7 @@
 // The install plan, pure: ordered stages, the hosts each runs on, and whether its per-host
 // work may run in parallel. Per-host work (prepare, packages, gateway, docker) runs in
 // parallel; cluster-wide scli work runs one command at a time on the master.
-import type { NodeRoles } from "../machine";
+import type { NodeRoles, ServiceRole } from "../machine";
 
 export type StageName =
   "prepare" | "packages" | "cluster" | "storage" | "volumes" | "gateway" | "docker" | "verify";
@@ -43,4 +43,66 @@ export function planInstall(nodes: NodeRoles[]): PlanPhase[] {
     { stage: "verify", scope: "cluster", parallel: false, hosts: [master.name] },
   ];
   return phases.filter((p) => p.hosts.length > 0);
+}
+
+/**
+ * The same plan as a graph: one task per stage and host (one per cluster-wide stage), each
+ * starting as soon as what it needs is done. So a host's packages wait only for its own
+ * preparation, the cluster only for the MDM hosts' packages, the gateway only for the cluster,
+ * and Docker hosts do not wait for the gateway. The Pulumi resources (resources.ts) follow the
+ * same dependencies, one resource per task or group of tasks.
+ */
+export interface PlanTask {
+  id: string;
+  stage: StageName;
+  /** The host of a per-host task; undefined for cluster-wide tasks. */
+  host?: string;
+  /** Ids of the tasks that must finish first. */
+  after: string[];
+}
+
+export function taskId(stage: StageName, host?: string): string {
+  return host ? `${stage}:${host}` : stage;
+}
+
+export function planTasks(nodes: NodeRoles[]): PlanTask[] {
+  const has = (n: NodeRoles, s: ServiceRole) => n.services.includes(s);
+  const pkgs = (ns: NodeRoles[]) => ns.map((n) => taskId("packages", n.name));
+  const docker = nodes.filter((n) => has(n, "docker"));
+  const gateways = nodes.filter((n) => has(n, "gateway"));
+  const tasks: PlanTask[] = [];
+  for (const n of nodes) {
+    tasks.push({ id: taskId("prepare", n.name), stage: "prepare", host: n.name, after: [] });
+    tasks.push({
+      id: taskId("packages", n.name),
+      stage: "packages",
+      host: n.name,
+      after: [taskId("prepare", n.name)],
+    });
+  }
+  tasks.push({ id: "cluster", stage: "cluster", after: pkgs(nodes.filter((n) => n.mdm)) });
+  tasks.push({
+    id: "storage",
+    stage: "storage",
+    after: ["cluster", ...pkgs(nodes.filter((n) => has(n, "sds")))],
+  });
+  if (docker.length > 0)
+    tasks.push({ id: "volumes", stage: "volumes", after: ["storage", ...pkgs(docker)] });
+  for (const n of gateways) {
+    tasks.push({
+      id: taskId("gateway", n.name),
+      stage: "gateway",
+      host: n.name,
+      after: ["cluster", taskId("packages", n.name)],
+    });
+  }
+  for (const n of docker) {
+    tasks.push({ id: taskId("docker", n.name), stage: "docker", host: n.name, after: ["volumes"] });
+  }
+  tasks.push({
+    id: "verify",
+    stage: "verify",
+    after: tasks.filter((t) => t.stage !== "prepare" && t.stage !== "packages").map((t) => t.id),
+  });
+  return tasks;
 }

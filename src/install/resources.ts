@@ -203,8 +203,11 @@ export class ScaleioCluster extends pulumi.ComponentResource {
     const master = args.machines.find((m) => m.mdm === "master")!.name;
     const child = { parent: this };
 
+    // Dependencies as in planTasks (plan.ts): each step waits only for what it needs.
     const prep: Record<string, InstallStep> = {};
-    const pkgs: InstallStep[] = [];
+    const pkgs: Record<string, InstallStep> = {};
+    const pkgsOf = (pred: (m: MachineInput) => boolean) =>
+      args.machines.filter(pred).map((m) => pkgs[m.name]);
     for (const n of names) {
       prep[n] = new InstallStep(
         "HostPrep",
@@ -219,26 +222,24 @@ export class ScaleioCluster extends pulumi.ComponentResource {
       .apply((kv) => Object.fromEntries(kv.filter(([, k]) => k !== "")));
     const spec = secretSpec(pinned);
     for (const n of names) {
-      pkgs.push(
-        new InstallStep(
-          "HostPackages",
-          `${name}-packages-${n}`,
-          { host: n, spec },
-          { ...child, dependsOn: [prep[n]] },
-        ),
+      pkgs[n] = new InstallStep(
+        "HostPackages",
+        `${name}-packages-${n}`,
+        { host: n, spec },
+        { ...child, dependsOn: [prep[n]] },
       );
     }
     const cluster = new InstallStep(
       "MdmCluster",
       `${name}-mdm-cluster`,
       { host: master, spec },
-      { ...child, dependsOn: pkgs },
+      { ...child, dependsOn: pkgsOf((m) => !!m.mdm) },
     );
     const storage = new InstallStep(
       "StorageLayout",
       `${name}-storage`,
       { host: master, spec },
-      { ...child, dependsOn: [cluster] },
+      { ...child, dependsOn: [cluster, ...pkgsOf((m) => m.services.includes("sds"))] },
     );
     const gateways = args.machines
       .filter((m) => m.services.includes("gateway"))
@@ -248,7 +249,7 @@ export class ScaleioCluster extends pulumi.ComponentResource {
             "Gateway",
             `${name}-gateway-${m.name}`,
             { host: m.name, spec },
-            { ...child, dependsOn: [cluster] },
+            { ...child, dependsOn: [cluster, pkgs[m.name]] },
           ),
       );
     const dockers = args.machines
@@ -259,7 +260,7 @@ export class ScaleioCluster extends pulumi.ComponentResource {
             "DockerVolume",
             `${name}-docker-${m.name}`,
             { host: m.name, spec },
-            { ...child, dependsOn: [storage] },
+            { ...child, dependsOn: [storage, pkgs[m.name]] },
           ),
       );
     const verification = new InstallStep(

@@ -1,9 +1,10 @@
 // Runs the plan over SSH without Pulumi: `runInstall(spec, { log })` from any TS program.
-// Everything is checked before any host is touched (topology, RPM set); then each stage runs
-// in plan order. Every stage is idempotent, so a run killed anywhere is completed by re-running.
+// Everything is checked before any host is touched (topology, RPM set); then each task of the
+// plan (a stage on a host, or a cluster-wide stage) runs as soon as the tasks it needs are done.
+// Every stage is idempotent, so a run killed anywhere is completed by re-running.
 import * as path from "path";
 import { InstallContext, type Change, type RunOptions } from "./context";
-import { planInstall, type StageName } from "./plan";
+import { planTasks, type PlanTask, type StageName } from "./plan";
 import { selectRpms, type Component, type RpmSet } from "./rpms";
 import { componentsOf, dockerHosts, mdmNodes, validateTopology, type InstallSpec } from "./spec";
 import { formCluster, type ClusterResult } from "./stages/cluster";
@@ -13,7 +14,7 @@ import { installPackages, removePackages } from "./stages/packages";
 import { prepareHost } from "./stages/prepare";
 import { configureStorage } from "./stages/storage";
 import { verify, type Verification } from "./stages/verify";
-import { dropVolume, ensureVolume, type VolumeResult } from "./stages/volumes";
+import { dropVolume, ensureVolumes, type VolumeResult } from "./stages/volumes";
 
 export type { RunOptions } from "./context";
 
@@ -29,6 +30,8 @@ export interface InstallResult {
   hostKeys: Record<string, string>;
   /** State-changing commands this run issued (0 on a no-op re-run). */
   changes: Change[];
+  /** Remote commands this run issued through the context (queries included; not the upload's own). */
+  commands: number;
   /** Milliseconds per stage. */
   timings: Partial<Record<StageName, number>>;
   durationMs: number;
@@ -44,28 +47,31 @@ export function rpmsFor(spec: InstallSpec): RpmSet {
   });
 }
 
-/** Run `fn` for each host, in parallel or one by one; all finish before the first error is thrown. */
-async function forHosts<T>(
-  hosts: string[],
-  parallel: boolean,
-  fn: (h: string) => Promise<T>,
-): Promise<T[]> {
-  if (!parallel) {
-    const out: T[] = [];
-    for (const h of hosts) out.push(await fn(h));
-    return out;
-  }
-  const settled = await Promise.allSettled(hosts.map(fn));
-  const errors = settled
-    .filter((s): s is PromiseRejectedResult => s.status === "rejected")
-    .map((s) => s.reason as Error);
+/** Throw the errors of work that ran side by side: the one error as is, several as one. */
+function throwAll(errors: Error[]): void {
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) {
     const e = new Error(errors.map((x) => x.message).join("\n"));
     (e as Error & { errors: Error[] }).errors = errors;
     throw e;
   }
+}
+
+/** Run `fn` for each host at once; all finish before the errors are thrown. */
+async function forHosts<T>(hosts: string[], fn: (h: string) => Promise<T>): Promise<T[]> {
+  const settled = await Promise.allSettled(hosts.map(fn));
+  throwAll(
+    settled
+      .filter((s): s is PromiseRejectedResult => s.status === "rejected")
+      .map((s) => s.reason as Error),
+  );
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+/** Fill in `res.volumes` for `hosts` that this run has not handled yet. */
+async function volumesOf(ctx: InstallContext, res: InstallResult, hosts: string[]): Promise<void> {
+  const missing = hosts.filter((h) => !res.volumes[h]);
+  for (const v of await ensureVolumes(ctx, missing)) res.volumes[v.node] = v;
 }
 
 export interface StageSelection {
@@ -73,6 +79,40 @@ export interface StageSelection {
   stages?: StageName[];
   /** Only these hosts for per-host stages and volumes (default: all). */
   hosts?: string[];
+}
+
+/** Skipped because a task it needed failed (that failure is reported, not this). */
+class Skipped extends Error {}
+
+/**
+ * Run tasks as soon as their dependencies are done. A failed task stops only what depends on
+ * it; everything else still runs, so a re-run has less left to do. Then the failures are thrown.
+ */
+export async function runGraph(
+  tasks: PlanTask[],
+  run: (t: PlanTask) => Promise<void>,
+): Promise<void> {
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const started = new Map<string, Promise<void>>();
+  const errors: Error[] = [];
+  const start = (t: PlanTask): Promise<void> => {
+    let p = started.get(t.id);
+    if (!p) {
+      p = (async () => {
+        const deps = t.after.filter((d) => byId.has(d)).map((d) => start(byId.get(d)!));
+        const settled = await Promise.allSettled(deps);
+        if (settled.some((s) => s.status === "rejected")) throw new Skipped(t.id);
+        await run(t);
+      })();
+      p.catch((e: Error) => {
+        if (!(e instanceof Skipped)) errors.push(e);
+      });
+      started.set(t.id, p);
+    }
+    return p;
+  };
+  await Promise.allSettled(tasks.map(start));
+  throwAll(errors);
 }
 
 /** Run (part of) the plan with an existing context. */
@@ -85,56 +125,74 @@ export async function runStages(
     volumes: {},
     hostKeys: ctx.hostKeys,
     changes: ctx.changes,
+    commands: 0,
     timings: {},
     durationMs: 0,
   };
-  const only = (hosts: string[]) =>
-    sel.hosts ? hosts.filter((h) => sel.hosts!.includes(h)) : hosts;
-  for (const phase of planInstall(ctx.spec.machines)) {
-    if (sel.stages && !sel.stages.includes(phase.stage)) continue;
+  const wanted = (h: string) => !sel.hosts || sel.hosts.includes(h);
+  const tasks = planTasks(ctx.spec.machines).filter(
+    (t) => (!sel.stages || sel.stages.includes(t.stage)) && (!t.host || wanted(t.host)),
+  );
+  const dockerNodes = dockerHosts(ctx.spec.machines).map((m) => m.name);
+  // A stage's time runs from its first task's start to its last task's end.
+  const spans: Partial<Record<StageName, [number, number]>> = {};
+  await runGraph(tasks, async (t) => {
     const t0 = Date.now();
-    const hosts =
-      phase.scope === "host" || phase.stage === "volumes" ? only(phase.hosts) : phase.hosts;
-    switch (phase.stage) {
-      case "prepare":
-        await forHosts(hosts, true, (h) => prepareHost(ctx, h));
-        break;
-      case "packages":
-        await forHosts(hosts, true, (h) => installPackages(ctx, h));
-        break;
-      case "cluster":
-        res.cluster = await formCluster(ctx);
-        res.systemId = res.cluster.systemId;
-        break;
-      case "storage":
-        await configureStorage(ctx);
-        break;
-      case "volumes":
-        for (const v of await forHosts(hosts, false, (h) => ensureVolume(ctx, h)))
-          res.volumes[v.node] = v;
-        break;
-      case "gateway":
-        for (const g of await forHosts(hosts, true, (h) => configureGateway(ctx, h)))
-          res.gatewayUrl = g.url;
-        break;
-      case "docker":
-        await forHosts(hosts, true, async (h) => {
-          // Run alone (e.g. from a Pulumi resource) the volume is looked up (query only) first.
-          const v = res.volumes[h] ?? (res.volumes[h] = await ensureVolume(ctx, h));
-          return setupDocker(ctx, h, v);
-        });
-        break;
-      case "verify":
-        // Run alone, the Docker hosts' volumes are looked up (query only) first.
-        for (const m of dockerHosts(ctx.spec.machines))
-          res.volumes[m.name] ??= await ensureVolume(ctx, m.name);
-        res.verification = await verify(ctx, Object.values(res.volumes));
-        break;
+    try {
+      await runTask(ctx, res, t, dockerNodes.filter(wanted));
+    } finally {
+      const span = spans[t.stage];
+      spans[t.stage] = [Math.min(span?.[0] ?? t0, t0), Date.now()];
     }
-    res.timings[phase.stage] = Date.now() - t0;
-  }
+  });
+  for (const [stage, [a, b]] of Object.entries(spans) as [StageName, [number, number]][])
+    res.timings[stage] = b - a;
   res.durationMs = Date.now() - started;
+  res.commands = ctx.commands;
   return res;
+}
+
+async function runTask(
+  ctx: InstallContext,
+  res: InstallResult,
+  t: PlanTask,
+  volumeHosts: string[],
+): Promise<void> {
+  switch (t.stage) {
+    case "prepare":
+      await prepareHost(ctx, t.host!);
+      break;
+    case "packages":
+      await installPackages(ctx, t.host!);
+      break;
+    case "cluster":
+      res.cluster = await formCluster(ctx);
+      res.systemId = res.cluster.systemId;
+      break;
+    case "storage":
+      await configureStorage(ctx);
+      break;
+    case "volumes":
+      for (const v of await ensureVolumes(ctx, volumeHosts)) res.volumes[v.node] = v;
+      break;
+    case "gateway":
+      res.gatewayUrl = (await configureGateway(ctx, t.host!)).url;
+      break;
+    case "docker":
+      // Run alone (e.g. from a Pulumi resource) the volume is checked first (queries only
+      // when it exists, as it does once the volumes stage has run).
+      await volumesOf(ctx, res, [t.host!]);
+      await setupDocker(ctx, t.host!, res.volumes[t.host!]);
+      break;
+    case "verify":
+      await volumesOf(
+        ctx,
+        res,
+        dockerHosts(ctx.spec.machines).map((m) => m.name),
+      );
+      res.verification = await verify(ctx, Object.values(res.volumes));
+      break;
+  }
 }
 
 /** Check the spec, then run every stage. The one entry point for a full install. */
@@ -177,7 +235,7 @@ export async function runUninstall(
       await teardownDocker(ctx, h);
       await dropVolume(ctx, h, !!spec.deleteVolumes);
     }
-    if (spec.deleteVolumes) await forHosts(hosts, true, (h) => removePackages(ctx, h));
+    if (spec.deleteVolumes) await forHosts(hosts, (h) => removePackages(ctx, h));
     return ctx.changes;
   } finally {
     ctx.close();

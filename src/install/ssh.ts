@@ -10,7 +10,7 @@ import type { Duplex } from "stream";
 import { Client, type ClientChannel, type ServerHostKeyAlgorithm, type SFTPWrapper } from "ssh2";
 import { decideHostKey, serverHostKeyAlgorithms, type HostKeyExpectation } from "./hostkey";
 import type { StepLog } from "./log";
-import { assertEnvName, q } from "./shell";
+import { assertEnvName, q, sectioned, splitSections } from "./shell";
 
 export interface SshTarget {
   /** Node name, used in messages and logs. */
@@ -342,26 +342,55 @@ export class SshSession {
     return this.sftpP;
   }
 
+  /** The sha256 each remote file has now ("" when absent), all in one round trip. */
+  async remoteSha256s(remotes: string[], log: StepLog): Promise<string[]> {
+    const queries = Object.fromEntries(
+      remotes.map((f, i) => [String(i), remoteSha256Command(f, f + STAMP_SUFFIX)]),
+    );
+    const r = await this.exec(sectioned(queries), { log, quiet: true });
+    const answers = splitSections(r.stdout);
+    return remotes.map((_, i) => /^[0-9a-f]{64}/.exec(answers[String(i)]?.out ?? "")?.[0] ?? "");
+  }
+
   /**
    * Upload `local` to `remote` unless the remote file already has the same sha256.
    * Writes to a temporary name and renames, so an interrupted upload never looks complete.
    * Returns true when it uploaded.
    */
   async upload(local: string, remote: string, log: StepLog): Promise<boolean> {
-    const dir = path.posix.dirname(remote);
-    const stamp = `${remote}${STAMP_SUFFIX}`;
-    // The local hash (shared by every host) and the remote check run at the same time.
+    return (await this.uploadFiles([{ local, remote }], log)) === 1;
+  }
+
+  /**
+   * Upload each file whose remote copy differs (one round trip checks them all), one after
+   * another. Returns how many were sent.
+   */
+  async uploadFiles(files: { local: string; remote: string }[], log: StepLog): Promise<number> {
+    if (files.length === 0) return 0;
+    // The local hashes (shared by every host) and the remote check run at the same time.
     const [want, have] = await Promise.all([
-      localSha256(local),
-      this.exec(remoteSha256Command(remote, stamp), { log, quiet: true }),
+      Promise.all(files.map((f) => localSha256(f.local))),
+      this.remoteSha256s(
+        files.map((f) => f.remote),
+        log,
+      ),
     ]);
-    if (have.stdout.split(/\s+/)[0] === want) {
-      log.info(`${path.basename(local)} already on host (sha256 matches)`);
-      return false;
-    }
-    // The directory belongs to the login user so SFTP (which runs as that user) can write it.
-    await this.exec(`mkdir -p ${q(dir)} && chown ${q(this.target.user)} ${q(dir)}`, { log });
+    const todo = files.filter((f, i) => {
+      const same = have[i] === want[i];
+      if (same) log.info(`${path.basename(f.local)} already on host (sha256 matches)`);
+      return !same;
+    });
+    if (todo.length === 0) return 0;
+    // The directories belong to the login user so SFTP (which runs as that user) can write them.
+    const dirs = [...new Set(todo.map((f) => path.posix.dirname(f.remote)))].map(q).join(" ");
+    await this.exec(`mkdir -p ${dirs} && chown ${q(this.target.user)} ${dirs}`, { log });
+    for (const f of todo) await this.send(f.local, f.remote, want[files.indexOf(f)], log);
+    return todo.length;
+  }
+
+  private async send(local: string, remote: string, sha: string, log: StepLog): Promise<void> {
     const tmp = `${remote}.part`;
+    const stamp = `${remote}${STAMP_SUFFIX}`;
     log.info(`uploading ${path.basename(local)}`);
     const sftp = await this.sftp();
     await new Promise<void>((resolve, reject) =>
@@ -371,21 +400,25 @@ export class SshSession {
           : resolve(),
       ),
     );
-    // Verify, move into place, and record the verified hash with the file's identity.
-    const check = await this.exec(
-      `rm -f ${q(stamp)} && sha256sum ${q(tmp)} && mv -f ${q(tmp)} ${q(remote)}`,
-      { log, quiet: true },
+    // SSH's integrity protection and SFTP's per-write status already guarantee the bytes; what
+    // can still go wrong is a short file, so the size is checked (re-hashing 100s of MB on every
+    // host cost more than OpenSSH's whole transfer: bench upload). Then move into place and
+    // record the hash with the file's identity for the next run's quick check.
+    const size = (await stat(local)).size;
+    const done = await this.exec(
+      `rm -f ${q(stamp)} && s=$(stat -c %s ${q(tmp)}) && echo "$s" && [ "$s" = ${size} ] && ` +
+        `mv -f ${q(tmp)} ${q(remote)} && ` +
+        `printf '%s\\n' ${q(sha)} "$(stat -c '${STAMP_STAT}' ${q(remote)})" > ${q(stamp)}`,
+      { log, quiet: true, check: false },
     );
-    if (check.stdout.split(/\s+/)[0] !== want) {
+    if (done.stdout.trim() !== String(size)) {
       throw new Error(
-        `[${this.name}] uploaded ${remote} but its sha256 differs from ${local}; the transfer was corrupted`,
+        `[${this.name}] uploaded ${remote} but it has ${done.stdout.trim() || "no"} bytes, not ${size}: ` +
+          `the transfer was cut short; re-run to send it again`,
       );
     }
-    await this.exec(
-      `printf '%s\\n' ${q(want)} "$(stat -c '${STAMP_STAT}' ${q(remote)})" > ${q(stamp)}`,
-      { log, quiet: true },
-    );
-    return true;
+    if (done.code !== 0)
+      throw new RemoteCommandError(this.name, log.step, `install ${remote}`, done, this.redact);
   }
 
   /** A TCP connection from the host to `host:port` (e.g. the gateway's 443 on its loopback). */
@@ -440,6 +473,7 @@ export async function localSha256(file: string): Promise<string> {
  * falls back to hashing it.
  */
 export const STAMP_SUFFIX = ".sha256";
+
 const STAMP_STAT = "%s %Y %i";
 
 export function remoteSha256Command(remote: string, stamp: string): string {
@@ -454,12 +488,6 @@ export function remoteSha256Command(remote: string, stamp: string): string {
 export async function uploadAll(
   jobs: { session: SshSession; files: { local: string; remote: string }[]; log: StepLog }[],
 ): Promise<number> {
-  const counts = await Promise.all(
-    jobs.map(async (j) => {
-      let n = 0;
-      for (const f of j.files) if (await j.session.upload(f.local, f.remote, j.log)) n++;
-      return n;
-    }),
-  );
+  const counts = await Promise.all(jobs.map((j) => j.session.uploadFiles(j.files, j.log)));
   return counts.reduce((a, b) => a + b, 0);
 }

@@ -3,7 +3,8 @@ import type { Machine } from "../../src/machine";
 import { planInstall } from "../../src/install/plan";
 import { componentsOf, managerIps, validateTopology, clusterMode } from "../../src/install/spec";
 import { installCommand, packageJobs } from "../../src/install/stages/packages";
-import { osFromRelease, prerequisites, vaultRewriteScript } from "../../src/install/stages/prepare";
+import { osFromRelease, prerequisites } from "../../src/install/stages/prepare";
+import { vaultRewriteScript } from "../../src/install/stages/repos";
 import { parseRpmName } from "../../src/install/rpms";
 
 function m(name: string, i: number, mdm: Machine["mdm"], services: Machine["services"]): Machine {

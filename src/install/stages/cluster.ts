@@ -1,6 +1,7 @@
 // Stage "cluster": create the MDM cluster on the master, set the admin password, add the
 // standby MDMs, switch to 3_node / 5_node, name the system. Each step queries first; a host
 // interrupted anywhere in the sequence resumes where it stopped.
+import { ALL_QUERIES, prefetchQueries, scliQuery, type ScliQuery } from "../cluster-view";
 import { SECRET_VARS, waitFor, type InstallContext } from "../context";
 import {
   objectName,
@@ -17,18 +18,51 @@ export class WrongPasswordError extends Error {}
 
 /**
  * Log in with the configured password; when the cluster still has the default password, change
- * it first. Returns the system ID, or undefined when no cluster exists yet.
+ * it first. Returns the system ID, or undefined when no cluster exists yet. Once per run and
+ * host: scli keeps the session (ctx.scliRun logs in again if it ends). `alsoAsk` queries are
+ * asked in the same round trip.
  */
 export async function login(
   ctx: InstallContext,
   host: string,
   step: string,
+  o: { alsoAsk?: readonly ScliQuery[] } = {},
+): Promise<string | undefined> {
+  const known = ctx.scliLogins.get(host);
+  if (known) {
+    if (o.alsoAsk) await prefetchQueries(ctx, host, step, o.alsoAsk);
+    return known;
+  }
+  ctx.renewScliLogin ??= (h, st) => login(ctx, h, st);
+  let systemId: string | undefined;
+  if (o.alsoAsk) {
+    // The login and the queries in one round trip; when the login does not simply work,
+    // freshLogin finds out why.
+    const first = await prefetchQueries(
+      ctx,
+      host,
+      step,
+      o.alsoAsk,
+      ctx.scli.login("admin", SECRET_VARS.mdmPassword),
+    );
+    if (first?.code === 0) systemId = parseLogin(first.out)?.systemId;
+  }
+  systemId ??= await freshLogin(ctx, host, step);
+  if (systemId) ctx.scliLogins.set(host, systemId);
+  return systemId;
+}
+
+async function freshLogin(
+  ctx: InstallContext,
+  host: string,
+  step: string,
 ): Promise<string | undefined> {
   const s = ctx.scli;
-  const r = await ctx.scliRun(host, step, s.login("admin", SECRET_VARS.mdmPassword));
+  const noRenew = { renew: false };
+  const r = await ctx.scliRun(host, step, s.login("admin", SECRET_VARS.mdmPassword), noRenew);
   if (r.ok) return parseLogin(r.out)?.systemId;
   if (r.failure === "auth") {
-    const d = await ctx.scliRun(host, step, s.login("admin", SECRET_VARS.defaultPassword));
+    const d = await ctx.scliRun(host, step, s.login("admin", SECRET_VARS.defaultPassword), noRenew);
     if (!d.ok) {
       throw new WrongPasswordError(
         `[${host}] ${step}: the MDM cluster exists but rejects the configured MDM admin password ` +
@@ -56,8 +90,9 @@ export async function queryCluster(
   ctx: InstallContext,
   host: string,
   step: string,
+  o: { fresh?: boolean } = {},
 ): Promise<ClusterInfo> {
-  return parseQueryCluster(await ctx.scliMust(host, step, ctx.scli.queryCluster()));
+  return parseQueryCluster(await scliQuery(ctx, host, step, "cluster", o));
 }
 
 export interface ClusterResult {
@@ -71,7 +106,8 @@ export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
   const host = master.name;
   const s = ctx.scli;
   await ctx.step(host, STEP);
-  let systemId = await login(ctx, host, STEP);
+  // Also asks every query the later stages need (reused while nothing changes).
+  let systemId = await login(ctx, host, STEP, { alsoAsk: ALL_QUERIES });
   if (!systemId) {
     await ctx.step(host, `${STEP}:create`);
     const c = await ctx.scliRun(
@@ -148,11 +184,12 @@ export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
     const addTbs = wantTbs.filter((n) => !haveTbs.includes(n));
     await ctx.scliMust(host, STEP, s.switchClusterMode(mode, addSlaves, addTbs), { change: true });
   }
+  let polls = 0;
   info = await waitFor(ctx, `the MDM cluster to reach ${mode} Normal`, 180_000, async () => {
-    const i = await queryCluster(ctx, host, STEP);
+    const i = await queryCluster(ctx, host, STEP, { fresh: polls++ > 0 });
     return i.mode === mode && i.state === "Normal" ? i : undefined;
   });
-  const all = parseQueryAll(await ctx.scliMust(host, STEP, s.queryAll()));
+  const all = parseQueryAll(await scliQuery(ctx, host, STEP, "all"));
   if (all.name !== ctx.spec.clusterName) {
     await ctx.scliMust(host, STEP, s.renameSystem(ctx.spec.clusterName), { change: true });
   }

@@ -3,9 +3,10 @@
 // when blkid finds no filesystem, and mounted by a systemd mount unit ordered after the SDC so
 // it comes back after a reboot. Docker gets RequiresMountsFor so it can never start on the bare
 // directory. Existing data in /var/lib/docker is never hidden or deleted: the stage refuses.
+import { createHash } from "crypto";
 import type { InstallContext } from "../context";
 import { q } from "../shell";
-import { fixRepos, missingPackages } from "./prepare";
+import { fixRepos } from "./repos";
 
 export const STEP = "docker";
 export const DOCKER_ROOT = "/var/lib/docker";
@@ -107,19 +108,99 @@ export interface DockerResult {
   rootDir: string;
 }
 
-async function ensureFile(
-  ctx: InstallContext,
-  host: string,
-  file: string,
-  content: string,
-): Promise<boolean> {
-  const cur = await ctx.run(host, STEP, `cat ${q(file)} 2>/dev/null || true`, { quiet: true });
-  if (cur.stdout === content) return false;
-  await ctx.run(host, STEP, writeFile(file, content), { change: true });
-  return true;
+export class DockerDataExistsError extends Error {}
+
+/** What one read-only command finds on a Docker host (a no-op re-run needs nothing else). */
+export interface DockerProbe {
+  /** readlink -f of the volume's by-id path. */
+  real: string;
+  /** Source of the mount at /var/lib/docker ("" when nothing is mounted there), and its real path. */
+  mountSource: string;
+  mountSourceReal: string;
+  /** First entries of /var/lib/docker (only looked at when nothing is mounted there). */
+  entries: string[];
+  /** Filesystem type on the volume ("" when none). */
+  fsType: string;
+  inContainer: boolean;
+  /** sha256 of each of our unit files ("" when absent), by path. */
+  fileSha: Record<string, string>;
+  /** `systemctl is-enabled` / `is-active` answers, by "enabled:<unit>" / "active:<unit>". */
+  units: Record<string, string>;
+  missingPackages: string[];
+  /** Docker's root dir and the real path of the device mounted there ("" when Docker is down). */
+  dockerRoot: string;
+  dockerRootSourceReal: string;
 }
 
-export class DockerDataExistsError extends Error {}
+const PROBE_UNITS = [WAIT_UNIT, MOUNT_UNIT, "docker.service"];
+const UNIT_FILES = [WAIT_UNIT_PATH, MOUNT_UNIT_PATH, DROPIN_PATH];
+
+/** The probe as one shell script printing `key=value` lines. */
+export function dockerProbeScript(device: string, pkgs: string[]): string {
+  // The slow questions (Docker's daemon; the rpm database and the container check) run in the
+  // background while the quick ones are asked; their answers are printed at the end.
+  const slow = [
+    `if systemctl is-active -q docker; then root=$(docker info -f '{{.DockerRootDir}}' 2>/dev/null);` +
+      ` echo "dockerRoot=$root"; [ -n "$root" ] && s=$(findmnt -n -o SOURCE --target "$root") &&` +
+      ` echo "dockerRootSourceReal=$(readlink -f "$s")"; fi`,
+    [
+      `echo "virt=$(systemd-detect-virt --container 2>/dev/null)"`,
+      ...pkgs.map((p) => `rpm -q ${q(p)} >/dev/null 2>&1 || echo "missing=${p}"`),
+    ].join("; "),
+  ];
+  const lines = [
+    `t=$(mktemp -d) || exit 1`,
+    ...slow.map((cmd, i) => `( ${cmd} ) > "$t/${i}" 2>/dev/null &`),
+    `real=$(readlink -f ${q(device)}); echo "real=$real"`,
+    `src=$(findmnt -n -o SOURCE --mountpoint ${DOCKER_ROOT} 2>/dev/null); echo "mountSource=$src"`,
+    `[ -n "$src" ] && echo "mountSourceReal=$(readlink -f "$src")"`,
+    `echo "entries=$(ls -A ${DOCKER_ROOT} 2>/dev/null | head -5 | tr '\\n' '/')"`,
+    `[ -n "$src" ] || echo "fsType=$(blkid -o value -s TYPE "$real" 2>/dev/null)"`,
+    ...UNIT_FILES.map((f) => `echo "sha:${f}=$(sha256sum ${q(f)} 2>/dev/null | cut -d' ' -f1)"`),
+    // One systemctl call for every unit: blocks of Id=, UnitFileState=, ActiveState= lines
+    // (unknown units get a block too, unlike is-enabled).
+    `systemctl show -p Id,UnitFileState,ActiveState ${PROBE_UNITS.join(" ")} 2>/dev/null` +
+      ` | sed -n -e 's/^Id=/unit=/p' -e 's/^UnitFileState=/enabled=/p' -e 's/^ActiveState=/active=/p'`,
+    `wait; cat "$t"/*; rm -rf "$t"`,
+    `true`,
+  ];
+  return lines.join("\n");
+}
+
+export function parseDockerProbe(out: string): DockerProbe {
+  const kv = new Map<string, string>();
+  const missing: string[] = [];
+  const units: Record<string, string> = {};
+  let unit = "";
+  for (const line of out.split("\n")) {
+    const i = line.indexOf("=");
+    if (i <= 0) continue;
+    const [k, v] = [line.slice(0, i), line.slice(i + 1).trim()];
+    if (k === "missing") missing.push(v);
+    else if (k === "unit") unit = v;
+    else if (k === "enabled" || k === "active") units[`${k}:${unit}`] = v;
+    else kv.set(k, v);
+  }
+  const get = (k: string) => kv.get(k) ?? "";
+  const virt = get("virt");
+  const fileSha: Record<string, string> = {};
+  for (const [k, v] of kv) if (k.startsWith("sha:")) fileSha[k.slice(4)] = v;
+  return {
+    real: get("real"),
+    mountSource: get("mountSource"),
+    mountSourceReal: get("mountSourceReal"),
+    entries: get("entries").split("/").filter(Boolean),
+    fsType: get("fsType"),
+    inContainer: virt !== "" && virt !== "none",
+    fileSha,
+    units,
+    missingPackages: missing,
+    dockerRoot: get("dockerRoot"),
+    dockerRootSourceReal: get("dockerRootSourceReal"),
+  };
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 export async function setupDocker(
   ctx: InstallContext,
@@ -127,115 +208,73 @@ export async function setupDocker(
   vol: { device: string; volumeName: string },
 ): Promise<DockerResult> {
   await ctx.step(host, STEP);
-  const real = (
-    await ctx.run(host, STEP, `readlink -f ${q(vol.device)}`, { quiet: true })
-  ).stdout.trim();
-  const src = (
-    await ctx.run(host, STEP, `findmnt -n -o SOURCE --mountpoint ${DOCKER_ROOT} || true`, {
-      quiet: true,
-    })
-  ).stdout.trim();
-  const srcReal = src
-    ? (await ctx.run(host, STEP, `readlink -f ${q(src)}`, { quiet: true })).stdout.trim()
-    : "";
-  if (src && srcReal !== real) {
+  const pkgs = ctx.spec.dockerPackages ?? (ctx.spec.os === "centos7" ? ["docker"] : ["docker-ce"]);
+  const p = parseDockerProbe(
+    (await ctx.run(host, STEP, dockerProbeScript(vol.device, pkgs), { quiet: true })).stdout,
+  );
+  let changed = false;
+  const run = (cmd: string, timeoutMs?: number) => {
+    changed = true;
+    return ctx.run(host, STEP, cmd, { change: true, timeoutMs });
+  };
+  if (p.mountSource && p.mountSourceReal !== p.real) {
     throw new Error(
-      `[${host}] ${STEP}: ${DOCKER_ROOT} is already a mount of ${src}, not of the ScaleIO volume ${vol.device}. ` +
+      `[${host}] ${STEP}: ${DOCKER_ROOT} is already a mount of ${p.mountSource}, not of the ScaleIO volume ${vol.device}. ` +
         `Unmount it (and remove it from /etc/fstab) after saving its data, then re-run.`,
     );
   }
-  if (!src) {
+  if (!p.mountSource) {
     // Not mounted: the directory must be empty (or absent), or we would hide existing data.
-    const ls = await ctx.run(host, STEP, `ls -A ${DOCKER_ROOT} 2>/dev/null | head -5`, {
-      quiet: true,
-    });
-    if (ls.stdout.trim() !== "") {
+    if (p.entries.length > 0) {
       throw new DockerDataExistsError(
-        `[${host}] ${STEP}: ${DOCKER_ROOT} already holds data (${ls.stdout.trim().split("\n").join(", ")}...). ` +
+        `[${host}] ${STEP}: ${DOCKER_ROOT} already holds data (${p.entries.join(", ")}...). ` +
           `Arrowhead will not hide or delete it. Stop Docker and move the data away ` +
           `(systemctl stop docker; mv ${DOCKER_ROOT} ${DOCKER_ROOT}.old), re-run, then copy what you need back ` +
           `into the new ${DOCKER_ROOT} (which is on ScaleIO volume ${vol.volumeName}).`,
       );
     }
-    const fs = await ctx.run(host, STEP, `blkid -o value -s TYPE ${q(real)} || true`, {
-      quiet: true,
-    });
-    if (fs.stdout.trim() === "") {
+    if (p.fsType === "") {
       await ctx.step(host, `${STEP}:mkfs`);
-      await ctx.run(host, STEP, `mkfs.${FS_TYPE} -q -L docker ${q(real)}`, {
-        change: true,
-        timeoutMs: 30 * 60_000,
-      });
-    } else if (fs.stdout.trim() !== FS_TYPE) {
+      await run(`mkfs.${FS_TYPE} -q -L docker ${q(p.real)}`, 30 * 60_000);
+    } else if (p.fsType !== FS_TYPE) {
       throw new Error(
-        `[${host}] ${STEP}: volume ${vol.volumeName} (${vol.device}) already holds a ${fs.stdout.trim()} filesystem; ` +
+        `[${host}] ${STEP}: volume ${vol.volumeName} (${vol.device}) already holds a ${p.fsType} filesystem; ` +
           `expected ${FS_TYPE}. Arrowhead does not reformat a volume that holds data.`,
       );
     }
   }
   // Device units only exist where udev runs; in a container the dependency would never start.
-  const virt = await ctx.run(host, STEP, "systemd-detect-virt --container 2>/dev/null || true", {
-    quiet: true,
-  });
-  const inContainer = virt.stdout.trim() !== "" && virt.stdout.trim() !== "none";
-  let reload = await ensureFile(
-    ctx,
-    host,
-    WAIT_UNIT_PATH,
-    waitUnitText(vol.device, vol.volumeName),
-  );
-  reload =
-    (await ensureFile(
-      ctx,
-      host,
-      MOUNT_UNIT_PATH,
-      mountUnitText(vol.device, vol.volumeName, !inContainer),
-    )) || reload;
-  reload = (await ensureFile(ctx, host, DROPIN_PATH, dockerDropIn())) || reload;
-  if (reload) await ctx.run(host, STEP, "systemctl daemon-reload", { change: true });
-  const wEnabled = await ctx.run(host, STEP, `systemctl is-enabled ${WAIT_UNIT}`, {
-    check: false,
-    quiet: true,
-  });
-  if (wEnabled.stdout.trim() !== "enabled")
-    await ctx.run(host, STEP, `systemctl enable ${WAIT_UNIT}`, { change: true });
-  const enabled = await ctx.run(host, STEP, `systemctl is-enabled ${MOUNT_UNIT}`, {
-    check: false,
-    quiet: true,
-  });
-  if (enabled.stdout.trim() !== "enabled")
-    await ctx.run(host, STEP, `systemctl enable ${MOUNT_UNIT}`, { change: true });
-  const active = await ctx.run(host, STEP, `systemctl is-active ${MOUNT_UNIT}`, {
-    check: false,
-    quiet: true,
-  });
-  if (active.stdout.trim() !== "active")
-    await ctx.run(host, STEP, `systemctl start ${MOUNT_UNIT}`, { change: true });
+  const files: [string, string][] = [
+    [WAIT_UNIT_PATH, waitUnitText(vol.device, vol.volumeName)],
+    [MOUNT_UNIT_PATH, mountUnitText(vol.device, vol.volumeName, !p.inContainer)],
+    [DROPIN_PATH, dockerDropIn()],
+  ];
+  const stale = files.filter(([f, text]) => p.fileSha[f] !== sha256(text));
+  for (const [f, text] of stale) await run(writeFile(f, text));
+  if (stale.length > 0) await run("systemctl daemon-reload");
+  for (const u of [WAIT_UNIT, MOUNT_UNIT])
+    if (p.units[`enabled:${u}`] !== "enabled") await run(`systemctl enable ${u}`);
+  if (p.units[`active:${MOUNT_UNIT}`] !== "active") await run(`systemctl start ${MOUNT_UNIT}`);
 
   await ctx.step(host, `${STEP}:install`);
-  const pkgs = ctx.spec.dockerPackages ?? (ctx.spec.os === "centos7" ? ["docker"] : ["docker-ce"]);
-  const missing = await missingPackages(ctx, host, STEP, pkgs);
-  if (missing.length > 0) {
-    await ctx.run(host, STEP, `yum install -y ${missing.map(q).join(" ")}`, {
-      change: true,
-      timeoutMs: 20 * 60_000,
-    });
+  if (p.missingPackages.length > 0) {
+    await run(`yum install -y ${p.missingPackages.map(q).join(" ")}`, 20 * 60_000);
     await fixRepos(ctx, host, STEP);
   }
-  const dEnabled = await ctx.run(host, STEP, "systemctl is-enabled docker", {
-    check: false,
-    quiet: true,
-  });
-  if (dEnabled.stdout.trim() !== "enabled")
-    await ctx.run(host, STEP, "systemctl enable docker", { change: true });
-  const dActive = await ctx.run(host, STEP, "systemctl is-active docker", {
-    check: false,
-    quiet: true,
-  });
-  if (dActive.stdout.trim() !== "active")
-    await ctx.run(host, STEP, "systemctl start docker", { change: true, timeoutMs: 5 * 60_000 });
+  if (p.units["enabled:docker.service"] !== "enabled") await run("systemctl enable docker");
+  if (p.units["active:docker.service"] !== "active")
+    await run("systemctl start docker", 5 * 60_000);
+  // Nothing changed: the probe already saw Docker's root on the volume.
+  if (!changed && p.dockerRoot && p.dockerRootSourceReal === p.real)
+    return ctx.remember(dockerRootFact(host), {
+      node: host,
+      device: vol.device,
+      rootDir: p.dockerRoot,
+    });
   return checkDockerRoot(ctx, host, vol.device, STEP);
 }
+
+export const dockerRootFact = (host: string) => `docker-root:${host}`;
 
 /** Docker's root dir, and proof that it is a mount of the ScaleIO device. */
 export async function checkDockerRoot(
@@ -258,7 +297,7 @@ export async function checkDockerRoot(
       `[${host}] ${step}: Docker's root dir ${root} is not on the ScaleIO volume ${device}`,
     );
   }
-  return { node: host, device, rootDir: root };
+  return ctx.remember(dockerRootFact(host), { node: host, device, rootDir: root });
 }
 
 /** Undo setupDocker on an adopted host: stop Docker, unmount, remove our units (data stays on the volume). */

@@ -6,9 +6,19 @@ import { fetchCertificate, GatewayClient } from "../gateway-api";
 import { managerIps } from "../spec";
 
 export const STEP = "gateway";
+export const gatewayLoginFact = (host: string) => `gateway-login:${host}`;
 export const GATEWAY_PORT = 443;
 
-export async function gatewayClient(
+/** A client for the gateway on `host` once it answers (one per run: the verify stage reuses it). */
+export function gatewayClient(
+  ctx: InstallContext,
+  host: string,
+  step: string,
+): Promise<GatewayClient> {
+  return ctx.memo(`gateway:${host}`, () => connectGateway(ctx, host, step));
+}
+
+async function connectGateway(
   ctx: InstallContext,
   host: string,
   step: string,
@@ -51,7 +61,8 @@ export async function configureGateway(
   await ctx.step(host, STEP);
   const c = await gatewayClient(ctx, host, STEP);
   const log = ctx.log(host, STEP);
-  if (!(await mdmLoginWorks(ctx, c))) {
+  if (await mdmLoginWorks(ctx, c)) ctx.remember(gatewayLoginFact(host), true);
+  else {
     const admin = await c.request("GET", "/api/gatewayLogin", {
       user: "admin",
       password: ctx.spec.gatewayPassword,
@@ -83,6 +94,7 @@ export async function configureGateway(
         `[${host}] ${STEP}: the gateway still cannot log in to the MDM after configuration`,
       );
     }
+    ctx.remember(gatewayLoginFact(host), true);
   }
   return { url: `https://${ctx.machine(host).publicAddress}:${GATEWAY_PORT}/` };
 }

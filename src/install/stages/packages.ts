@@ -7,7 +7,7 @@ import { SECRET_VARS, type InstallContext } from "../context";
 import type { Component, RpmFile } from "../rpms";
 import { q } from "../shell";
 import { componentsOf, managerIps } from "../spec";
-import { fixRepos } from "./prepare";
+import { fixRepos } from "./repos";
 
 export const STEP = "packages";
 export const REMOTE_RPM_DIR = "/var/tmp/arrowhead/rpms";
@@ -47,6 +47,20 @@ export function packageJobs(
   return jobs;
 }
 
+/** `rpm -q` of the host's ScaleIO packages: "NAME VERSION-RELEASE" or "... is not installed" per line. */
+export function installedVersionsQuery(ctx: InstallContext, host: string): string {
+  const jobs = packageJobs(
+    ctx.machine(host),
+    ctx.spec.machines,
+    ctx.rpms.packages,
+    ctx.rpms.dialect,
+  );
+  return `rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' ${jobs.map((j) => q(j.rpm.name)).join(" ")}`;
+}
+
+/** The prepare stage asks installedVersionsQuery in its own round trip and keeps the answer here. */
+export const installedVersionsFact = (host: string) => `rpm-versions:${host}`;
+
 export function installCommand(job: PackageJob, remoteFile: string): string {
   const env = Object.entries(job.env).map(([k, v]) => `${k}=${q(v)}`);
   return [...(env.length ? ["env", ...env] : []), "yum", "install", "-y", q(remoteFile)].join(" ");
@@ -59,14 +73,12 @@ export async function installPackages(
   await ctx.step(host, STEP);
   const m = ctx.machine(host);
   const jobs = packageJobs(m, ctx.spec.machines, ctx.rpms.packages, ctx.rpms.dialect);
-  const q_ = await ctx.run(
-    host,
-    STEP,
-    `rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' ${jobs.map((j) => q(j.rpm.name)).join(" ")}`,
-    { check: false, quiet: true },
-  );
+  const versions =
+    ctx.recall<string>(installedVersionsFact(host)) ??
+    (await ctx.run(host, STEP, installedVersionsQuery(ctx, host), { check: false, quiet: true }))
+      .stdout;
   const have = new Map<string, string>();
-  for (const line of q_.stdout.split("\n")) {
+  for (const line of versions.split("\n")) {
     const [n, vr] = line.trim().split(" ");
     if (n && vr && !/not installed/.test(line)) have.set(n, vr);
   }
@@ -74,12 +86,12 @@ export async function installPackages(
   if (todo.length === 0) return { installed: [] };
   const session = await ctx.session(host);
   const log = ctx.log(host, STEP);
-  for (const j of todo) {
-    const remote = path.posix.join(REMOTE_RPM_DIR, j.rpm.file);
-    if (await session.upload(j.rpm.path, remote, log)) {
-      ctx.changes.push({ host, step: STEP, command: `upload ${j.rpm.file}` });
-    }
-  }
+  const files = todo.map((j) => ({
+    local: j.rpm.path,
+    remote: path.posix.join(REMOTE_RPM_DIR, j.rpm.file),
+  }));
+  if ((await session.uploadFiles(files, log)) > 0)
+    ctx.changes.push({ host, step: STEP, command: `upload ${todo.length} package file(s)` });
   for (const j of todo) {
     await ctx.step(host, `${STEP}:${j.component}`);
     const remote = path.posix.join(REMOTE_RPM_DIR, j.rpm.file);

@@ -3,8 +3,10 @@
 import type { Machine, OsName } from "../../machine";
 import { distTagOf } from "../../machine";
 import type { InstallContext } from "../context";
-import { q } from "../shell";
-import { DEFAULT_VAULT_URL } from "../spec";
+import { q, sectioned, splitSections } from "../shell";
+import { DEAD_MIRROR_REPOS, fixRepos } from "./repos";
+import { installedVersionsFact, installedVersionsQuery } from "./packages";
+import { missingDevicesFact, missingDevicesQuery } from "./storage";
 
 export const STEP = "prepare";
 
@@ -22,24 +24,6 @@ export function osFromRelease(text: string): { os?: OsName; pretty: string } {
   return { pretty };
 }
 
-/**
- * Shell that rewrites CentOS-*.repo to the vault: mirrorlist commented out, baseurl pointing at
- * `<vault>/<repo>/$basearch/`. Prints "changed" when it changed a file (and only then).
- */
-export function vaultRewriteScript(vaultUrl: string): string {
-  const base = vaultUrl.replace(/\/+$/, "");
-  const sedBase = base.replace(/[|&\\]/g, "\\$&");
-  return [
-    `for f in /etc/yum.repos.d/CentOS-*.repo; do`,
-    `  [ -f "$f" ] || continue;`,
-    `  if grep -qE '^mirrorlist=|^#?baseurl=https?://mirror\\.centos\\.org' "$f"; then`,
-    `    sed -i -e 's|^mirrorlist=|#mirrorlist=|' -e ${q(`s|^#\\?baseurl=https\\?://mirror\\.centos\\.org/centos/\\$releasever|baseurl=${sedBase}|`)} "$f";`,
-    `    echo "changed $f";`,
-    `  fi;`,
-    `done`,
-  ].join(" ");
-}
-
 /** Prerequisite packages per role (reference §3). */
 export function prerequisites(m: Machine, os: OsName, dialect: string): string[] {
   const p = ["numactl", "libaio"];
@@ -50,6 +34,13 @@ export function prerequisites(m: Machine, os: OsName, dialect: string): string[]
   if (m.services.includes("gateway"))
     p.push(dialect === "1.3x" ? "java-1.7.0-openjdk" : "java-1.8.0-openjdk");
   return p;
+}
+
+/** Which of `pkgs` `rpm -q`'s output says are not installed. */
+export function notInstalled(pkgs: string[], rpmOutput: string): string[] {
+  return pkgs.filter((p) =>
+    new RegExp(`package ${p.replace(/[.+]/g, "\\$&")} is not installed`).test(rpmOutput),
+  );
 }
 
 /** Which of `pkgs` rpm says are not installed. */
@@ -64,23 +55,7 @@ export async function missingPackages(
     check: false,
     quiet: true,
   });
-  return pkgs.filter((p) =>
-    new RegExp(`package ${p.replace(/[.+]/g, "\\$&")} is not installed`).test(r.stdout + r.stderr),
-  );
-}
-
-export async function fixRepos(ctx: InstallContext, host: string, step: string): Promise<void> {
-  if (ctx.spec.os !== "centos7") return;
-  const script = vaultRewriteScript(ctx.spec.vaultUrl ?? DEFAULT_VAULT_URL);
-  // Query first (grep), so an already rewritten host sees no state-changing command.
-  const check = await ctx.run(
-    host,
-    step,
-    `grep -lE '^mirrorlist=|^#?baseurl=https?://mirror\\.centos\\.org' /etc/yum.repos.d/CentOS-*.repo 2>/dev/null || true`,
-    { quiet: true },
-  );
-  if (check.stdout.trim() === "") return;
-  await ctx.run(host, step, script, { change: true });
+  return notInstalled(pkgs, r.stdout + r.stderr);
 }
 
 /**
@@ -91,17 +66,34 @@ export async function fixRepos(ctx: InstallContext, host: string, step: string):
 export const WAIT_FOR_CLOUD_INIT =
   "if command -v cloud-init >/dev/null 2>&1; then timeout 1200 cloud-init status --wait >/dev/null 2>&1 || true; fi";
 
-async function waitForFirstBoot(ctx: InstallContext, host: string): Promise<void> {
-  await ctx.run(host, STEP, WAIT_FOR_CLOUD_INIT, { quiet: true, timeoutMs: 25 * 60_000 });
-}
-
 export async function prepareHost(ctx: InstallContext, host: string): Promise<{ os: OsName }> {
   await ctx.step(host, STEP);
   const m = ctx.machine(host);
-  if (!ctx.spec.adopted) await waitForFirstBoot(ctx, host);
-  const rel = await ctx.run(host, STEP, "cat /etc/os-release", { quiet: true });
-  const { os, pretty } = osFromRelease(rel.stdout);
   const want = ctx.spec.os;
+  const pkgs = prerequisites(m, want, ctx.rpms.dialect);
+  // One round trip for everything this stage reads (a re-run usually needs nothing else), and
+  // the packages stage's question too.
+  const asOf = ctx.changes.length;
+  const probe = splitSections(
+    (
+      await ctx.run(
+        host,
+        STEP,
+        (ctx.spec.adopted ? "" : `${WAIT_FOR_CLOUD_INIT}; `) +
+          sectioned({
+            release: "cat /etc/os-release",
+            repos: want === "centos7" ? DEAD_MIRROR_REPOS : "true",
+            rpm: `rpm -q ${pkgs.map(q).join(" ")}`,
+            scaleio: installedVersionsQuery(ctx, host),
+            ...(m.services.includes("sds") ? { devices: missingDevicesQuery(m.dataDisks) } : {}),
+          }),
+        { quiet: true, timeoutMs: 25 * 60_000 },
+      )
+    ).stdout,
+  );
+  if (probe.scaleio) ctx.remember(installedVersionsFact(host), probe.scaleio.out, asOf);
+  if (probe.devices) ctx.remember(missingDevicesFact(host), probe.devices.out, asOf);
+  const { os, pretty } = osFromRelease(probe.release?.out ?? "");
   if (os !== want || distTagOf(want) !== ctx.rpms.dist) {
     throw new Error(
       `[${host}] the host runs ${pretty} (${os ?? "unsupported"}) but the stack is set up for ${want} ` +
@@ -109,8 +101,8 @@ export async function prepareHost(ctx: InstallContext, host: string): Promise<{ 
         `and put the matching ${os ? distTagOf(os) : ""} ScaleIO packages in ${ctx.rpms.dir}.`,
     );
   }
-  await fixRepos(ctx, host, STEP);
-  const missing = await missingPackages(ctx, host, STEP, prerequisites(m, want, ctx.rpms.dialect));
+  if ((probe.repos?.out ?? "").trim() !== "") await fixRepos(ctx, host, STEP);
+  const missing = notInstalled(pkgs, probe.rpm?.out ?? "");
   if (missing.length > 0) {
     await ctx.run(host, STEP, `yum install -y ${missing.map(q).join(" ")}`, {
       change: true,

@@ -1,6 +1,7 @@
 // Stage "storage": protection domain, storage pool (media type on 3.x), and one SDS per SDS
 // node with its data devices. Devices are checked on their host BEFORE scli is called, so a
 // typo in a device path fails with the host's real device list instead of an MDM error.
+import { scliQuery } from "../cluster-view";
 import type { InstallContext } from "../context";
 import { objectName, parseQueryAll, parseSds } from "../scli";
 import { q } from "../shell";
@@ -9,19 +10,24 @@ import { login } from "./cluster";
 
 export const STEP = "storage";
 
+/** Prints "missing <path>" for each of `devices` that is not a block device. */
+export function missingDevicesQuery(devices: string[]): string {
+  return `for d in ${devices.map(q).join(" ")}; do [ -b "$d" ] || echo "missing $d"; done`;
+}
+
+/** The prepare stage asks missingDevicesQuery in its own round trip and keeps the answer here. */
+export const missingDevicesFact = (host: string) => `missing-devices:${host}`;
+
 /** Fail unless every device exists as a block device on the host. */
 export async function checkDevices(
   ctx: InstallContext,
   host: string,
   devices: string[],
 ): Promise<void> {
-  const r = await ctx.run(
-    host,
-    STEP,
-    `for d in ${devices.map(q).join(" ")}; do [ -b "$d" ] || echo "missing $d"; done`,
-    { quiet: true },
-  );
-  const missing = r.stdout
+  const out =
+    ctx.recall<string>(missingDevicesFact(host)) ??
+    (await ctx.run(host, STEP, missingDevicesQuery(devices), { quiet: true })).stdout;
+  const missing = out
     .split("\n")
     .filter((l) => l.startsWith("missing "))
     .map((l) => l.slice(8));
@@ -52,7 +58,7 @@ export async function configureStorage(ctx: InstallContext): Promise<{ sds: stri
   await Promise.all(sdsNodes.map((n) => checkDevices(ctx, n.name, n.dataDisks)));
   if (!(await login(ctx, host, STEP)))
     throw new Error(`[${host}] ${STEP}: the MDM cluster does not exist yet`);
-  const all = parseQueryAll(await ctx.scliMust(host, STEP, s.queryAll()));
+  const all = parseQueryAll(await scliQuery(ctx, host, STEP, "all"));
   const pdInfo = all.protectionDomains.find((p) => p.name === pd);
   if (!pdInfo)
     await ctx.scliMust(host, STEP, s.addProtectionDomain(pd), { change: true, okIfExists: true });
@@ -62,7 +68,7 @@ export async function configureStorage(ctx: InstallContext): Promise<{ sds: stri
       okIfExists: true,
     });
   }
-  const have = parseSds(await ctx.scliMust(host, STEP, s.queryAllSds()));
+  const have = parseSds(await scliQuery(ctx, host, STEP, "sds"));
   const added: string[] = [];
   for (const n of sdsNodes) {
     const name = objectName(n.name);

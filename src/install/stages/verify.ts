@@ -3,8 +3,8 @@
 import type { InstallContext } from "../context";
 import { mdmNodes } from "../spec";
 import { login, queryCluster } from "./cluster";
-import { checkDockerRoot } from "./docker";
-import { gatewayClient, mdmLoginWorks } from "./gateway";
+import { checkDockerRoot, dockerRootFact, type DockerResult } from "./docker";
+import { gatewayClient, gatewayLoginFact, mdmLoginWorks } from "./gateway";
 
 export const STEP = "verify";
 
@@ -24,17 +24,23 @@ export async function verify(
   const master = mdmNodes(ctx.spec.machines).master.name;
   await ctx.step(master, STEP);
   if (!(await login(ctx, master, STEP))) throw new Error(`[${master}] ${STEP}: no MDM cluster`);
-  const info = await queryCluster(ctx, master, STEP);
+  // The three checks are independent: run them at once.
   const gw = ctx.spec.machines.find((m) => m.services.includes("gateway"));
-  let gatewayLogin = false;
-  if (gw) gatewayLogin = await mdmLoginWorks(ctx, await gatewayClient(ctx, gw.name, STEP));
   const docker: Verification["docker"] = {};
-  await Promise.all(
-    volumes.map(async (v) => {
-      const r = await checkDockerRoot(ctx, v.node, v.device, STEP);
+  const [info, gatewayLogin] = await Promise.all([
+    queryCluster(ctx, master, STEP),
+    // A check this run already made, with no change since, is not made again.
+    !gw
+      ? false
+      : (ctx.recall<boolean>(gatewayLoginFact(gw.name)) ??
+        gatewayClient(ctx, gw.name, STEP).then((c) => mdmLoginWorks(ctx, c))),
+    ...volumes.map(async (v) => {
+      const r =
+        ctx.recall<DockerResult>(dockerRootFact(v.node)) ??
+        (await checkDockerRoot(ctx, v.node, v.device, STEP));
       docker[v.node] = { rootDir: r.rootDir, device: r.device };
     }),
-  );
+  ]);
   return {
     clusterMode: info.mode,
     clusterState: info.state,

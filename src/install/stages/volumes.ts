@@ -1,5 +1,8 @@
 // Stage "volumes": one volume per Docker host, named after the node, mapped to that host's
-// SDC once the SDC has registered with the MDM. Returns where the volume shows up on the host.
+// SDC once the SDC has registered with the MDM. Returns where each volume shows up on its host.
+// The MDM is queried once for all hosts, volumes are created and mapped one at a time (the
+// cluster-wide scli steps), and the per-host checks and waits run on all hosts at once.
+import { scliQuery } from "../cluster-view";
 import type { InstallContext } from "../context";
 import { waitFor } from "../context";
 import {
@@ -9,6 +12,7 @@ import {
   parseSdcs,
   parseVolumes,
   volumeDevicePath,
+  type VolumeInfo,
 } from "../scli";
 import { q } from "../shell";
 import { mdmNodes } from "../spec";
@@ -28,66 +32,116 @@ export interface VolumeResult {
   device: string;
 }
 
-export async function ensureVolume(ctx: InstallContext, node: string): Promise<VolumeResult> {
+const DEVICE_PRESENT = "arrowhead-device-present";
+
+/** What a host sees of its volume: mapped in the SDC driver, and the by-id device node. */
+async function hostView(
+  ctx: InstallContext,
+  node: string,
+  volumeId: string,
+  device: string,
+  rescan: boolean,
+): Promise<{ mapped: boolean; device: boolean }> {
+  const cmd =
+    (rescan ? `${drvCfg("--rescan")} >/dev/null 2>&1; ` : "") +
+    `${drvCfg("--query_vols")}; test -b ${q(device)} && echo ${DEVICE_PRESENT}; true`;
+  const out = (await ctx.run(node, STEP, cmd, { quiet: true })).stdout;
+  return {
+    mapped: parseDrvQueryVols(out).some((v) => v.volumeId === volumeId),
+    device: out.includes(DEVICE_PRESENT),
+  };
+}
+
+/** Ensure every node in `nodes` has its volume, mapped and visible; all nodes at once. */
+export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promise<VolumeResult[]> {
+  if (nodes.length === 0) return [];
   const master = mdmNodes(ctx.spec.machines).master.name;
-  const m = ctx.machine(node);
   const s = ctx.scli;
-  const name = volumeName(node);
-  await ctx.step(node, STEP);
+  for (const n of nodes) await ctx.step(n, STEP);
   const systemId = await login(ctx, master, STEP);
   if (!systemId) throw new Error(`[${master}] ${STEP}: the MDM cluster does not exist yet`);
-  await waitFor(
-    ctx,
-    `the SDC on ${node} (${m.privateAddress}) to register with the MDM`,
-    180_000,
-    async () => {
-      const sdcs = parseSdcs(await ctx.scliMust(master, STEP, s.queryAllSdc()));
-      return sdcs.find((c) => c.ip === m.privateAddress);
-    },
-  );
-  let vol = parseVolumes(await ctx.scliMust(master, STEP, s.queryAllVolumes())).find(
-    (v) => v.name === name,
-  );
-  if (!vol) {
+  const ipOf = (n: string) => ctx.machine(n).privateAddress;
+  let unregistered = nodes;
+  let polls = 0;
+  await waitFor(ctx, `the SDCs to register with the MDM`, 180_000, async () => {
+    const out = await scliQuery(ctx, master, STEP, "sdc", { fresh: polls++ > 0 });
+    const sdcs = parseSdcs(out);
+    unregistered = nodes.filter((n) => !sdcs.some((c) => c.ip === ipOf(n)));
+    return unregistered.length === 0 ? true : undefined;
+  }).catch((e: Error) => {
+    const which = unregistered.map((n) => `${n} (${ipOf(n)})`).join(", ");
+    throw new Error(
+      `[${master}] ${STEP}: ${e.message}; not registered: ${which}. ` +
+        `Check that scini runs on those hosts and that they reach the MDM addresses.`,
+    );
+  });
+  const findAll = async () => {
+    const vols = parseVolumes(await scliQuery(ctx, master, STEP, "volumes"));
+    return new Map(nodes.map((n) => [n, vols.find((v) => v.name === volumeName(n))]));
+  };
+  let found = await findAll();
+  const absent = nodes.filter((n) => !found.get(n));
+  for (const n of absent) {
     await ctx.scliMust(
       master,
       STEP,
-      s.addVolume(ctx.spec.protectionDomain, ctx.spec.storagePool, ctx.spec.dockerVolumeGb, name),
+      s.addVolume(
+        ctx.spec.protectionDomain,
+        ctx.spec.storagePool,
+        ctx.spec.dockerVolumeGb,
+        volumeName(n),
+      ),
       { change: true, okIfExists: true },
     );
-    vol = parseVolumes(await ctx.scliMust(master, STEP, s.queryAllVolumes())).find(
-      (v) => v.name === name,
-    );
-    if (!vol)
-      throw new Error(
-        `[${master}] ${STEP}: volume ${name} was created but does not show in --query_all_volumes`,
-      );
   }
-  const volumeId = vol.id;
-  const seen = async () =>
-    parseDrvQueryVols(
-      (await ctx.run(node, STEP, drvCfg("--query_vols"), { quiet: true })).stdout,
-    ).some((v) => v.volumeId === volumeId);
-  if (!(await seen())) {
-    const r = await ctx.scliRun(master, STEP, s.mapVolume(name, m.privateAddress), {
+  if (absent.length > 0) found = await findAll();
+  const vols = new Map<string, VolumeInfo>();
+  for (const n of nodes) {
+    const v = found.get(n);
+    if (!v)
+      throw new Error(
+        `[${master}] ${STEP}: volume ${volumeName(n)} was created but does not show in --query_all_volumes`,
+      );
+    vols.set(n, v);
+  }
+  const deviceOf = (n: string) => volumeDevicePath(systemId, vols.get(n)!.id);
+  const views = await Promise.all(
+    nodes.map((n) => hostView(ctx, n, vols.get(n)!.id, deviceOf(n), false)),
+  );
+  const unmapped = nodes.filter((_, i) => !views[i].mapped);
+  for (const n of unmapped) {
+    const r = await ctx.scliRun(master, STEP, s.mapVolume(volumeName(n), ipOf(n)), {
       change: true,
     });
     if (!r.ok && !/already mapped to this SDC/i.test(r.out)) {
       throw new Error(
-        `[${master}] ${STEP}: mapping ${name} to ${node} failed: ${ctx.redactor.redact(r.out.trim())}`,
+        `[${master}] ${STEP}: mapping ${volumeName(n)} to ${n} failed: ${ctx.redactor.redact(r.out.trim())}`,
       );
     }
-    await waitFor(ctx, `volume ${name} to appear on ${node}`, 120_000, async () => {
-      await ctx.run(node, STEP, drvCfg("--rescan"), { check: false, quiet: true });
-      return (await seen()) ? true : undefined;
-    });
   }
-  const device = volumeDevicePath(systemId, volumeId);
-  await waitFor(ctx, `${device} on ${node}`, 120_000, async () => {
-    const r = await ctx.run(node, STEP, `test -b ${q(device)}`, { check: false, quiet: true });
-    return r.code === 0 ? true : undefined;
-  });
-  return { node, volumeName: name, volumeId, systemId, device };
+  await Promise.all(
+    nodes.map(async (n, i) => {
+      if (views[i].mapped && views[i].device) return;
+      const id = vols.get(n)!.id;
+      // The SDC learns of a new mapping on its own; a rescan asks it now.
+      await waitFor(
+        ctx,
+        `volume ${volumeName(n)} to appear on ${n} as ${deviceOf(n)}`,
+        180_000,
+        async () => {
+          const v = await hostView(ctx, n, id, deviceOf(n), true);
+          return v.mapped && v.device ? true : undefined;
+        },
+      );
+    }),
+  );
+  return nodes.map((n) => ({
+    node: n,
+    volumeName: volumeName(n),
+    volumeId: vols.get(n)!.id,
+    systemId,
+    device: deviceOf(n),
+  }));
 }
 
 /** Unmap (and with `remove`, delete) a Docker host's volume. */
