@@ -218,11 +218,15 @@ describe("local stack", () => {
 
   it("installed a 3_node ScaleIO cluster in state Normal", async () => {
     const master = machineWithRole("mdm-master");
+    // Both managers' addresses: under TCG the MDMs can miss heartbeats and fail over, and the
+    // configured master may then be the slave (the installer handles that; so must this check).
+    const managers = ["mdm-master", "mdm-slave"].map((r) => machineWithRole(r).privateAddress);
+    const mdm = `--mdm_ip ${managers.join(",")}`;
     // As root (the installer's scli sessions belong to the user that ran them); the password
     // travels on stdin, never on a command line.
     const q = await sshExec(
       target(master, "root"),
-      "scli --login --username admin --approve_certificate >/dev/null && scli --query_cluster",
+      `scli --login --username admin --approve_certificate ${mdm} >/dev/null && scli --query_cluster ${mdm}`,
       120_000,
       `${MDM_PASSWORD}\n`,
     );
