@@ -71,7 +71,8 @@ function line(f: Figure): string {
 }
 
 /** The human table of everything recorded in this run. */
-export function printTable(): void {
+/** Print every figure; `startLoad` is the load average before the first lab host started. */
+export function printTable(startLoad: number[]): void {
   if (figures.length === 0) return;
   const rows = figures.map((f) => [
     f.name,
@@ -93,10 +94,11 @@ export function printTable(): void {
   console.log(fmt(head));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
   for (const r of rows) console.log(fmt(r));
-  const busy = figures.some((f) => f.load[0] > os.cpus().length * 0.75);
-  if (busy) {
+  // The load columns include the bench's own lab hosts; what else ran shows in the load before.
+  console.log(`\nLoad average before the benchmarks started: ${startLoad.join(" ")}.`);
+  if (startLoad[0] > os.cpus().length * 0.75) {
     console.log(
-      `\nThe load average exceeded ${(os.cpus().length * 0.75).toFixed(1)} while measuring: ` +
+      `It exceeded ${(os.cpus().length * 0.75).toFixed(1)}: something else was running, ` +
         "these figures were taken on a busy machine and are not representative.",
     );
   }

@@ -16,7 +16,7 @@ import {
   type ChildRun,
 } from "./install";
 import { emulatorRpms, specFor, tempDir, withLab } from "./lab";
-import { printTable, record, RESULTS_FILE } from "./report";
+import { loadAverage, printTable, record, RESULTS_FILE } from "./report";
 import { benchExecLatency } from "./exec";
 import { benchUpload } from "./upload";
 
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
   const largest = opt.hosts[opt.hosts.length - 1];
   const tmp = tempDir();
   const started = Date.now();
+  const startLoad = loadAverage();
   const full: Record<number, ChildRun> = {};
   const failures: string[] = [];
   console.log(`benchmarks: ${[...opt.only].join(", ")} on ${opt.hosts.join(", ")} host(s)`);
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
       });
     }
   } finally {
-    printTable();
+    printTable(startLoad);
     for (const f of failures) console.log(`\n${f}`);
     console.log(
       `\nresults appended to ${RESULTS_FILE}; total ${((Date.now() - started) / 60000).toFixed(1)} min`,
