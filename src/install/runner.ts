@@ -4,6 +4,7 @@
 // Every stage is idempotent, so a run killed anywhere is completed by re-running.
 import * as path from "path";
 import { InstallContext, type Change, type RunOptions } from "./context";
+import { forHosts, throwAll } from "./parallel";
 import { planTasks, type PlanTask, type StageName } from "./plan";
 import { selectRpms, type Component, type RpmSet } from "./rpms";
 import { componentsOf, dockerHosts, mdmNodes, validateTopology, type InstallSpec } from "./spec";
@@ -45,27 +46,6 @@ export function rpmsFor(spec: InstallSpec): RpmSet {
     components: [...comps],
     tiebreaker: mdmNodes(spec.machines).tbs.length > 0,
   });
-}
-
-/** Throw the errors of work that ran side by side: the one error as is, several as one. */
-function throwAll(errors: Error[]): void {
-  if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) {
-    const e = new Error(errors.map((x) => x.message).join("\n"));
-    (e as Error & { errors: Error[] }).errors = errors;
-    throw e;
-  }
-}
-
-/** Run `fn` for each host at once; all finish before the errors are thrown. */
-async function forHosts<T>(hosts: string[], fn: (h: string) => Promise<T>): Promise<T[]> {
-  const settled = await Promise.allSettled(hosts.map(fn));
-  throwAll(
-    settled
-      .filter((s): s is PromiseRejectedResult => s.status === "rejected")
-      .map((s) => s.reason as Error),
-  );
-  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
 /** Fill in `res.volumes` for `hosts` that this run has not handled yet. */

@@ -3,7 +3,7 @@ import type { Machine } from "../../src/machine";
 import { planInstall } from "../../src/install/plan";
 import { componentsOf, managerIps, validateTopology, clusterMode } from "../../src/install/spec";
 import { installCommand, packageJobs } from "../../src/install/stages/packages";
-import { osFromRelease, prerequisites } from "../../src/install/stages/prepare";
+import { notInstalled, osFromRelease, prerequisites } from "../../src/install/stages/prepare";
 import { vaultRewriteScript } from "../../src/install/stages/repos";
 import { parseRpmName } from "../../src/install/rpms";
 
@@ -133,5 +133,21 @@ describe("plan", () => {
     const s = vaultRewriteScript("https://vault.centos.org/7.9.2009/");
     expect(s).toContain("s|^mirrorlist=|#mirrorlist=|");
     expect(s).toContain("baseurl=https://vault.centos.org/7.9.2009|");
+  });
+});
+
+describe("rpm -q output", () => {
+  it("names the packages rpm says are not installed, names with regex characters too", () => {
+    const out = [
+      "package numactl is not installed",
+      "libaio-0.3.109-13.el7.x86_64",
+      "package libstdc++ is not installed",
+      "python-2.7.5-90.el7.x86_64",
+    ].join("\n");
+    expect(notInstalled(["numactl", "libaio", "libstdc++", "python"], out)).toEqual([
+      "numactl",
+      "libstdc++",
+    ]);
+    expect(notInstalled(["python"], "package python-paramiko is not installed")).toEqual([]);
   });
 });

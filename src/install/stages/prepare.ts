@@ -43,21 +43,6 @@ export function notInstalled(pkgs: string[], rpmOutput: string): string[] {
   );
 }
 
-/** Which of `pkgs` rpm says are not installed. */
-export async function missingPackages(
-  ctx: InstallContext,
-  host: string,
-  step: string,
-  pkgs: string[],
-): Promise<string[]> {
-  if (pkgs.length === 0) return [];
-  const r = await ctx.run(host, step, `rpm -q ${pkgs.map(q).join(" ")}`, {
-    check: false,
-    quiet: true,
-  });
-  return notInstalled(pkgs, r.stdout + r.stderr);
-}
-
 /**
  * SSH answers before cloud-init has finished a new machine's first boot: its final stage runs
  * the stack's host preparation script (repo files, yum.conf) and could run yum at the same time

@@ -15,6 +15,7 @@ import {
   type VolumeInfo,
 } from "../scli";
 import { q } from "../shell";
+import { forHosts } from "../parallel";
 import { mdmNodes } from "../spec";
 import { login } from "./cluster";
 
@@ -105,9 +106,7 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
     vols.set(n, v);
   }
   const deviceOf = (n: string) => volumeDevicePath(systemId, vols.get(n)!.id);
-  const views = await Promise.all(
-    nodes.map((n) => hostView(ctx, n, vols.get(n)!.id, deviceOf(n), false)),
-  );
+  const views = await forHosts(nodes, (n) => hostView(ctx, n, vols.get(n)!.id, deviceOf(n), false));
   const unmapped = nodes.filter((_, i) => !views[i].mapped);
   for (const n of unmapped) {
     const r = await ctx.scliRun(master, STEP, s.mapVolume(volumeName(n), ipOf(n)), {
@@ -119,22 +118,21 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
       );
     }
   }
-  await Promise.all(
-    nodes.map(async (n, i) => {
-      if (views[i].mapped && views[i].device) return;
-      const id = vols.get(n)!.id;
-      // The SDC learns of a new mapping on its own; a rescan asks it now.
-      await waitFor(
-        ctx,
-        `volume ${volumeName(n)} to appear on ${n} as ${deviceOf(n)}`,
-        180_000,
-        async () => {
-          const v = await hostView(ctx, n, id, deviceOf(n), true);
-          return v.mapped && v.device ? true : undefined;
-        },
-      );
-    }),
-  );
+  await forHosts(nodes, async (n) => {
+    const view = views[nodes.indexOf(n)];
+    if (view.mapped && view.device) return;
+    const id = vols.get(n)!.id;
+    // The SDC learns of a new mapping on its own; a rescan asks it now.
+    await waitFor(
+      ctx,
+      `volume ${volumeName(n)} to appear on ${n} as ${deviceOf(n)}`,
+      180_000,
+      async () => {
+        const v = await hostView(ctx, n, id, deviceOf(n), true);
+        return v.mapped && v.device ? true : undefined;
+      },
+    );
+  });
   return nodes.map((n) => ({
     node: n,
     volumeName: volumeName(n),
