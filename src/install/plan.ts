@@ -26,23 +26,29 @@ export interface PlanPhase {
   hosts: string[];
 }
 
+/** The plan as stages in order (for reports and host-by-host runs), read off `planTasks`. */
 export function planInstall(nodes: NodeRoles[]): PlanPhase[] {
   const master = nodes.find((n) => n.mdm === "master");
   if (!master) throw new Error("plan: no master MDM");
-  const all = nodes.map((n) => n.name);
   const docker = nodes.filter((n) => n.services.includes("docker")).map((n) => n.name);
-  const gateway = nodes.filter((n) => n.services.includes("gateway")).map((n) => n.name);
-  const phases: PlanPhase[] = [
-    { stage: "prepare", scope: "host", parallel: true, hosts: all },
-    { stage: "packages", scope: "host", parallel: true, hosts: all },
-    { stage: "cluster", scope: "cluster", parallel: false, hosts: [master.name] },
-    { stage: "storage", scope: "cluster", parallel: false, hosts: [master.name] },
-    { stage: "volumes", scope: "cluster", parallel: false, hosts: docker },
-    { stage: "gateway", scope: "host", parallel: true, hosts: gateway },
-    { stage: "docker", scope: "host", parallel: true, hosts: docker },
-    { stage: "verify", scope: "cluster", parallel: false, hosts: [master.name] },
-  ];
-  return phases.filter((p) => p.hosts.length > 0);
+  const phases: PlanPhase[] = [];
+  for (const t of planTasks(nodes)) {
+    let phase = phases.find((p) => p.stage === t.stage);
+    if (!phase) {
+      phase = t.host
+        ? { stage: t.stage, scope: "host", parallel: true, hosts: [] }
+        : {
+            stage: t.stage,
+            scope: "cluster",
+            parallel: false,
+            // The volumes stage is about the Docker hosts; the others about the cluster.
+            hosts: t.stage === "volumes" ? docker : [master.name],
+          };
+      phases.push(phase);
+    }
+    if (t.host) phase.hosts.push(t.host);
+  }
+  return phases;
 }
 
 /**
