@@ -1,5 +1,6 @@
-// SSH host keys generated on the host, so that a machine's host key is known before it boots
-// and every SSH connection to it can be verified from the first one on.
+// OpenSSH Ed25519 key pairs made with Node's crypto: host keys for the machines the stack creates (known
+// before they boot, so every SSH connection is verified from the first one on) and the stack's own
+// login key when the user gives none.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 
 export interface HostKeyPair {
@@ -65,7 +66,7 @@ export function encodeOpenSshEd25519(
   };
 }
 
-/** A fresh Ed25519 host key pair. */
+/** A fresh Ed25519 key pair in OpenSSH formats; `comment` ends the private key file. */
 export function generateHostKey(comment: string): HostKeyPair {
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
   const pubJwk = publicKey.export({ format: "jwk" });

@@ -61,6 +61,9 @@ export function relevant(i: StepInputs): string {
         rpmDir: s.rpmDir,
         mgr: managerIps(s.machines),
         lia: hash(s.liaToken ?? ""),
+        // Read by delete(): the engine hands delete the last outputs, so a changed setting
+        // must reach the state through an update.
+        deleteVolumes: s.deleteVolumes ?? false,
       });
     case "MdmCluster":
       return JSON.stringify({ mdms, name: s.clusterName, pw: hash(s.mdmPassword) });
@@ -79,6 +82,7 @@ export function relevant(i: StepInputs): string {
         pd: s.protectionDomain,
         sp: s.storagePool,
         pk: s.dockerPackages,
+        deleteVolumes: s.deleteVolumes ?? false,
       });
     case "Verification":
       return JSON.stringify(s.machines.map((x) => [x.name, x.mdm, x.services, x.privateAddress]));

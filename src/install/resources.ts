@@ -7,33 +7,16 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Machine, OsName } from "../machine";
 import type { StepInputs, StepKind, StepOutputs } from "./provider";
 import type { MediaType } from "./scli";
+import { requireProviderModule } from "../dynamic-load";
 import { rpmsFor } from "./runner";
 import { validateTopology, type InstallSpec } from "./spec";
 
 const IMPL = path.join(__dirname, "provider");
 
-/**
- * Load the provider implementation. Pulumi runs dynamic providers in a separate Node process
- * without the program's TypeScript loader; register tsx there when the sources are .ts.
- */
+/** The dynamic provider of one install step; the installer is loaded when Pulumi calls it. */
 function providerFor(kind: StepKind): pulumi.dynamic.ResourceProvider {
   const impl = IMPL;
-  const load = (): typeof import("./provider") => {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: keeps the closure small
-      return require(impl);
-    } catch (e) {
-      if (
-        (e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND" &&
-        !/Unknown file extension|Unexpected token/.test(String(e))
-      )
-        throw e;
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- only in the provider process
-      require("tsx/cjs/api").register();
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
-      return require(impl);
-    }
-  };
+  const load = () => requireProviderModule<typeof import("./provider")>(impl);
   return {
     async create(inputs: StepInputs) {
       return load().create({ ...inputs, kind });

@@ -9,6 +9,7 @@ import type { Machine, NodeRoles, OsName } from "../machine";
 import type { AccelSetting } from "./local/accel";
 import type * as Driver from "./local/index";
 import type { MachineState, MachineSpec } from "./local/index";
+import { requireProviderModule } from "../dynamic-load";
 import { userData as prepareScript } from "./cloud-init";
 import type { MachineProvider, MachinesArgs } from "./common";
 import { defaultSshUser } from "./images";
@@ -68,18 +69,9 @@ export function localArgsFromSpec(args: MachinesArgs): LocalMachinesArgs {
 /** Where the driver lives, resolved now: the provider runs in another process and module. */
 const DRIVER_PATH = path.join(__dirname, "local", "index");
 
-/**
- * Loads the driver inside a provider method. Under `pulumi up` the dynamic-provider host is plain
- * Node with no TypeScript loader, so tsx's CommonJS hook is registered first when needed.
- */
+/** The driver, loaded inside a provider method (see requireProviderModule). */
 function loadDriver(): typeof Driver {
-  const hooks = require.extensions as Record<string, unknown>;
-  if (!hooks[".ts"]) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require(require.resolve("tsx/cjs/api", { paths: [DRIVER_PATH] })).register();
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(DRIVER_PATH);
+  return requireProviderModule<typeof Driver>(DRIVER_PATH);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { generateHostKey } from "../../src/providers/local/hostkey";
+import { generateHostKey } from "../../src/ssh-keygen";
 
 // Dynamic resources: "pulumi-nodejs:dynamic:Resource", or "pulumi-nodejs:dynamic/<name>" when named.
 const isDynamic = (type: string) => type.startsWith("pulumi-nodejs:dynamic");

@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { destroyStack } from "../../src/providers/local/index";
-import { generateHostKey } from "../../src/providers/local/hostkey";
+import { generateHostKey } from "../../src/ssh-keygen";
 import { runProgram, HarnessRun } from "./harness";
 import { BUSYBOX_TAR, buildTestImage, IMAGE_OS } from "./image/build";
 import { buildEmulatorRpms } from "../emulator/build-rpms";

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { diffMachine, localArgsFromSpec } from "../../src/providers/local";
 import type { Spec } from "../../src/config";
 import { accelArgs, chooseAccel, probeBootSector } from "../../src/providers/local/accel";
-import { generateHostKey } from "../../src/providers/local/hostkey";
+import { generateHostKey } from "../../src/ssh-keygen";
 import { allocatePort, releasePort, tryBind } from "../../src/providers/local/ports";
 import { dataDiskDevices, macsFor, qemuArgs, QemuSpec } from "../../src/providers/local/qemu";
 import { serialTail } from "../../src/providers/local/index";

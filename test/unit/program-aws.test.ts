@@ -63,7 +63,9 @@ describe("aws stack", () => {
 
   it("generates a key pair for the stack and exports the private key as a secret only", () => {
     expect(run.one("aws:ec2/keyPair:KeyPair").inputs.publicKey).toMatch(/^ssh-ed25519 /);
-    expect(run.one("tls:index/privateKey:PrivateKey").inputs.algorithm).toBe("ED25519");
+    expect(run.one("pulumi-nodejs:dynamic/arrowhead:SshKeyPair").inputs.comment).toBe(
+      "arrowhead-dev",
+    );
   });
 
   it("installs ScaleIO through the installer's resources, one per host and stage", () => {

@@ -31,7 +31,7 @@ describe("digitalocean stack with the user's own key", () => {
       expect(d.inputs.region).toBe("fra1");
     }
     expect(run.one("digitalocean:index/sshKey:SshKey").inputs.publicKey).toMatch(/ me@laptop$/);
-    expect(run.byType("tls:index/privateKey:PrivateKey")).toHaveLength(0);
+    expect(run.byType("pulumi-nodejs:dynamic/arrowhead:SshKeyPair")).toHaveLength(0);
     expect(run.outputs.sshPrivateKey).toBeUndefined();
   });
 

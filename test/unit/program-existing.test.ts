@@ -26,7 +26,7 @@ describe("existing hosts", () => {
 
   it("creates no cloud resources: only the stack's key and the installer's own resources", () => {
     const packages = new Set(run.resources.map((r) => r.type.split(":")[0]));
-    expect([...packages].sort()).toEqual(["arrowhead", "pulumi-nodejs", "tls"]);
+    expect([...packages].sort()).toEqual(["arrowhead", "pulumi-nodejs"]);
   });
 
   it("exports the adopted hosts' addresses and ssh commands", () => {

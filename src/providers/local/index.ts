@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AccelChoice, AccelSetting, detectAccel } from "./accel";
-import { generateHostKey } from "./hostkey";
+import { generateHostKey } from "../../ssh-keygen";
 import { allocatePort, releasePort, tryBind } from "./ports";
 import { isOurProcess, processesMentioning, readPidFile, stopQemu, terminate } from "./processes";
 import { dataDiskDevices, macsFor, qemuArgs } from "./qemu";

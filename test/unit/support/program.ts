@@ -54,11 +54,11 @@ function computed(
       return { ipAddress: `203.0.113.${n}` };
     case "azure-native:resources:ResourceGroup":
       return { name: `${name}-rg-name` };
-    case "tls:index/privateKey:PrivateKey":
+    // The stack's own key (src/keys.ts): mocks do not run a dynamic provider's create().
+    case "pulumi-nodejs:dynamic/arrowhead:SshKeyPair":
       return {
-        publicKeyOpenssh:
-          "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedGeneratedGeneratedGeneratedGen\n",
-        privateKeyOpenssh:
+        publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedGeneratedGeneratedGeneratedGen",
+        privateKey:
           "-----BEGIN OPENSSH PRIVATE KEY-----\ngenerated\n-----END OPENSSH PRIVATE KEY-----\n",
       };
     default:

@@ -1,0 +1,242 @@
+// The `existing` stack through the real Pulumi engine against lab hosts: no mocks, no harness.
+// The stack file is written as a user would (a copy of stacks/Pulumi.existing.yaml with the
+// hosts filled in), secrets go through `pulumi config set --secret`, preview and up run the
+// program, and refresh/destroy/stack rm are the CLI's own. Checks: preview changes nothing; up
+// installs; a second up changes nothing and opens no SSH session on any host; a fourth host in
+// arrowhead:hosts is installed alone; destroy removes what the stack installed (volumes kept
+// unless deleteVolumes) and leaves the hosts usable; the state holds no secret in clear.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { utils } from "ssh2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { buildEmulatorRpms } from "../emulator/build-rpms";
+import { PulumiStack, REPO, resourceSummary } from "../support/pulumi-cli";
+import { type Lab, type LabHost, startLab } from "./hosts";
+
+const STACK = `labengine${process.pid}`;
+const MDM_PASSWORD = "Lab-Engine-Mdm-9";
+const GATEWAY_PASSWORD = "Lab-Engine-Gw-8";
+const PASSPHRASE = "lab-engine-passphrase";
+
+describe("existing stack through the real Pulumi engine", () => {
+  let lab: Lab;
+  let tmp: string;
+  let stack: PulumiStack;
+  const times: Record<string, number> = {};
+
+  const sh = async (host: string, cmd: string) => {
+    const r = await lab.exec(host, cmd);
+    if (r.code !== 0) throw new Error(`${host}: ${cmd}: exit ${r.code}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  /** SSH logins sshd accepted on a host so far (read without SSH, so reading adds none). */
+  const logins = async (host: string) =>
+    Number(
+      await sh(
+        host,
+        "journalctl --no-pager -o cat _COMM=sshd _COMM=sshd-session | grep -c '^Accepted publickey' || true",
+      ),
+    );
+  /** The cluster's volume names, asked on the master (password on stdin). */
+  const volumeNames = async () => {
+    // Both managers: the master may have moved (the MDMs fail over under load).
+    const mdm = `--mdm_ip ${lab.hosts[0].privateAddress},${lab.hosts[1].privateAddress}`;
+    const out = await sh(
+      "node1",
+      `printf '%s\\n' '${MDM_PASSWORD}' | scli --login --username admin --approve_certificate ${mdm} >/dev/null && scli --query_all_volumes ${mdm}`,
+    );
+    return [...out.matchAll(/Name: (\S+)/g)].map((m) => m[1]).sort();
+  };
+  /** Install times of the ScaleIO packages on a host ("" when none). */
+  const installed = (host: string) =>
+    sh(host, "rpm -qa --qf '%{NAME} %{INSTALLTIME}\\n' 'EMC-ScaleIO-*' | sort");
+
+  const hostEntry = (h: LabHost, i: number) => ({
+    name: h.name,
+    address: h.sshHost,
+    port: h.sshPort,
+    privateAddress: h.privateAddress,
+    // One host through sudo, the others as root.
+    user: i === 1 ? "centos" : "root",
+    hostKey: h.hostKey,
+    dataDisks: h.dataDisks,
+  });
+
+  /** Edits the stack file as a user would, keeping what `pulumi config set` wrote. */
+  const editConfig = (edit: (config: Record<string, unknown>) => void) => {
+    const doc = YAML.parse(fs.readFileSync(stack.configFile, "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    edit(doc.config);
+    fs.writeFileSync(stack.configFile, YAML.stringify(doc));
+  };
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-engine-"));
+    const rpmDir = path.join(tmp, "rpms");
+    await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
+    lab = await startLab({ name: "engine", hosts: 3, os: "centos7" });
+    stack = new PulumiStack(STACK, path.join(tmp, "pulumi"), PASSPHRASE, () => undefined);
+    await stack.must(stack.cliNoStack(["stack", "init", STACK]), "pulumi stack init");
+    const example = YAML.parse(
+      fs.readFileSync(path.join(REPO, "stacks", "Pulumi.existing.yaml"), "utf8"),
+    ) as { config: Record<string, unknown> };
+    editConfig((c) => {
+      Object.assign(c, example.config, {
+        "arrowhead:hosts": lab.hosts.map(hostEntry),
+        "arrowhead:rpmDir": rpmDir,
+        "arrowhead:centos7VaultUrl": lab.repoUrl.replace(/\/$/, "") + "/vault",
+        "arrowhead:dockerVolumeSizeGb": 8,
+      });
+    });
+    const publicKey = (utils.parseKey(lab.privateKey) as { getPublicSSH(): Buffer })
+      .getPublicSSH()
+      .toString("base64");
+    for (const [key, value, secret] of [
+      ["arrowhead:mdmPassword", MDM_PASSWORD, true],
+      ["arrowhead:gatewayPassword", GATEWAY_PASSWORD, true],
+      ["arrowhead:sshPublicKey", `ssh-ed25519 ${publicKey}`, false],
+      ["arrowhead:sshPrivateKey", lab.privateKey, true],
+    ] as const) {
+      // Values on stdin, as the stack file's comment shows: never on a command line.
+      await stack.must(
+        stack.cli(["config", "set", ...(secret ? ["--secret"] : []), key], value),
+        `pulumi config set ${key}`,
+      );
+    }
+  });
+
+  afterAll(async () => {
+    try {
+      if (stack && fs.existsSync(stack.configFile)) {
+        await stack.cli(["destroy", "--yes"]);
+        await stack.cli(["stack", "rm", "--yes", "--force"]);
+      }
+    } finally {
+      if (stack) fs.rmSync(stack.configFile, { force: true });
+      await lab?.down();
+      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+      console.log("engine (existing stack) timings (s):", JSON.stringify(times));
+    }
+  });
+
+  it("keeps secrets encrypted in the stack file", () => {
+    const text = fs.readFileSync(stack.configFile, "utf8");
+    for (const s of [MDM_PASSWORD, GATEWAY_PASSWORD, lab.privateKey.split("\n")[1]]) {
+      expect(text).not.toContain(s);
+    }
+    expect(text).toMatch(/arrowhead:mdmPassword:\n\s+secure: /);
+  });
+
+  it("previews a plan and changes nothing on the hosts", async () => {
+    const before = await Promise.all(lab.hosts.map((h) => logins(h.name)));
+    const r = await stack.must(stack.program("preview"), "preview");
+    times.preview = r.seconds;
+    expect(resourceSummary(r.stdout).create).toBeGreaterThan(10);
+    expect(r.stdout).toMatch(/\+\s+pulumi-nodejs:dynamic\/arrowhead:scaleio:MdmCluster/);
+    for (const [i, h] of lab.hosts.entries()) {
+      expect(await installed(h.name)).toBe("");
+      expect(await logins(h.name)).toBe(before[i]);
+    }
+  });
+
+  it("installs the cluster with `up` and reports it in the stack outputs", async () => {
+    const r = await stack.must(stack.program("up"), "up");
+    times.up = r.seconds;
+    const outs = await stack.outputs();
+    expect(outs.cloud).toBe("existing");
+    expect(outs.clusterState).toBe("3_node Normal");
+    expect(outs.systemId).toMatch(/^[0-9a-f]{16}$/);
+    expect(outs.dockerRootDirs).toEqual({
+      node1: "/var/lib/docker",
+      node2: "/var/lib/docker",
+      node3: "/var/lib/docker",
+    });
+    // The user's own key: no generated key, no secret output.
+    expect(outs.sshPrivateKey).toBeUndefined();
+    for (const h of lab.hosts) {
+      expect(await sh(h.name, "findmnt -n -o TARGET /var/lib/docker")).toBe("/var/lib/docker");
+    }
+  });
+
+  it("changes nothing and opens no SSH session on a second `up`", async () => {
+    const before = await Promise.all(lab.hosts.map((h) => logins(h.name)));
+    const r = await stack.must(stack.program("up"), "second up");
+    times.noopUp = r.seconds;
+    const summary = resourceSummary(r.stdout);
+    expect(summary).toEqual({ unchanged: summary.unchanged });
+    const after = await Promise.all(lab.hosts.map((h) => logins(h.name)));
+    // No session at all, so no command at all, let alone a state-changing one.
+    expect(after).toEqual(before);
+  });
+
+  it("holds no password or private key in clear in the exported state", async () => {
+    const r = await stack.must(stack.cli(["stack", "export"]), "pulumi stack export");
+    const keyBody = lab.privateKey.split("\n").slice(1, -2).join("");
+    expect(r.stdout.length).toBeGreaterThan(1000);
+    for (const s of [MDM_PASSWORD, GATEWAY_PASSWORD, keyBody.slice(0, 40), keyBody.slice(-40)]) {
+      expect(r.stdout).not.toContain(s);
+    }
+    expect(r.stdout).toContain("4dabf18193072939515e22adb298388d"); // secrets, encrypted
+  });
+
+  it("installs only on a host added to arrowhead:hosts", async () => {
+    const added = await lab.addHost();
+    const before = await Promise.all(lab.hosts.slice(0, 3).map((h) => installed(h.name)));
+    editConfig((c) => {
+      c["arrowhead:hosts"] = lab.hosts.map(hostEntry);
+    });
+    const r = await stack.must(stack.program("up"), "up with a fourth host");
+    times.addHost = r.seconds;
+    // The new host's own steps are created; no other host's steps are replaced.
+    expect(r.stdout).toMatch(new RegExp(`\\+\\s+.*scaleio-packages-${added.name}\\b`));
+    expect(r.stdout).not.toMatch(/\+-\s/);
+    for (const [i, h] of lab.hosts.slice(0, 3).entries()) {
+      expect(await installed(h.name)).toBe(before[i]);
+    }
+    expect(await installed(added.name)).toMatch(/EMC-ScaleIO-sds /);
+    const outs = await stack.outputs();
+    expect(Object.keys(outs.dockerRootDirs as object).sort()).toEqual([
+      "node1",
+      "node2",
+      "node3",
+      added.name,
+    ]);
+  });
+
+  it("reports the cluster unchanged on `refresh`", async () => {
+    const r = await stack.must(stack.cli(["refresh", "--yes"]), "pulumi refresh");
+    times.refresh = r.seconds;
+    expect(resourceSummary(r.stdout).delete ?? 0).toBe(0);
+  });
+
+  it("removes what it installed with `destroy`, keeps the volumes, and leaves the hosts usable", async () => {
+    const volumesBefore = await volumeNames();
+    expect(volumesBefore.length).toBe(lab.hosts.length);
+    const r = await stack.must(stack.cli(["destroy", "--yes"]), "pulumi destroy");
+    times.destroy = r.seconds;
+    for (const h of lab.hosts) {
+      expect(await sh(h.name, "findmnt -n /var/lib/docker || echo none")).toBe("none");
+      expect(
+        await sh(h.name, "ls /etc/systemd/system/var-lib-docker.mount 2>/dev/null || echo none"),
+      ).toBe("none");
+      // Still reachable over SSH as the stack's user, host key as before.
+      expect(await sh(h.name, "systemctl is-active sshd ssh 2>/dev/null | grep -c ^active")).toBe(
+        "1",
+      );
+    }
+    // Without deleteVolumes the ScaleIO volumes and their cluster stay.
+    expect(await volumeNames()).toEqual(volumesBefore);
+    const ls = await stack.must(stack.cli(["stack", "export"]), "export after destroy");
+    expect(JSON.parse(ls.stdout).deployment.resources ?? []).toEqual([]);
+  });
+
+  it("removes the stack with `stack rm`", async () => {
+    await stack.must(stack.cli(["stack", "rm", "--yes"]), "pulumi stack rm");
+    expect(fs.existsSync(stack.configFile)).toBe(false);
+    const ls = await stack.must(stack.cliNoStack(["stack", "ls", "--json"]), "pulumi stack ls");
+    expect(JSON.parse(ls.stdout)).toEqual([]);
+  });
+});

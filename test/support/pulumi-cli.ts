@@ -1,0 +1,138 @@
+// The real Pulumi CLI for tests and benchmarks: built (or found in its cache) by
+// scripts/pulumi-cli.sh, run offline against a file backend in a directory of the test's own,
+// with a passphrase for secrets. `preview` and `up` go through scripts/pulumi.ts (the Automation
+// API), because the Go module proxy does not serve the Node.js language host; every other command
+// is the CLI itself.
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const REPO = path.resolve(__dirname, "..", "..");
+
+/** Builds the CLI once per process (cached across runs by scripts/pulumi-cli.sh). */
+let binDir: string | undefined;
+export function pulumiBinDir(): string {
+  binDir ??= execFileSync(path.join(REPO, "scripts", "pulumi-cli.sh"), {
+    cwd: REPO,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 1 << 20,
+  })
+    .trim()
+    .split("\n")
+    .pop()!;
+  return binDir;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/** One project checkout (REPO), one stack, one private backend and PULUMI_HOME. */
+export class PulumiStack {
+  readonly env: NodeJS.ProcessEnv;
+
+  /**
+   * @param stack stack name; its config file is stacks/Pulumi.<stack>.yaml in the repository
+   * @param stateDir an empty directory of the caller's: backend and PULUMI_HOME live there
+   * @param passphrase encrypts the stack's secrets (PULUMI_CONFIG_PASSPHRASE)
+   */
+  constructor(
+    readonly stack: string,
+    readonly stateDir: string,
+    passphrase: string,
+    private readonly log: (line: string) => void = (l) => process.stderr.write(l),
+  ) {
+    const backend = path.join(stateDir, "backend");
+    fs.mkdirSync(backend, { recursive: true });
+    this.env = {
+      ...process.env,
+      PATH: `${pulumiBinDir()}:${process.env.PATH}`,
+      PULUMI_HOME: path.join(stateDir, "home"),
+      PULUMI_BACKEND_URL: `file://${backend}`,
+      PULUMI_CONFIG_PASSPHRASE: passphrase,
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    };
+  }
+
+  /** The stack's config file, written by `pulumi config set`. */
+  get configFile(): string {
+    return path.join(REPO, "stacks", `Pulumi.${this.stack}.yaml`);
+  }
+
+  /** `pulumi <args>` with the stack selected; `input` goes to stdin. Never throws. */
+  cli(args: string[], input?: string): Promise<CliResult> {
+    return this.spawn("pulumi", [...args, "--stack", this.stack, "--non-interactive"], input);
+  }
+
+  /** `pulumi <args>` without --stack (stack init/ls, login). Never throws. */
+  cliNoStack(args: string[], input?: string): Promise<CliResult> {
+    return this.spawn("pulumi", [...args, "--non-interactive"], input);
+  }
+
+  /** `npm run pulumi -- <preview|up|refresh|destroy>` (scripts/pulumi.ts). Never throws. */
+  program(command: "preview" | "up" | "refresh" | "destroy"): Promise<CliResult> {
+    return this.spawn(
+      process.execPath,
+      [path.join(REPO, "node_modules", "tsx", "dist", "cli.mjs"), "scripts/pulumi.ts", command],
+      undefined,
+      ["--stack", this.stack, "--yes"],
+    );
+  }
+
+  /** Like cli()/program(), but a non-zero exit throws with the command's output. */
+  async must(p: Promise<CliResult>, what: string): Promise<CliResult> {
+    const r = await p;
+    if (r.code !== 0) {
+      throw new Error(`${what} failed (exit ${r.code}):\n${r.stdout.slice(-6000)}\n${r.stderr}`);
+    }
+    return r;
+  }
+
+  /** `pulumi stack output --json [--show-secrets]`, parsed. */
+  async outputs(showSecrets = false): Promise<Record<string, unknown>> {
+    const args = ["stack", "output", "--json", ...(showSecrets ? ["--show-secrets"] : [])];
+    const r = await this.must(this.cli(args), "pulumi stack output");
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  }
+
+  private spawn(cmd: string, args: string[], input?: string, extra: string[] = []) {
+    const all = [...args, ...extra];
+    const started = Date.now();
+    this.log(`$ ${path.basename(cmd)} ${all.join(" ")}\n`);
+    return new Promise<CliResult>((resolve, reject) => {
+      const child = spawn(cmd, all, { cwd: REPO, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("error", reject);
+      child.on("close", (code) =>
+        resolve({ code: code ?? 1, stdout, stderr, seconds: (Date.now() - started) / 1000 }),
+      );
+      child.stdin.end(input ?? "");
+    });
+  }
+}
+
+/** "Resources:" summary of an update, e.g. { create: 1, update: 2, unchanged: 14 }. */
+export function resourceSummary(output: string): Record<string, number> {
+  const at = output.lastIndexOf("Resources:");
+  if (at < 0) throw new Error(`no "Resources:" summary in:\n${output.slice(-2000)}`);
+  const out: Record<string, number> = {};
+  for (const line of output.slice(at).split("\n").slice(1)) {
+    const m = /^\s+([-+~]\s+)?(\d+) (to )?(\w+)/.exec(line);
+    if (!m) {
+      if (line.trim() === "") continue;
+      break;
+    }
+    // "created" / "to create" -> create; "unchanged" stays.
+    const verb = m[4] === "unchanged" ? m[4] : m[4].replace(/d$/, "");
+    out[verb] = Number(m[2]);
+  }
+  return out;
+}
