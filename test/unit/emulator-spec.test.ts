@@ -104,7 +104,7 @@ describe("scli output formats", () => {
     expect(format("fmt_cluster", state)).toBe(
       [
         "Cluster:",
-        "    Mode: 3_node, State: Degraded, Active: 2/3, Replicas: 2/2",
+        "    Name: lab, Mode: 3_node, State: Degraded, Active: 2/3, Replicas: 2/2",
         "    Virtual IPs: N/A",
         "Master MDM:",
         "    Name: mdm1, ID: 0xa1",
@@ -123,7 +123,7 @@ describe("scli output formats", () => {
     );
     const normal = { ...state, up: { "0xa1": true, "0xa2": true, "0xa3": true } };
     expect(format("fmt_cluster", normal)).toMatch(
-      /^Cluster:\n {4}Mode: 3_node, State: Normal, Active: 3\/3, Replicas: 2\/2\n/,
+      /^Cluster:\n {4}Name: lab, Mode: 3_node, State: Normal, Active: 3\/3, Replicas: 2\/2\n/,
     );
   });
 

@@ -43,6 +43,53 @@ def short_version(full):
     return "%s.%s" % (major, rest.split(".")[0]) if rest else major
 
 
+def release_string(full):
+    """'3.6-700.103' -> 'R3_6.700.103', the form scli prints (`Product: EMC ScaleIO Version:`)."""
+    major, _, rest = full.partition("-")
+    return "R%s.%s" % (major.replace(".", "_", 1), rest or "0")
+
+
+def layout_of(full):
+    """Which generation of scli output a package version prints (see README, "Layouts").
+
+    '2.0'   : 2.0 and its 2.0.0.x patches (builds below 10000), no virtual IPs yet;
+    '2.0.1' : 2.0.1 and later 2.0.x (build 10000 and up) and 2.5/2.6: `Virtual IPs` lines;
+    '3'     : 3.x, the cluster line also carries the system ID, and the master a Status line.
+    """
+    major, _, rest = full.partition("-")
+    parts = major.split(".")
+    try:
+        build = int(rest.split(".")[0]) if rest else 0
+        maj, minor = int(parts[0]), int(parts[1]) if len(parts) > 1 else 0
+    except ValueError:
+        return "3"
+    if maj >= 3:
+        return "3"
+    if maj == 2 and minor == 0 and build < 10000:
+        return "2.0"
+    return "2.0.1"
+
+
+KNOBS_FILE = root("/etc/scaleio-emu/knobs")
+
+
+def knob(name):
+    """An emulator-only test switch from /etc/scaleio-emu/knobs (`name=value` lines), or None.
+
+    Knobs make rare real behaviour happen on demand in tests (README, "Knobs"); real ScaleIO has
+    no such file.
+    """
+    try:
+        with open(KNOBS_FILE) as f:
+            for line in f:
+                key, sep, value = line.strip().partition("=")
+                if sep and key.strip() == name:
+                    return value.strip()
+    except OSError:
+        pass
+    return None
+
+
 def major_of(full):
     try:
         return int(full.split(".")[0])

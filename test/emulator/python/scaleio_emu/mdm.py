@@ -53,6 +53,11 @@ def split_list(value):
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
+def label(obj):
+    """How messages name an MDM, SDS or other object: its name, else its ID."""
+    return obj.get("name") or obj["id"]
+
+
 class Mdm:
     def __init__(self):
         conf = read_conf()
@@ -185,17 +190,21 @@ class Mdm:
         for ip in ips + split_list(args.get("master_mdm_management_ip")):
             if not common.is_local_ip(ip):
                 return fail("IP address %s is not configured on this MDM host" % ip)
-        name = args.get("master_mdm_name") or "Manager1"
+        # Unnamed MDMs stay unnamed (scli then prints only their ID), as with the real MDM.
+        name = args.get("master_mdm_name") or None
         password = "admin"
         self.state = {
-            "system": {"id": common.new_id(), "name": None, "version": self.version},
+            "system": {"id": common.new_id(), "name": None, "version": self.version,
+                       "virtual_ips": split_list(args.get("cluster_virtual_ip"))},
             "epoch": 1, "serial": 0, "mode": "1_node",
             "members": [{"id": self.node["id"], "name": name, "ips": ips,
                          "mgmt_ips": split_list(args.get("master_mdm_management_ip")) or ips,
+                         "vip_interfaces": split_list(args.get("master_mdm_virtual_ip_interface")),
                          "manager": True, "role": "master"}],
             "users": {"admin": {"hash": common.hash_secret(password), "must_change": True,
                                 "role": "SuperUser"}},
             "sessions": {}, "pds": [], "pools": [], "sds": [], "sdcs": [], "volumes": [],
+            "fault_sets": [],
         }
         self.mgmt_not_before = time.time() + MGMT_OPEN_DELAY_S
         self.commit()
@@ -462,9 +471,10 @@ class Mdm:
                         "cannot be added with --mdm_role %s"
                         % (ips[0], "manager" if probe["manager"] else "tie-breaker",
                            1 if probe["manager"] else 0, role))
-        member = {"id": probe["id"], "name": name or "MDM_%s" % probe["id"][-4:], "ips": ips,
+        member = {"id": probe["id"], "name": name or None, "ips": ips,
                   "mgmt_ips": split_list(args.get("new_mdm_management_ip")) if role == "manager"
-                  else [], "manager": role == "manager", "role": "standby"}
+                  else [], "vip_interfaces": split_list(args.get("new_mdm_virtual_ip_interface")),
+                  "manager": role == "manager", "role": "standby"}
         self.state["members"].append(member)
         self.state["serial"] += 1
         with open(CERT) as f:
@@ -484,13 +494,50 @@ class Mdm:
         self.seen[member["id"]] = time.time()
         self.acked[member["id"]] = self.state["serial"]
         self.commit()
-        return ok(message="Successfully added a standby MDM. Object ID %s" % member["id"])
+        message = "Successfully added a standby MDM. Object ID %s" % member["id"]
+        if member["manager"] and common.knob("master_moves_on_add_standby") == "1":
+            # Opt-in test knob: the master moves to the new manager right after it joined, as it
+            # can during a real build (README, "Knobs"). This MDM stays on as a standby manager.
+            self.hand_over(member)
+        return ok(message=message)
+
+    def hand_over(self, new_master):
+        """Make another connected manager the master; this MDM takes the new master's old role."""
+        me = self.me()
+        me["role"], new_master["role"] = new_master["role"], "master"
+        if me["role"] == "tb":
+            me["role"] = "standby"
+        self.state["epoch"] += 1
+        self.acked = {}
+        common.log(NAME, "handing the master role to %s (epoch %d)"
+                   % (label(new_master), self.state["epoch"]))
+        self.commit()
+
+    def cmd_switch_mdm_ownership(self, args):
+        try:
+            target = self.pick_members(args, "new_master_mdm")
+        except LookupError as e:
+            return fail(str(e))
+        if len(target) != 1:
+            return fail("Exactly one new master MDM must be given", code=1)
+        m = target[0]
+        if m is self.me():
+            return fail("MDM %s is already the master" % label(m))
+        if not m["manager"] or m["role"] not in ("slave", "standby"):
+            return fail("MDM %s is not a manager MDM and cannot be the master" % label(m))
+        if not self.is_up(m["id"]):
+            return fail("MDM %s is not connected" % label(m))
+        self.hand_over(m)
+        return ok(message="Successfully switched MDM ownership to %s" % label(m))
 
     def cmd_remove_standby_mdm(self, args):
-        m = next((m for m in self.members() if m["name"] == args.get("remove_mdm_name")
-                  or m["id"] == args.get("remove_mdm_id")), None)
-        if not m:
+        try:
+            found = self.pick_members(args, "remove_mdm")
+        except LookupError as e:
+            return fail(str(e))
+        if not found:
             return fail("Could not find the MDM")
+        m = found[0]
         if m["role"] != "standby":
             return fail("Only a standby MDM can be removed; switch the cluster mode first")
         self.state["members"].remove(m)
@@ -502,43 +549,45 @@ class Mdm:
             pass
         return ok(message="Successfully removed the standby MDM")
 
+    def pick_members(self, args, prefix):
+        """MDMs named by --<prefix>_name, _id or _ip (comma-separated lists), in that order."""
+        found = []
+        for kind, match in (("name", lambda m, v: m.get("name") == v),
+                            ("id", lambda m, v: m["id"] == v),
+                            ("ip", lambda m, v: v in m["ips"] or v in m.get("mgmt_ips", []))):
+            for value in split_list(args.get("%s_%s" % (prefix, kind))):
+                m = next((m for m in self.members() if match(m, value)), None)
+                if not m:
+                    raise LookupError("Could not find the MDM with %s %s" % (
+                        {"name": "the name", "id": "ID", "ip": "IP"}[kind], value))
+                found.append(m)
+        return found
+
     def cmd_switch_cluster_mode(self, args):
         mode = args.get("cluster_mode")
         if mode not in MODE_COUNTS:
             return fail("--cluster_mode must be 1_node, 3_node or 5_node", code=1)
-        by_name = {m["name"]: m for m in self.members()}
-        by_id = {m["id"]: m for m in self.members()}
-
-        def pick(names, ids):
-            found = []
-            for key in split_list(names) + split_list(ids):
-                m = by_name.get(key) or by_id.get(key)
-                if not m:
-                    raise LookupError("Could not find the MDM %s" % key)
-                found.append(m)
-            return found
-
         try:
-            add_slaves = pick(args.get("add_slave_mdm_name"), args.get("add_slave_mdm_id"))
-            add_tbs = pick(args.get("add_tb_name"), args.get("add_tb_id"))
-            rm_slaves = pick(args.get("remove_slave_mdm_name"), args.get("remove_slave_mdm_id"))
-            rm_tbs = pick(args.get("remove_tb_name"), args.get("remove_tb_id"))
+            add_slaves = self.pick_members(args, "add_slave_mdm")
+            add_tbs = self.pick_members(args, "add_tb")
+            rm_slaves = self.pick_members(args, "remove_slave_mdm")
+            rm_tbs = self.pick_members(args, "remove_tb")
         except LookupError as e:
             return fail(str(e))
         for m in add_slaves + add_tbs:
             if m["role"] != "standby":
-                return fail("MDM %s is not a standby MDM" % m["name"])
+                return fail("MDM %s is not a standby MDM" % label(m))
             if not self.is_up(m["id"]):
-                return fail("MDM %s is not connected" % m["name"])
+                return fail("MDM %s is not connected" % label(m))
         for m in add_slaves:
             if not m["manager"]:
-                return fail("MDM %s is a tie-breaker and cannot be a slave MDM" % m["name"])
+                return fail("MDM %s is a tie-breaker and cannot be a slave MDM" % label(m))
         for m in add_tbs:
             if m["manager"]:
-                return fail("MDM %s is a manager; add it with --add_slave_mdm_name" % m["name"])
+                return fail("MDM %s is a manager; add it with --add_slave_mdm_name" % label(m))
         for m, want in [(m, "slave") for m in rm_slaves] + [(m, "tb") for m in rm_tbs]:
             if m["role"] != want:
-                return fail("MDM %s is not a %s in the cluster" % (m["name"], want))
+                return fail("MDM %s is not a %s in the cluster" % (label(m), want))
         slaves = [m for m in self.members() if m["role"] == "slave" and m not in rm_slaves]
         tbs = [m for m in self.members() if m["role"] == "tb" and m not in rm_tbs]
         slaves += add_slaves
@@ -602,47 +651,98 @@ class Mdm:
         self.commit()
         return ok(message="Successfully created a storage pool. Object ID %s" % pool["id"])
 
-    def cmd_add_sds(self, args):
-        ips = split_list(args.get("sds_ip"))
-        paths = split_list(args.get("device_path"))
-        name = args.get("sds_name")
-        if not ips or not paths:
-            return fail("--sds_ip and --device_path are required", code=1)
+    def find_fault_set(self, args, pd):
+        sets = [f for f in self.state.setdefault("fault_sets", []) if f["pd"] == pd["id"]]
+        if args.get("fault_set_id"):
+            return next((f for f in sets if f["id"] == args["fault_set_id"]), None)
+        return next((f for f in sets if f["name"] == args.get("fault_set_name")), None)
+
+    def cmd_add_fault_set(self, args):
         pd = self.find_pd(args)
         if not pd:
             return fail("Could not find the Protection Domain")
-        pool = self.find_pool(args, pd)
-        if not pool:
-            return fail("Could not find the Storage Pool")
+        name = args.get("fault_set_name")
+        sets = self.state.setdefault("fault_sets", [])
+        if name and any(f["name"] == name and f["pd"] == pd["id"] for f in sets):
+            return fail("A Fault Set with the name %s already exists in Protection Domain %s"
+                        % (name, label(pd)))
+        fs = {"id": common.new_id(), "name": name, "pd": pd["id"]}
+        sets.append(fs)
+        self.commit()
+        return ok(message="Successfully created fault set %s. Object ID %s" % (name or "",
+                                                                               fs["id"]))
+
+    def check_devices(self, ip, paths, known=()):
+        """Ask the SDS daemon at ip about paths; a list of devices or a failure reply."""
+        try:
+            info, _ = common.call(ip, common.SDS_PORT, {"op": "describe", "devices": paths},
+                                  timeout=5.0)
+        except common.RpcError:
+            return None, fail("Could not communicate with the SDS at %s:%d (is the SDS package "
+                              "installed and the sds service running?)" % (ip, common.SDS_PORT))
+        if info.get("system_id") and info["system_id"] != self.state["system"]["id"]:
+            return None, fail("The SDS at %s already belongs to system %s"
+                              % (ip, info["system_id"]))
+        devices = []
+        for dev in info["devices"]:
+            if dev["path"] in known:
+                return None, fail("Device %s is already in use by the SDS at %s"
+                                  % (dev["path"], ip))
+            if not dev["exists"]:
+                return None, fail("Device %s does not exist on the SDS at %s" % (dev["path"], ip))
+            if not dev["block"]:
+                return None, fail("Device %s on the SDS at %s is not a block device"
+                                  % (dev["path"], ip))
+            if dev["size"] < MIN_DEVICE_BYTES:
+                return None, fail("Device %s on the SDS at %s is too small (%.1f GB); the minimum "
+                                  "device size is %d GB" % (dev["path"], ip, dev["size"] / 1024**3,
+                                                            MIN_DEVICE_BYTES // 1024**3))
+            if dev.get("in_use"):
+                return None, fail("Device %s on the SDS at %s is in use (%s)"
+                                  % (dev["path"], ip, dev["in_use"]))
+            devices.append({"id": common.new_id(), "path": dev["path"], "size": dev["size"]})
+        return (devices, info), None
+
+    def cmd_add_sds(self, args):
+        """Add an SDS, with devices now (needs a storage pool) or later (--add_sds_device)."""
+        ips = split_list(args.get("sds_ip"))
+        paths = split_list(args.get("device_path"))
+        names = split_list(args.get("device_name"))
+        name = args.get("sds_name")
+        if not ips:
+            return fail("--sds_ip is required", code=1)
+        pd = self.find_pd(args)
+        if not pd:
+            return fail("Could not find the Protection Domain")
+        pool = None
+        if args.get("storage_pool_name") or args.get("storage_pool_id"):
+            pool = self.find_pool(args, pd)
+            if not pool:
+                return fail("Could not find the Storage Pool")
+        if paths and not pool:
+            return fail("Devices need a Storage Pool (--storage_pool_name)", code=1)
+        if names and len(names) != len(paths):
+            return fail("--device_name needs one name per --device_path", code=1)
+        fault_set = None
+        if args.get("fault_set_name") or args.get("fault_set_id"):
+            fault_set = self.find_fault_set(args, pd)
+            if not fault_set:
+                return fail("Could not find the Fault Set")
         if name and any(s["name"] == name for s in self.state["sds"]):
             return fail("An SDS with the name %s already exists" % name)
         if any(set(ips) & set(s["ips"]) for s in self.state["sds"]):
             return fail("An SDS with the IP %s already exists" % ips[0])
-        try:
-            info, _ = common.call(ips[0], common.SDS_PORT, {"op": "describe", "devices": paths},
-                                  timeout=5.0)
-        except common.RpcError:
-            return fail("Could not communicate with the SDS at %s:%d (is the SDS package "
-                        "installed and the sds service running?)" % (ips[0], common.SDS_PORT))
-        if info.get("system_id") and info["system_id"] != self.state["system"]["id"]:
-            return fail("The SDS at %s already belongs to system %s" % (ips[0], info["system_id"]))
-        devices = []
-        for dev in info["devices"]:
-            if not dev["exists"]:
-                return fail("Device %s does not exist on the SDS at %s" % (dev["path"], ips[0]))
-            if not dev["block"]:
-                return fail("Device %s on the SDS at %s is not a block device"
-                            % (dev["path"], ips[0]))
-            if dev["size"] < MIN_DEVICE_BYTES:
-                return fail("Device %s on the SDS at %s is too small (%.1f GB); the minimum "
-                            "device size is %d GB" % (dev["path"], ips[0], dev["size"] / 1024**3,
-                                                      MIN_DEVICE_BYTES // 1024**3))
-            if dev.get("in_use"):
-                return fail("Device %s on the SDS at %s is in use (%s)"
-                            % (dev["path"], ips[0], dev["in_use"]))
-            devices.append({"id": common.new_id(), "path": dev["path"], "size": dev["size"]})
-        sds = {"id": common.new_id(), "name": name or "SDS_%s" % ips[0], "ips": ips,
-               "pd": pd["id"], "pool": pool["id"], "devices": devices, "version": info["version"]}
+        found, error = self.check_devices(ips[0], paths)
+        if error:
+            return error
+        devices, info = found
+        for dev, dev_name in zip(devices, names or [None] * len(devices)):
+            dev.update(name=dev_name, pool=pool["id"])
+        # Without --sds_name the MDM names the SDS after its IP (seen as SDS_[<ip>]).
+        sds = {"id": common.new_id(), "name": name or "SDS_[%s]" % ips[0], "ips": ips,
+               "pd": pd["id"], "pool": pool["id"] if pool else None,
+               "fault_set": fault_set["id"] if fault_set else None, "devices": devices,
+               "version": info["version"]}
         try:
             reply, _ = common.call(ips[0], common.SDS_PORT,
                                    {"op": "adopt", "system_id": self.state["system"]["id"],
@@ -658,9 +758,45 @@ class Mdm:
         self.commit()
         return ok(message="Successfully created SDS %s. Object ID %s" % (sds["name"], sds["id"]))
 
+    def cmd_add_sds_device(self, args):
+        """Add devices to an SDS (selected by --sds_id, --sds_name or --sds_ip) in a pool."""
+        sds = self.find("sds", args, "sds", by_ip=True)
+        if not sds:
+            return fail("Could not find the SDS")
+        paths = split_list(args.get("device_path"))
+        names = split_list(args.get("device_name"))
+        if not paths:
+            return fail("--device_path is required", code=1)
+        if names and len(names) != len(paths):
+            return fail("--device_name needs one name per --device_path", code=1)
+        pd = next(p for p in self.state["pds"] if p["id"] == sds["pd"])
+        if args.get("protection_domain_id") or args.get("protection_domain_name"):
+            given = self.find_pd(args)
+            if not given:
+                return fail("Could not find the Protection Domain")
+            if given is not pd:
+                return fail("SDS %s is in Protection Domain %s, not %s"
+                            % (label(sds), label(pd), label(given)))
+        pool = self.find_pool(args, pd)
+        if not pool:
+            return fail("Could not find the Storage Pool")
+        found, error = self.check_devices(sds["ips"][0], paths,
+                                          known=[d["path"] for d in sds["devices"]])
+        if error:
+            return error
+        devices, _ = found
+        for dev, dev_name in zip(devices, names or [None] * len(devices)):
+            dev.update(name=dev_name, pool=pool["id"])
+        sds["devices"] += devices
+        if sds.get("pool") is None:
+            sds["pool"] = pool["id"]
+        self.commit()
+        return ok(message="Successfully added device(s) %s to SDS %s. Object ID %s"
+                  % (",".join(paths), label(sds), ",".join(d["id"] for d in devices)))
+
     def pool_capacity_gb(self, pool_id, without_sds=None):
-        raw = sum(d["size"] for s in self.state["sds"] if s["pool"] == pool_id
-                  and s is not without_sds for d in s["devices"])
+        raw = sum(d["size"] for s in self.state["sds"] if s is not without_sds
+                  for d in s["devices"] if (d.get("pool") or s.get("pool")) == pool_id)
         # Two copies of every block and a 10% spare reserve, as the real default policy.
         return int(raw / 1024**3 * (1 - SPARE_FRACTION) / 2)
 
@@ -672,8 +808,10 @@ class Mdm:
         sds = self.find("sds", args, "sds", by_ip=True)
         if not sds:
             return fail("Could not find the SDS")
-        if self.thick_used_gb(sds["pool"]) > self.pool_capacity_gb(sds["pool"], without_sds=sds):
-            return fail("Not enough capacity in the Storage Pool to remove SDS %s" % sds["name"])
+        for pool_id in {d.get("pool") or sds.get("pool") for d in sds["devices"]}:
+            if self.thick_used_gb(pool_id) > self.pool_capacity_gb(pool_id, without_sds=sds):
+                return fail("Not enough capacity in the Storage Pool to remove SDS %s"
+                            % label(sds))
         self.state["sds"].remove(sds)
         self.commit()
         try:
@@ -705,7 +843,8 @@ class Mdm:
             return fail("The volume size must be at least 8 GB", code=1)
         size = int(math.ceil(requested / 8.0) * 8)
         thin = bool(args.get("thin_provisioned"))
-        if not any(s["pool"] == pool["id"] for s in self.state["sds"]):
+        if not any((d.get("pool") or s.get("pool")) == pool["id"] for s in self.state["sds"]
+                   for d in s["devices"]):
             return fail("Storage Pool %s has no SDS devices" % pool["name"])
         free = self.pool_capacity_gb(pool["id"]) - self.thick_used_gb(pool["id"])
         if not thin and size > free:

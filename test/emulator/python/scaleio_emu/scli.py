@@ -2,64 +2,278 @@
 
 Each user keeps a login session and a certificate truststore in ~/.scaleio (per $HOME, like the
 real client). Commands go to port 6611 of the master; --mdm_ip ip1,ip2 tries each address.
+
+The command line is checked against SURFACE before anything is sent: one command, only the
+options that command takes, values where values belong, one selector out of each group
+(`--sds_id | --sds_name | --sds_ip`). Anything else is a usage error (exit USAGE_EXIT), never
+silently ignored and never printed as an MDM refusal. Where each command and option was seen in
+public automation is listed in test/emulator/README.md ("The scli surface").
+
 Exit status: 0 success, 7 when the MDM refused (exists, not ready, wrong password, ...),
-1 for usage, connection and certificate errors.
+USAGE_EXIT for usage errors, 1 for connection and certificate errors.
 """
 
 import os
+import select
 import sys
+import time
 
 from . import common
 
-# Flags that never take a value (everything else that is followed by a value takes it).
-COMMANDS = [
-    "create_mdm_cluster", "login", "logout", "set_password", "add_standby_mdm",
-    "remove_standby_mdm", "switch_cluster_mode", "rename_system", "add_protection_domain",
-    "add_storage_pool", "add_sds", "remove_sds", "add_volume", "remove_volume",
-    "map_volume_to_sdc", "unmap_volume_from_sdc", "query_cluster", "query_all",
-    "query_all_volumes", "query_all_sds", "query_all_sdc", "query_volume", "query_sds",
-    # 1.3x dialect
-    "add_primary_mdm", "add_secondary_mdm", "add_tb", "switch_to_cluster_mode",
-]
+USAGE_EXIT = 2
+# How long the certificate prompt waits for an answer on an open, silent stdin.
+PROMPT_TIMEOUT_S = 120.0
+
+V, F = "value", "flag"
+
+
+def _sel(prefix, kinds=("id", "name")):
+    return {"%s_%s" % (prefix, k): V for k in kinds}
+
+
+def _cmd(opts=None, needs=(), one_of=(), at_most_one=(), local=False, dialect="2"):
+    return {"opts": dict(opts or {}), "needs": list(needs), "one_of": list(one_of),
+            "at_most_one": list(at_most_one), "local": local, "dialect": dialect}
+
+
+def _group(prefix, kinds=("id", "name")):
+    return tuple("%s_%s" % (prefix, k) for k in kinds)
+
+
+PD = _group("protection_domain")
+SP = _group("storage_pool")
+SDS = _group("sds", ("id", "name", "ip"))
+SDC = _group("sdc", ("id", "name", "ip", "guid"))
+VOL = _group("volume")
+FS = _group("fault_set")
+
+
+def _opts(*groups, **extra):
+    out = {}
+    for g in groups:
+        out.update({k: V for k in g})
+    out.update(extra)
+    return out
+
+
+# Every command and option this scli takes (sources per command: README, "The scli surface").
+SURFACE = {
+    "version": _cmd(local=True),
+    "help": _cmd(local=True),
+    "create_mdm_cluster": _cmd(
+        {"master_mdm_ip": V, "master_mdm_management_ip": V, "master_mdm_name": V,
+         "master_mdm_virtual_ip_interface": V, "cluster_virtual_ip": V, "accept_license": F,
+         "use_nonsecure_communication": F},
+        needs=["master_mdm_ip"]),
+    "login": _cmd({"username": V, "password": V, "use_nonsecure_communication": F}),
+    "logout": _cmd(),
+    "set_password": _cmd({"old_password": V, "new_password": V}),
+    "add_standby_mdm": _cmd(
+        {"new_mdm_ip": V, "mdm_role": V, "new_mdm_management_ip": V, "new_mdm_name": V,
+         "new_mdm_virtual_ip_interface": V, "force_clean": F, "allow_asymmetric_ips": F},
+        needs=["new_mdm_ip", "mdm_role"]),
+    "remove_standby_mdm": _cmd(_opts(_group("remove_mdm", ("id", "name", "ip"))),
+                               one_of=[_group("remove_mdm", ("id", "name", "ip"))]),
+    "switch_cluster_mode": _cmd(
+        _opts(*[_group(p, ("id", "name", "ip")) for p in
+                ("add_slave_mdm", "add_tb", "remove_slave_mdm", "remove_tb")],
+              cluster_mode=V, i_am_sure=F),
+        needs=["cluster_mode"],
+        at_most_one=[_group(p, ("id", "name", "ip")) for p in
+                     ("add_slave_mdm", "add_tb", "remove_slave_mdm", "remove_tb")]),
+    "switch_mdm_ownership": _cmd(_opts(_group("new_master_mdm", ("id", "name", "ip"))),
+                                 one_of=[_group("new_master_mdm", ("id", "name", "ip"))]),
+    "rename_system": _cmd({"new_name": V}, needs=["new_name"]),
+    "add_protection_domain": _cmd({"protection_domain_name": V}),
+    "add_fault_set": _cmd(_opts(PD, fault_set_name=V), one_of=[PD]),
+    "query_all_fault_sets": _cmd(_opts(PD), one_of=[PD]),
+    "add_storage_pool": _cmd(
+        _opts(PD, storage_pool_name=V, media_type=V, use_rmcache=F, dont_use_rmcache=F,
+              rmcache_write_handling_mode=V),
+        one_of=[PD], at_most_one=[("use_rmcache", "dont_use_rmcache")]),
+    "add_sds": _cmd(
+        _opts(PD, SP, FS, sds_ip=V, sds_ip_role=V, sds_name=V, sds_port=V, device_path=V,
+              device_name=V, rmcache_size_mb=V, no_test=F, force_clean=F,
+              force_device_takeover=F),
+        needs=["sds_ip"], one_of=[PD], at_most_one=[SP, FS]),
+    "add_sds_device": _cmd(
+        _opts(SDS, SP, PD, device_path=V, device_name=V, no_test=F, force_device_takeover=F),
+        needs=["device_path"], one_of=[SDS, SP], at_most_one=[PD]),
+    "remove_sds": _cmd(_opts(SDS), one_of=[SDS]),
+    "add_volume": _cmd(
+        _opts(PD, SP, size_gb=V, volume_name=V, thin_provisioned=F, thick_provisioned=F),
+        needs=["size_gb"], one_of=[PD, SP],
+        at_most_one=[("thin_provisioned", "thick_provisioned")]),
+    "remove_volume": _cmd(_opts(VOL, i_am_sure=F), one_of=[VOL]),
+    "map_volume_to_sdc": _cmd(_opts(VOL, SDC, allow_multi_map=F), one_of=[VOL, SDC]),
+    "unmap_volume_from_sdc": _cmd(
+        _opts(VOL, SDC, all_sdcs=F, i_am_sure=F, ignore_scsi_initiators=F),
+        one_of=[VOL, SDC + ("all_sdcs",)]),
+    "query_cluster": _cmd(),
+    "query_all": _cmd(),
+    "query_all_volumes": _cmd(),
+    "query_all_sds": _cmd(),
+    "query_all_sdc": _cmd(),
+    "query_volume": _cmd(_opts(VOL), one_of=[VOL]),
+    "query_sds": _cmd(_opts(SDS), one_of=[SDS]),
+    # 1.3x dialect, mapped onto the 2.x commands (`--mdm` is the 1.3x component selector).
+    "add_primary_mdm": _cmd({"primary_mdm_ip": V, "mdm_management_ip": V, "accept_license": F,
+                             "mdm": F}, needs=["primary_mdm_ip"], dialect="1.3x"),
+    "add_secondary_mdm": _cmd({"secondary_mdm_ip": V, "secondary_mdm_name": V, "mdm": F},
+                              needs=["secondary_mdm_ip"], dialect="1.3x"),
+    "add_tb": _cmd({"tb_ip": V, "tb_name": V, "mdm": F}, needs=["tb_ip"], dialect="1.3x"),
+    "switch_to_cluster_mode": _cmd({"mdm": F}, dialect="1.3x"),
+}
+# Options every MDM command takes.
+COMMON = {"mdm_ip": V, "mdm_port": V, "approve_certificate": F}
 QUERIES = {"query_cluster", "query_all", "query_all_volumes", "query_all_sds", "query_all_sdc",
-           "query_volume", "query_sds"}
+           "query_volume", "query_sds", "query_all_fault_sets"}
 
 
 class Failure(Exception):
+    """A failed command: the text to print (stderr) and the exit status."""
+
     def __init__(self, message, code):
         super().__init__(message)
         self.code = code
 
 
-def parse(argv):
-    args = {}
+def usage(problem, cmd=None):
+    hint = ("scli --%s takes: %s" % (cmd, " ".join(
+        "--" + o + (" <value>" if kind == V else "")
+        for o, kind in sorted(dict(SURFACE[cmd]["opts"], **COMMON).items())))
+        if cmd and not SURFACE[cmd]["local"] else "scli --help lists the commands")
+    return Failure("Error: %s\n%s" % (problem, hint), USAGE_EXIT)
+
+
+def parse_command(argv):
+    """Check argv against SURFACE; return (command, args). Raises a usage Failure otherwise.
+
+    The test suite calls this directly on every command line the installer can build.
+    """
+    words = list(argv)
+    names = [w[2:] for w in words if w.startswith("--")]
+    commands = [n for n in names if n in SURFACE]
+    if not commands:
+        unknown = [n for n in names if not any(n in c["opts"] for c in SURFACE.values())
+                   and n not in COMMON]
+        if unknown:
+            raise usage("Unknown command --%s" % unknown[0])
+        raise usage("No command given")
+    if len(commands) > 1:
+        raise usage("Only one command at a time: --%s" % " and --".join(commands))
+    cmd = commands[0]
+    spec = SURFACE[cmd]
+    allowed = dict(spec["opts"])
+    if not spec["local"]:
+        allowed.update(COMMON)
+    args = {cmd: True}
     i = 0
-    while i < len(argv):
-        word = argv[i]
-        if not word.startswith("--"):
-            raise Failure("Error: unexpected argument %r (options start with --)" % word, 1)
+    while i < len(words):
+        word = words[i]
+        if not word.startswith("--") or word == "--":
+            raise usage("Unexpected argument %r (options start with --)" % word, cmd)
         key = word[2:]
-        if i + 1 < len(argv) and not argv[i + 1].startswith("--"):
-            args[key] = argv[i + 1]
-            i += 2
-        else:
-            args[key] = True
+        i += 1
+        if key == cmd:
+            continue
+        if key not in allowed:
+            raise usage("Unknown option --%s for --%s" % (key, cmd), cmd)
+        if key in args:
+            raise usage("--%s is given twice" % key, cmd)
+        has_value = i < len(words) and not words[i].startswith("--")
+        if allowed[key] == V:
+            if not has_value:
+                raise usage("--%s needs a value" % key, cmd)
+            args[key] = words[i]
             i += 1
-    return args
+        else:
+            if has_value:
+                raise usage("--%s takes no value (got %r)" % (key, words[i]), cmd)
+            args[key] = True
+    for key in spec["needs"]:
+        if key not in args:
+            raise usage("--%s is required with --%s" % (key, cmd), cmd)
+    for group in spec["one_of"]:
+        given = [k for k in group if k in args]
+        if len(given) != 1:
+            raise usage("--%s needs exactly one of --%s%s" % (
+                cmd, " | --".join(group), " (got --%s)" % " --".join(given) if given else ""),
+                cmd)
+    for group in spec["at_most_one"]:
+        given = [k for k in group if k in args]
+        if len(given) > 1:
+            raise usage("Use only one of --%s" % " | --".join(given), cmd)
+    if cmd == "add_sds" and "device_path" in args and not any(k in args for k in SP):
+        raise usage("--device_path at --add_sds needs --storage_pool_name or --storage_pool_id",
+                    cmd)
+    if cmd == "add_standby_mdm" and args["mdm_role"] not in ("manager", "tb"):
+        raise usage("--mdm_role must be manager or tb, not %r" % args["mdm_role"], cmd)
+    if cmd == "switch_cluster_mode" and args["cluster_mode"] not in ("1_node", "3_node",
+                                                                    "5_node"):
+        raise usage("--cluster_mode must be 1_node, 3_node or 5_node, not %r"
+                    % args["cluster_mode"], cmd)
+    return cmd, args
+
+
+def parse(argv):
+    """Backwards-compatible entry: the args dict of a valid command line."""
+    return parse_command(argv)[1]
 
 
 def home_file(name):
     return os.path.join(os.path.expanduser("~"), ".scaleio", name)
 
 
-def check_certificate(fpr, approve):
+class Stdin:
+    """Lines from stdin, read lazily and shared by password reading and the certificate prompt."""
+
+    buffer = b""
+    eof = False
+
+    @classmethod
+    def line(cls, timeout):
+        """The next line (without newline); None at end of input; raises TimeoutError."""
+        end = time.time() + timeout
+        while b"\n" not in cls.buffer and not cls.eof:
+            left = end - time.time()
+            if left <= 0:
+                raise TimeoutError()
+            ready, _, _ = select.select([0], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(0, 4096)
+            if not chunk:
+                cls.eof = True
+            cls.buffer += chunk
+        if not cls.buffer:
+            return None
+        line, _, cls.buffer = cls.buffer.partition(b"\n")
+        return line.decode(errors="replace")
+
+
+def check_certificate(fpr, ip, approve):
+    """Trust the MDM certificate: known, approved with --approve_certificate, or by answering y."""
     path = home_file("emu-truststore.json")
     trusted = common.load_json(path, [])
     if fpr in trusted:
         return
     if not approve:
-        raise Failure("Error: The MDM certificate (SHA-256 %s) is not trusted. Approve it by "
-                      "running the command with --approve_certificate" % fpr, 1)
+        not_trusted = ("Error: The MDM certificate (SHA-256 %s) is not trusted. Approve it by "
+                       "running the command with --approve_certificate" % fpr)
+        sys.stdout.write("Certificate info of the MDM at %s:\n  SHA-256 fingerprint: %s\n"
+                         "Press 'y' to approve this certificate and add it to the truststore\n"
+                         % (ip, fpr))
+        sys.stdout.flush()
+        try:
+            answer = Stdin.line(PROMPT_TIMEOUT_S)
+        except TimeoutError:
+            raise Failure("%s (no answer to the prompt within %d s)"
+                          % (not_trusted, PROMPT_TIMEOUT_S), 1) from None
+        if answer is None:
+            raise Failure("%s (stdin is closed: nobody can answer the prompt)" % not_trusted, 1)
+        if answer.strip().lower() not in ("y", "yes"):
+            raise Failure("%s (the answer was %r, not y)" % (not_trusted, answer.strip()), 1)
     trusted.append(fpr)
     common.save_json(path, trusted)
 
@@ -70,8 +284,19 @@ def mdm_ips(args):
 
 def send(ip, port, message, args):
     reply, fpr = common.call(ip, port, message, timeout=30.0, tls=True)
-    check_certificate(fpr, bool(args.get("approve_certificate")))
+    check_certificate(fpr, ip, bool(args.get("approve_certificate")))
     return reply
+
+
+def mdm_failed(status, code=7):
+    return Failure("Error: MDM failed command.  Status: %s" % status, code)
+
+
+def unattached_status(version):
+    """What a real MDM that belongs to no system answers (README, "Messages")."""
+    if common.layout_of(version or "") == "2.0":
+        return "The MDM cluster state is incorrect"
+    return "This MDM is not attached to a system."
 
 
 def run_create(args):
@@ -81,7 +306,7 @@ def run_create(args):
     except common.RpcError as e:
         raise Failure("Error: Failed to connect to MDM %s (%s)" % (ip, e), 1)
     if not reply.get("ok"):
-        raise Failure("Error: MDM failed command.  Status: %s" % reply["error"], reply["code"])
+        raise mdm_failed(reply["error"], reply["code"])
     return "Successfully created the MDM Cluster. System ID %s" % reply["system_id"]
 
 
@@ -97,26 +322,29 @@ def run_command(cmd, args, token):
             reasons.append(diagnose(ip, e, args))
             continue
         if not reply.get("ok") and reply.get("error") == "This MDM is not the master":
-            reasons.append((1, "%s is not the master MDM" % ip))
+            reasons.append((1, "%s is not the master MDM" % ip, False))
             continue
         return reply
-    code = max(c for c, _ in reasons)
+    # Every listed MDM answered that it belongs to no system: that is the MDM's own answer.
+    statuses = [r for r in reasons if r[2]]
+    if statuses and len(statuses) == len(reasons):
+        raise mdm_failed(statuses[0][1], statuses[0][0])
+    code = max(c for c, _, _ in reasons)
     raise Failure("Error: Failed to connect to MDM %s: %s"
-                  % (",".join(ips), "; ".join(r for _, r in reasons)), code)
+                  % (",".join(ips), "; ".join(r for _, r, _ in reasons)), code)
 
 
 def diagnose(ip, error, args):
-    """The management port is closed: say whether the cluster is missing, not ready, or the MDM is gone."""
+    """The management port is closed: no system yet, not ready, or not the master (or gone)."""
     try:
         probe = send(ip, common.MDM_PORT, {"op": "probe"}, args)
     except common.RpcError:
-        return (1, "no MDM answers at %s (%s)" % (ip, error))
+        return (1, "no MDM answers at %s (%s)" % (ip, error), False)
     if not probe.get("in_cluster"):
-        return (7, "the MDM cluster has not been created yet on %s (scli --create_mdm_cluster)"
-                % ip)
+        return (7, unattached_status(probe.get("version")), True)
     if probe.get("role") == "master":
-        return (7, "the master MDM at %s is not ready yet; retry" % ip)
-    return (1, "%s is not the master MDM (it is %s)" % (ip, probe.get("role") or "standby"))
+        return (7, "the master MDM at %s is not ready yet; retry" % ip, False)
+    return (1, "%s is not the master MDM (it is %s)" % (ip, probe.get("role") or "standby"), False)
 
 
 def map_13x(cmd, args):
@@ -128,11 +356,10 @@ def map_13x(cmd, args):
         return "create_mdm_cluster"
     if cmd == "add_secondary_mdm":
         args.update(new_mdm_ip=args.get("secondary_mdm_ip"), mdm_role="manager",
-                    new_mdm_name=args.get("secondary_mdm_name") or "secondary")
+                    new_mdm_name=args.get("secondary_mdm_name"))
         return "add_standby_mdm"
     if cmd == "add_tb":
-        args.update(new_mdm_ip=args.get("tb_ip"), mdm_role="tb",
-                    new_mdm_name=args.get("tb_name") or "tb")
+        args.update(new_mdm_ip=args.get("tb_ip"), mdm_role="tb", new_mdm_name=args.get("tb_name"))
         return "add_standby_mdm"
     return cmd
 
@@ -141,7 +368,13 @@ def gb(size_gb):
     return "%.1f GB (%d MB)" % (size_gb, size_gb * 1024)
 
 
+def na(name):
+    return name or "N/A"
+
+
 def fmt_cluster(s):
+    """--query_cluster in the layout of the cluster's version (README, "Layouts")."""
+    layout = common.layout_of(s["system"]["version"])
     up = s["up"]
     voters = [m for m in s["members"] if m["role"] in ("master", "slave", "tb")]
     managers = [m for m in voters if m["role"] != "tb"]
@@ -149,47 +382,55 @@ def fmt_cluster(s):
     replicas = sum(1 for m in managers if up[m["id"]])
     state = "Normal" if active == len(voters) and replicas == len(managers) else "Degraded"
     version = common.short_version(s["system"]["version"])
-    out = ["Cluster:",
-           "    Mode: %s, State: %s, Active: %d/%d, Replicas: %d/%d"
-           % (s["mode"], state, active, len(voters), replicas, len(managers)),
-           "    Virtual IPs: N/A"]
+    head = []
+    if s["system"].get("name"):
+        head.append("Name: %s" % s["system"]["name"])
+    if layout == "3":
+        head.append("ID: %s" % s["system"]["id"])
+    head.append("Mode: %s, State: %s, Active: %d/%d, Replicas: %d/%d"
+                % (s["mode"], state, active, len(voters), replicas, len(managers)))
+    out = ["Cluster:", "    " + ", ".join(head)]
+    if layout != "2.0":
+        out.append("    Virtual IPs: %s" % (", ".join(s["system"].get("virtual_ips") or [])
+                                            or "N/A"))
 
-    def block(title, role, manager_ips=True, status=True, kind=False):
+    def block(title, role, status=True, kind=False):
         members = [m for m in s["members"] if m["role"] == role]
         if not members:
             return
         out.append(title)
         for m in members:
             suffix = (", Manager" if m["manager"] else ", Tie Breaker") if kind else ""
-            out.append("    Name: %s, ID: %s%s" % (m["name"], m["id"], suffix))
+            ident = ("Name: %s, ID: %s" % (m["name"], m["id"]) if m.get("name")
+                     else "ID: %s" % m["id"])
+            out.append("    %s%s" % (ident, suffix))
             line = "        IPs: %s" % ", ".join(m["ips"])
-            if manager_ips and m["manager"]:
-                line += ", Management IPs: %s" % ", ".join(m["mgmt_ips"])
-            line += ", Port: %d" % common.MDM_PORT
             if m["manager"]:
-                line += ", Virtual IP interfaces: N/A"
+                line += ", Management IPs: %s" % ", ".join(m["mgmt_ips"] or m["ips"])
+            line += ", Port: %d" % common.MDM_PORT
+            if m["manager"] and layout != "2.0":
+                line += ", Virtual IP interfaces: %s" % (", ".join(m.get("vip_interfaces") or [])
+                                                          or "N/A")
             out.append(line)
+            if role == "standby":
+                continue
             if status:
                 out.append("        Status: %s, Version: %s"
                            % ("Normal" if up[m["id"]] else "Disconnected", version))
             else:
                 out.append("        Version: %s" % version)
 
-    block("Master MDM:", "master", status=False)
+    block("Master MDM:", "master", status=layout == "3")
     block("Slave MDMs:", "slave")
     block("Tie-Breakers:", "tb")
     block("Standby MDMs:", "standby", kind=True)
     return "\n".join(out)
 
 
-def name_of(items, obj_id):
-    return next((o.get("name") or "N/A" for o in items if o["id"] == obj_id), "N/A")
-
-
 def fmt_volume_line(s, v):
     mapped = "Mapped to %d SDC" % len(v["mapped"]) if v["mapped"] else "Unmapped"
     return " Volume ID: %s Name: %s Size: %s %s %s" % (
-        v["id"], v["name"] or "N/A", gb(v["size_gb"]), mapped,
+        v["id"], na(v["name"]), gb(v["size_gb"]), mapped,
         "Thin-provisioned" if v["thin"] else "Thick-provisioned")
 
 
@@ -200,8 +441,8 @@ def fmt_all_volumes(s):
             vols = [v for v in s["volumes"] if v["pool"] == pool["id"]]
             if not vols:
                 continue
-            out.append("Protection Domain %s Name: %s" % (pd["id"], pd["name"] or "N/A"))
-            out.append("Storage Pool %s Name: %s" % (pool["id"], pool["name"] or "N/A"))
+            out.append("Protection Domain %s Name: %s" % (pd["id"], na(pd["name"])))
+            out.append("Storage Pool %s Name: %s" % (pool["id"], na(pool["name"])))
             out += [fmt_volume_line(s, v) for v in vols]
     return "\n".join(out)
 
@@ -217,81 +458,143 @@ def fmt_all_sds(s):
     for pd in s["pds"]:
         members = [d for d in s["sds"] if d["pd"] == pd["id"]]
         if members:
-            out.append("Protection Domain %s Name: %s" % (pd["id"], pd["name"] or "N/A"))
+            out.append("Protection Domain %s Name: %s" % (pd["id"], na(pd["name"])))
             out += [fmt_sds_line(s, d) for d in members]
     return "\n".join(out)
 
 
 def fmt_all_sdc(s):
+    """2.0.x layout as printed by real MDMs (README, "Layouts": monitoring script sample)."""
     out = ["MDM restricted SDC mode: Disabled",
            "Query all SDC returned %d SDC nodes." % len(s["sdcs"])]
     for c in s["sdcs"]:
         version = common.short_version(c.get("version") or s["system"]["version"])
         out.append("SDC ID: %s Name: %s IP: %s State: %s GUID: %s OS Type: LINUX "
                    "Loaded Version: %s Installed Version: %s"
-                   % (c["id"], c.get("name") or "N/A", c["ip"],
+                   % (c["id"], na(c.get("name")), c["ip"],
                       "Connected" if s["up"][c["id"]] else "Disconnected", c["guid"], version,
                       version))
+        out.append("    Read bandwidth:  0 IOPS 0 Bytes per-second")
+        out.append("    Write bandwidth:  0 IOPS 0 Bytes per-second")
     return "\n".join(out)
+
+
+def pool_free_gb(s, pool):
+    used = sum(v["size_gb"] for v in s["volumes"] if v["pool"] == pool["id"] and not v["thin"])
+    return max(s["capacity_gb"][pool["id"]] - used, 0)
 
 
 def fmt_all(s):
+    """--query_all: the System Info block, then one paragraph per protection domain and pool."""
     sysinfo = s["system"]
     out = ["System Info:",
-           "\tProduct:  EMC ScaleIO Version: R%s" % sysinfo["version"].replace(".", "_", 1)
-           .replace("-", "."),
-           "\tID:      %s" % sysinfo["id"],
-           "\tName:    %s" % (sysinfo["name"] or "N/A"),
-           "\tCluster mode: %s" % s["mode"], ""]
-    out.append("Protection Domains: %d, Storage Pools: %d, SDS: %d, SDC: %d, Volumes: %d"
-               % (len(s["pds"]), len(s["pools"]), len(s["sds"]), len(s["sdcs"]),
-                  len(s["volumes"])))
+           "    Product:  EMC ScaleIO Version: %s" % common.release_string(sysinfo["version"]),
+           "    ID:      %s" % sysinfo["id"]]
+    if sysinfo.get("name"):
+        out.append("    Name:    %s" % sysinfo["name"])
+    out += ["    Manager ID:      0000000000000000", "",
+            "License info:",
+            "    Installation ID: %s" % sysinfo["id"][::-1],
+            "    SWID:",
+            "    Maximum capacity: Unlimited",
+            "    Usage time left: Unlimited *** Non-Production License ***",
+            "    Enterprise features: Enabled", "",
+            "System settings:",
+            "    Capacity alert thresholds: High: 80, Critical: 90",
+            "    MDM restricted SDC mode: disabled", "",
+            "Query all returned %d Protection Domain:" % len(s["pds"])]
+    fault_sets = s.get("fault_sets", [])
     for pd in s["pds"]:
-        out.append("Protection Domain %s (Name: %s)" % (pd["id"], pd["name"] or "N/A"))
-        for pool in [p for p in s["pools"] if p["pd"] == pd["id"]]:
-            used = sum(v["size_gb"] for v in s["volumes"] if v["pool"] == pool["id"]
-                       and not v["thin"])
-            out.append("\tStorage Pool %s (Name: %s), Media type: %s, Usable capacity: %d GB, "
-                       "Thick volumes: %d GB" % (pool["id"], pool["name"] or "N/A",
-                                                 pool["media_type"], s["capacity_gb"][pool["id"]],
-                                                 used))
-            for d in [d for d in s["sds"] if d["pool"] == pool["id"]]:
-                out.append("\t\t" + fmt_sds_line(s, d))
-            for v in [v for v in s["volumes"] if v["pool"] == pool["id"]]:
-                out.append("\t\t" + fmt_volume_line(s, v).strip())
-    return "\n".join(out)
+        pools = [p for p in s["pools"] if p["pd"] == pd["id"]]
+        free = sum(pool_free_gb(s, p) for p in pools)
+        out.append("Protection Domain %s Id: %s has %d storage pools, %d Fault Sets, %d SDS "
+                   "nodes, %d volumes and %s available for volume allocation"
+                   % (na(pd["name"]), pd["id"], len(pools),
+                      sum(1 for f in fault_sets if f["pd"] == pd["id"]),
+                      sum(1 for d in s["sds"] if d["pd"] == pd["id"]),
+                      sum(1 for v in s["volumes"] if v["pool"] in [p["id"] for p in pools]),
+                      gb(free)))
+        out += ["Operational state is Active", ""]
+        for pool in pools:
+            out.append("Storage Pool %s Id: %s has %d volumes and %s available for volume "
+                       "allocation" % (na(pool["name"]), pool["id"],
+                                       sum(1 for v in s["volumes"] if v["pool"] == pool["id"]),
+                                       gb(pool_free_gb(s, pool))))
+            out.append("    Spare policy: 10% out of total")
+            out.append("")
+    return "\n".join(out).rstrip("\n")
+
+
+def find_volume(s, args):
+    return next((v for v in s["volumes"] if (args.get("volume_id") and v["id"] == args["volume_id"])
+                 or (args.get("volume_name") and v["name"] == args["volume_name"])), None)
 
 
 def fmt_volume(s, args):
-    vol = next((v for v in s["volumes"] if (args.get("volume_id") and v["id"] == args["volume_id"])
-                or (args.get("volume_name") and v["name"] == args["volume_name"])), None)
+    vol = find_volume(s, args)
     if vol is None:
-        raise Failure("Error: MDM failed command.  Status: Could not find the volume", 7)
+        raise mdm_failed("Could not find the volume")
     pool = next(p for p in s["pools"] if p["id"] == vol["pool"])
-    out = [">> Volume ID: %s Name: %s" % (vol["id"], vol["name"] or "N/A"),
+    pd = next(p for p in s["pds"] if p["id"] == pool["pd"])
+    out = [">> Volume ID: %s Name: %s" % (vol["id"], na(vol["name"])),
            "\tProvisioning: %s" % ("Thin" if vol["thin"] else "Thick"),
            "\tSize: %s" % gb(vol["size_gb"]),
-           "\tStorage Pool %s Name: %s" % (pool["id"], pool["name"] or "N/A"),
-           "\tProtection Domain %s Name: %s" % (pool["pd"], name_of(s["pds"], pool["pd"]))]
+           "\tStorage Pool %s Name: %s" % (pool["id"], na(pool["name"])),
+           "\tProtection Domain %s Name: %s" % (pd["id"], na(pd["name"]))]
     if vol["mapped"]:
         out.append("\tMapped SDCs:")
         for sdc in [c for c in s["sdcs"] if c["id"] in vol["mapped"]]:
             out.append("\t\tSDC ID: %s IP: %s Name: %s" % (sdc["id"], sdc["ip"],
-                                                         sdc.get("name") or "N/A"))
+                                                         na(sdc.get("name"))))
     else:
         out.append("\tVolume is not mapped to any SDC")
     return "\n".join(out)
 
 
+def find_sds(s, args):
+    return next((d for d in s["sds"] if args.get("sds_name") == d["name"]
+                 or args.get("sds_id") == d["id"] or args.get("sds_ip") in d["ips"]), None)
+
+
 def fmt_sds(s, args):
-    sds = next((d for d in s["sds"] if args.get("sds_name") == d["name"]
-                or args.get("sds_id") == d["id"] or args.get("sds_ip") in d["ips"]), None)
+    """--query_sds in the 2.0.x layout (README, "Layouts"), without performance counters."""
+    sds = find_sds(s, args)
     if sds is None:
-        raise Failure("Error: MDM failed command.  Status: Could not find the SDS", 7)
-    out = [fmt_sds_line(s, sds)]
-    for dev in sds["devices"]:
-        out.append("\tDevice ID: %s Path: %s Size: %d GB" % (dev["id"], dev["path"],
-                                                            dev["size"] // 1024**3))
+        raise mdm_failed("Could not find the SDS")
+    pd = next(p for p in s["pds"] if p["id"] == sds["pd"])
+    pools = {p["id"]: p for p in s["pools"]}
+    version = common.short_version(sds.get("version") or s["system"]["version"])
+    out = ["SDS %s Name: %s Version: %s" % (sds["id"], sds["name"], version),
+           "Protection Domain: %s, Name: %s" % (pd["id"], na(pd["name"]))]
+    fs = next((f for f in s.get("fault_sets", []) if f["id"] == sds.get("fault_set")), None)
+    if fs:
+        out.append("Fault Set: %s, Name: %s" % (fs["id"], na(fs["name"])))
+    out.append("IP information total %d IPs:" % len(sds["ips"]))
+    for i, ip in enumerate(sds["ips"], 1):
+        out.append("     %d: %s     Role: All SDS and SDC" % (i, ip))
+    out.append("    Port: %d" % common.SDS_PORT)
+    out.append("Device information total %d devices:" % len(sds["devices"]))
+    for i, dev in enumerate(sds["devices"], 1):
+        out.append("     %d: Name: %s  Path: %s  Original-path: %s  ID: %s"
+                   % (i, dev.get("name") or "N/A", dev["path"], dev["path"], dev["id"]))
+        pool = pools.get(dev.get("pool") or sds.get("pool"))
+        out.append("        Storage Pool: %s, Capacity: %s State: Normal"
+                   % (na(pool["name"]) if pool else "N/A", gb(dev["size"] // 1024**3)))
+    out.append("Membership-state: Joined; Connection-state: %s; SDS-state: Normal"
+               % ("Connected" if s["up"][sds["id"]] else "Disconnected"))
+    return "\n".join(out)
+
+
+def fmt_fault_sets(s, args):
+    pd = next((p for p in s["pds"] if p["id"] == args.get("protection_domain_id")
+               or (args.get("protection_domain_name") and
+                   p["name"] == args.get("protection_domain_name"))), None)
+    if pd is None:
+        raise mdm_failed("Could not find the Protection Domain")
+    sets = [f for f in s.get("fault_sets", []) if f["pd"] == pd["id"]]
+    out = ["Query all Fault Sets returned %d Fault Sets" % len(sets)]
+    for f in sets:
+        out.append("Fault Set ID: %s Name: %s" % (f["id"], na(f["name"])))
     return "\n".join(out)
 
 
@@ -299,20 +602,28 @@ def read_secret(args, key, prompt_index):
     """Passwords may come on stdin (one per line) so they never show in a process list."""
     if args.get(key) not in (None, True):
         return args[key]
-    lines = read_secret.lines
-    if lines is None:
-        lines = read_secret.lines = sys.stdin.read().splitlines()
-    if prompt_index < len(lines):
-        return lines[prompt_index]
-    raise Failure("Error: --%s is required (or give it on stdin)" % key, 1)
+    line = Stdin.line(PROMPT_TIMEOUT_S)
+    if line is not None:
+        return line
+    raise Failure("Error: --%s is required (or give it on stdin)" % key, USAGE_EXIT)
 
 
-read_secret.lines = None
+def version_line():
+    """`scli --version`: the client's build, last word R<major>_<minor>.<build>."""
+    line = "EMC ScaleIO Version: %s" % common.release_string(common.installed_version("mdm"))
+    if common.knob("debug_build") == "1":
+        line += " (Debug)"
+    return line
+
+
+def help_text():
+    return "Usage: scli --<command> [options]\nCommands:\n" + "\n".join(
+        "  --%s" % c for c in sorted(SURFACE))
 
 
 def main(argv=None):
     try:
-        print(run(parse(sys.argv[1:] if argv is None else argv)))
+        print(run(sys.argv[1:] if argv is None else argv))
         return 0
     except Failure as f:
         sys.stdout.flush()
@@ -320,10 +631,13 @@ def main(argv=None):
         return f.code
 
 
-def run(args):
-    cmd = next((c for c in COMMANDS if c in args), None)
-    if cmd is None:
-        raise Failure("Error: no command given. Commands: --%s" % ", --".join(COMMANDS[:23]), 1)
+def run(argv):
+    """Parse, check and execute one scli command line; returns what to print."""
+    cmd, args = parse_command(argv)
+    if cmd == "version":
+        return version_line()
+    if cmd == "help":
+        return help_text()
     cmd = map_13x(cmd, args)
     if cmd == "create_mdm_cluster":
         return run_create(args)
@@ -334,11 +648,9 @@ def run(args):
         args["cluster_mode"] = "3_node"
         state = run_command("query", args, session.get("token"))
         if state.get("ok"):
-            args["add_slave_mdm_name"] = ",".join(
-                m["name"] for m in state["state"]["members"] if m["role"] == "standby"
-                and m["manager"])
-            args["add_tb_name"] = ",".join(m["name"] for m in state["state"]["members"]
-                                           if m["role"] == "standby" and not m["manager"])
+            standby = [m for m in state["state"]["members"] if m["role"] == "standby"]
+            args["add_slave_mdm_id"] = ",".join(m["id"] for m in standby if m["manager"])
+            args["add_tb_id"] = ",".join(m["id"] for m in standby if not m["manager"])
     if cmd == "login":
         args["username"] = args.get("username") or "admin"
         args["password"] = read_secret(args, "password", 0)
@@ -351,14 +663,19 @@ def run(args):
             raise Failure("Error: --media_type is required from ScaleIO 3.0 on "
                           "(--media_type HDD|SSD|Transitional)", 1)
     if cmd == "remove_volume" and not args.get("i_am_sure"):
-        answer = sys.stdin.readline().strip().lower()
+        sys.stdout.write("Removing a volume destroys its data. Press 'y' to continue\n")
+        sys.stdout.flush()
+        try:
+            answer = (Stdin.line(PROMPT_TIMEOUT_S) or "").strip().lower()
+        except TimeoutError:
+            answer = ""
         if answer not in ("y", "yes"):
             raise Failure("Error: Removing a volume destroys its data. Add --i_am_sure to "
                           "confirm", 1)
     wire = "query" if cmd in QUERIES else cmd
     reply = run_command(wire, args, session.get("token"))
     if not reply.get("ok"):
-        raise Failure("Error: MDM failed command.  Status: %s" % reply["error"], reply["code"])
+        raise mdm_failed(reply["error"], reply["code"])
     if cmd == "login":
         common.save_json(session_path, {"token": reply["token"], "system_id": reply["system_id"]})
         return "Logged in. User role is %s. System ID is %s" % (reply["role"], reply["system_id"])
@@ -377,6 +694,7 @@ def run(args):
             "query_all_sdc": lambda: fmt_all_sdc(s),
             "query_volume": lambda: fmt_volume(s, args),
             "query_sds": lambda: fmt_sds(s, args),
+            "query_all_fault_sets": lambda: fmt_fault_sets(s, args),
         }[cmd]()
     return reply.get("message", "")
 
