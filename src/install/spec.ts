@@ -30,6 +30,12 @@ export interface InstallSpec {
   vaultUrl?: string;
   /** Existing hosts (not created by this stack): host keys must be configured, never pinned. */
   adopted?: boolean;
+  /**
+   * SDS devices Arrowhead may erase (wipefs -a) when they hold a file system or a partition
+   * table, by node name: `{node2: ["/dev/sdb"]}` (config key `wipeDevices`). Any other device
+   * that is not empty is refused. Never covers a mounted or in-use device.
+   */
+  wipeDevices?: Record<string, string[]>;
   /** On delete, also remove the Docker volumes (data!) and the ScaleIO packages. */
   deleteVolumes?: boolean;
   /** Host keys known from earlier runs (node name -> "ssh-ed25519 AAAA..."), pinned in state. */

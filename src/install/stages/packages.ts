@@ -2,7 +2,7 @@
 // them with the install-time variables the package scripts read (reference §3). A package whose
 // installed version equals the file's is skipped. Secret variables travel on stdin.
 import * as path from "path";
-import type { Machine } from "../../machine";
+import type { Machine, MdmRole } from "../../machine";
 import { SECRET_VARS, type InstallContext } from "../context";
 import type { Component, RpmFile } from "../rpms";
 import { q } from "../shell";
@@ -61,6 +61,53 @@ export function installedVersionsQuery(ctx: InstallContext, host: string): strin
 /** The prepare stage asks installedVersionsQuery in its own round trip and keeps the answer here. */
 export const installedVersionsFact = (host: string) => `rpm-versions:${host}`;
 
+/**
+ * Where the 2.x+ MDM package records the role it was installed in: `actor_role_is_manager=1`
+ * (manager) or `=0` (tie-breaker), written from MDM_ROLE_IS_MANAGER at install time. EMC's own
+ * Puppet modules (puppet-scaleio, the Fuel plugin) edit this same line, noting that yum run
+ * without the variable (e.g. through a tool that resets the environment, as sudo does) left
+ * every MDM a tie-breaker. Some write `true`/`false`.
+ */
+export const MDM_CONF = "/opt/emc/scaleio/mdm/cfg/conf.txt";
+
+/** Prints the installed MDM's role value (nothing when no MDM package is installed). */
+export const MDM_ROLE_QUERY = `sed -n 's/^actor_role_is_manager=//p' ${MDM_CONF} 2>/dev/null; true`;
+
+/** The prepare stage asks MDM_ROLE_QUERY in its own round trip and keeps the answer here. */
+export const mdmRoleFact = (host: string) => `mdm-role:${host}`;
+
+/** `MDM_ROLE_QUERY`'s output -> the role installed; undefined when absent or unreadable. */
+export function parseMdmRole(out: string): "manager" | "tiebreaker" | undefined {
+  const v = out.trim().split("\n")[0]?.trim().toLowerCase();
+  if (v === "1" || v === "true") return "manager";
+  if (v === "0" || v === "false") return "tiebreaker";
+  return undefined;
+}
+
+/**
+ * The problem when the MDM on `host` was installed in another role than the topology gives it
+ * (2.x+: one package, role fixed at install), with the fix; undefined when the role is right
+ * or cannot be read. Pure.
+ */
+export function wrongMdmRole(
+  host: string,
+  want: MdmRole,
+  installed: "manager" | "tiebreaker" | undefined,
+): string | undefined {
+  const wantManager = want !== "tiebreaker";
+  if (installed === undefined || (installed === "manager") === wantManager) return undefined;
+  const as = (manager: boolean) =>
+    manager ? "a manager (MDM_ROLE_IS_MANAGER=1)" : "a tie-breaker (MDM_ROLE_IS_MANAGER=0)";
+  return (
+    `[${host}] ${STEP}: the MDM on ${host} was installed as ${as(!wantManager)} ` +
+    `(${MDM_CONF}: actor_role_is_manager=${wantManager ? 0 : 1}), but the topology makes it the ${want} ` +
+    `(${as(wantManager)}); the role is fixed when the package is installed, and the cluster would refuse ` +
+    `to add it. Reinstall it in the right role: on ${host} run \`I_AM_SURE=1 rpm -e EMC-ScaleIO-mdm\` ` +
+    `(if it is already a cluster member, remove it from the cluster first), then re-run; the installer ` +
+    `sets MDM_ROLE_IS_MANAGER=${wantManager ? 1 : 0}. Nothing was added to the cluster.`
+  );
+}
+
 export function installCommand(job: PackageJob, remoteFile: string): string {
   const env = Object.entries(job.env).map(([k, v]) => `${k}=${q(v)}`);
   return [...(env.length ? ["env", ...env] : []), "yum", "install", "-y", q(remoteFile)].join(" ");
@@ -82,7 +129,22 @@ export async function installPackages(
     const [n, vr] = line.trim().split(" ");
     if (n && vr && !/not installed/.test(line)) have.set(n, vr);
   }
+  // A vendor bundle's set-aside files and mixed builds: said once per run.
+  void ctx.memo("rpm-notes", async () => {
+    for (const n of ctx.rpms.notes ?? []) ctx.log(host, STEP).info(n);
+  });
+  const mdmJob = jobs.find((j) => j.env.MDM_ROLE_IS_MANAGER !== undefined);
+  const checkRole = async (fresh: boolean) => {
+    if (!mdmJob || !m.mdm) return;
+    const out =
+      (fresh ? undefined : ctx.recall<string>(mdmRoleFact(host))) ??
+      (await ctx.run(host, STEP, MDM_ROLE_QUERY, { quiet: true })).stdout;
+    const problem = wrongMdmRole(host, m.mdm, parseMdmRole(out));
+    if (problem) throw new Error(problem);
+  };
   const todo = jobs.filter((j) => have.get(j.rpm.name) !== j.rpm.versionRelease);
+  // An MDM already installed in the wrong role is found before anything else is installed.
+  if (mdmJob && !todo.includes(mdmJob)) await checkRole(false);
   if (todo.length === 0) return { installed: [] };
   const session = await ctx.session(host);
   const log = ctx.log(host, STEP);
@@ -95,11 +157,14 @@ export async function installPackages(
   for (const j of todo) {
     await ctx.step(host, `${STEP}:${j.component}`);
     const remote = path.posix.join(REMOTE_RPM_DIR, j.rpm.file);
+    // The variables go inside the privileged command (`sudo -n sh -c 'env VAR=.. yum ..'`,
+    // see SshSession.wrap): sudo resets the environment, so set outside they would be lost.
     await ctx.run(host, STEP, installCommand(j, remote), {
       change: true,
       secrets: j.secrets,
       timeoutMs: 20 * 60_000,
     });
+    if (j === mdmJob) await checkRole(true);
   }
   await fixRepos(ctx, host, STEP);
   return { installed: todo.map((j) => j.rpm.file) };

@@ -4,8 +4,16 @@ import type { Machine, OsName } from "../../machine";
 import { distTagOf } from "../../machine";
 import type { InstallContext } from "../context";
 import { q, sectioned, splitSections } from "../shell";
+import { componentsOf } from "../spec";
 import { DEAD_MIRROR_REPOS, fixRepos } from "./repos";
-import { installedVersionsFact, installedVersionsQuery } from "./packages";
+import { checkSdsDevices, deviceProbeScript } from "./devices";
+import { multipathDropInScript, MULTIPATH_PROBE, parseMultipathProbe } from "./multipath";
+import {
+  installedVersionsFact,
+  installedVersionsQuery,
+  MDM_ROLE_QUERY,
+  mdmRoleFact,
+} from "./packages";
 import { missingDevicesFact, missingDevicesQuery } from "./storage";
 
 export const STEP = "prepare";
@@ -56,6 +64,7 @@ export async function prepareHost(ctx: InstallContext, host: string): Promise<{ 
   const m = ctx.machine(host);
   const want = ctx.spec.os;
   const pkgs = prerequisites(m, want, ctx.rpms.dialect);
+  const sdc = componentsOf(m).includes("sdc");
   // One round trip for everything this stage reads (a re-run usually needs nothing else), and
   // the packages stage's question too.
   const asOf = ctx.changes.length;
@@ -70,7 +79,14 @@ export async function prepareHost(ctx: InstallContext, host: string): Promise<{ 
             repos: want === "centos7" ? DEAD_MIRROR_REPOS : "true",
             rpm: `rpm -q ${pkgs.map(q).join(" ")}`,
             scaleio: installedVersionsQuery(ctx, host),
-            ...(m.services.includes("sds") ? { devices: missingDevicesQuery(m.dataDisks) } : {}),
+            ...(m.services.includes("sds")
+              ? {
+                  devices: missingDevicesQuery(m.dataDisks),
+                  sdsdevices: deviceProbeScript(m.dataDisks),
+                }
+              : {}),
+            ...(m.mdm ? { mdmrole: MDM_ROLE_QUERY } : {}),
+            ...(sdc ? { multipath: MULTIPATH_PROBE } : {}),
           }),
         { quiet: true, timeoutMs: 25 * 60_000 },
       )
@@ -78,6 +94,7 @@ export async function prepareHost(ctx: InstallContext, host: string): Promise<{ 
   );
   if (probe.scaleio) ctx.remember(installedVersionsFact(host), probe.scaleio.out, asOf);
   if (probe.devices) ctx.remember(missingDevicesFact(host), probe.devices.out, asOf);
+  if (probe.mdmrole) ctx.remember(mdmRoleFact(host), probe.mdmrole.out, asOf);
   const { os, pretty } = osFromRelease(probe.release?.out ?? "");
   if (os !== want || distTagOf(want) !== ctx.rpms.dist) {
     throw new Error(
@@ -86,7 +103,15 @@ export async function prepareHost(ctx: InstallContext, host: string): Promise<{ 
         `and put the matching ${os ? distTagOf(os) : ""} ScaleIO packages in ${ctx.rpms.dir}.`,
     );
   }
+  // SDS devices: refused (mounted, partitioned, a file system, too small) before this stage
+  // changes anything on the host; erased only where wipeDevices allows it.
+  if (probe.sdsdevices) await checkSdsDevices(ctx, host, STEP, probe.sdsdevices.out);
   if ((probe.repos?.out ?? "").trim() !== "") await fixRepos(ctx, host, STEP);
+  // Before the SDC package: multipathd must never claim the scini devices.
+  if (probe.multipath) {
+    const script = multipathDropInScript(parseMultipathProbe(probe.multipath.out));
+    if (script) await ctx.run(host, STEP, script, { change: true });
+  }
   const missing = notInstalled(pkgs, probe.rpm?.out ?? "");
   if (missing.length > 0) {
     await ctx.run(host, STEP, `yum install -y ${missing.map(q).join(" ")}`, {
