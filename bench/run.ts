@@ -1,5 +1,5 @@
 // `npm run bench`: Arrowhead's benchmarks on lab hosts (needs root, like the lab tests).
-//   npm run bench -- [--only install,noop,upload,memory,serial] [--hosts 3,6,12] [--quick] [--profile]
+//   npm run bench -- [--only install,noop,upload,memory,serial,engine] [--hosts 3,6,12] [--quick] [--profile]
 // Prints a table and appends one JSON object per figure to bench/results.json. Nothing here
 // asserts a time: goals are reported as met or missed, with the load average beside each figure.
 import * as fs from "node:fs";
@@ -19,8 +19,9 @@ import { emulatorRpms, specFor, tempDir, withLab } from "./lab";
 import { loadAverage, printTable, record, RESULTS_FILE } from "./report";
 import { benchExecLatency } from "./exec";
 import { benchUpload } from "./upload";
+import { benchEngine } from "./engine";
 
-const ALL = ["install", "noop", "upload", "memory", "serial"] as const;
+const ALL = ["install", "noop", "upload", "memory", "serial", "engine"] as const;
 type Bench = (typeof ALL)[number];
 
 const USAGE =
@@ -222,6 +223,16 @@ async function main(): Promise<void> {
           });
         }
       });
+    }
+    if (want("engine")) {
+      console.log("\n== 3 hosts, the existing stack through the real Pulumi engine ==");
+      try {
+        await withLab("benchengine", 3, (lab) => benchEngine(lab, rpmDir, tmp));
+      } catch (e) {
+        const msg = `engine benchmark FAILED: ${(e as Error).message}`;
+        failures.push(msg);
+        console.log(`  ${msg}`);
+      }
     }
   } finally {
     printTable(startLoad);

@@ -1,12 +1,17 @@
-// End to end on the local stack: the real program (src/index.ts) creates 3 QEMU machines from the
-// test image (software emulation here) and the real installer resources install ScaleIO (the
-// emulator's el7 packages) and Docker on them over SSH. Then: each machine is reached with its
-// host key verified, the private network connects them, `scli --query_cluster` says 3_node
-// Normal, each Docker host runs a container whose data lands on its ScaleIO volume mounted at
-// /var/lib/docker, the gateway answers at the gatewayUrl output, a dead machine is seen as gone,
-// and teardown leaves nothing.
+// End to end on the local stack, through the real Pulumi engine (no mocks, no harness): the
+// README's own commands, run as a user runs them. A stack file copied from stacks/Pulumi.local.yaml,
+// `pulumi stack init`, `pulumi config set` (passwords with --secret), `npm run pulumi -- preview`
+// (a plan, nothing created) and `-- up` (3 QEMU machines from the test image under software
+// emulation, the installer's resources install ScaleIO, the emulator's el7 packages, and Docker
+// over SSH). The engine runs src/index.ts through scripts/pulumi.ts (the Automation API: the Go
+// module proxy has no Node.js language host); refresh, destroy, stack output/export/rm are the
+// CLI's own. Checks: host keys, the private network, `3_node Normal`, Docker on each ScaleIO
+// volume, the gateway at the gatewayUrl output, a second `up` that changes nothing and opens no
+// SSH session, a killed QEMU reported gone by `refresh`, `destroy` and `stack rm` leaving nothing,
+// and no secret in clear in the state.
 //
-// Needs root and: qemu-system-x86 qemu-utils genisoimage debootstrap e2fsprogs rpm createrepo-c.
+// Needs root and: qemu-system-x86 qemu-utils genisoimage debootstrap e2fsprogs rpm createrepo-c,
+// Go (scripts/pulumi-cli.sh builds the CLI once; cached in /var/cache/arrowhead-pulumi).
 // Env (all optional): ARROWHEAD_E2E_IMAGE/_KERNEL/_INITRD use a given image instead of building
 // the test image (e.g. a real CentOS 7 GenericCloud qcow2 with no kernel); ARROWHEAD_E2E_OS its
 // os (default centos7, what the test image claims to be); ARROWHEAD_E2E_CPUS,
@@ -18,15 +23,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { destroyStack } from "../../src/providers/local/index";
-import { generateHostKey } from "../../src/ssh-keygen";
-import { runProgram, HarnessRun } from "./harness";
 import { BUSYBOX_TAR, buildTestImage, IMAGE_OS } from "./image/build";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
+import { PulumiStack, REPO, resourceSummary } from "../support/pulumi-cli";
 import { sshExec, Target } from "./ssh-exec";
 
 const STACK = "e2e";
 const OS = process.env.ARROWHEAD_E2E_OS ?? IMAGE_OS;
 const MDM_PASSWORD = "E2e-Mdm-Passw0rd";
+const GATEWAY_PASSWORD = "E2e-Gw-Passw0rd";
 /**
  * The test image's Debian kernel has AppArmor on but the image has no apparmor_parser, so Docker
  * cannot load its default profile there; CentOS 7 (SELinux) has no AppArmor at all, so running
@@ -35,9 +40,12 @@ const MDM_PASSWORD = "E2e-Mdm-Passw0rd";
 const DOCKER_RUN_OPTS = process.env.ARROWHEAD_E2E_IMAGE ? "" : "--security-opt apparmor=unconfined";
 const EMULATOR = { version: "3.6-700.103", dist: "el7" } as const;
 const stateDir = path.join(os.tmpdir(), "arrowhead-e2e-state");
-const userKey = generateHostKey("arrowhead-e2e");
+const pulumiDir = path.join(os.tmpdir(), "arrowhead-e2e-pulumi");
 const timings: Record<string, number> = {};
-let run: HarnessRun | undefined;
+let stack: PulumiStack;
+/** Stack outputs after the first `up`, secrets shown (the generated key is one). */
+let outputs: Record<string, unknown>;
+let machinesInState: LocalOuts[];
 
 interface LocalOuts {
   name: string;
@@ -50,29 +58,38 @@ interface LocalOuts {
   bootSeconds: number;
 }
 
-function machines(): LocalOuts[] {
-  return (
-    run!.created
-      // The local provider's machines (the installer's steps have a hostKey output too).
-      .filter((c) => c.name.startsWith("local-") && "sshPort" in c.outs)
-      .map((c) => c.outs as unknown as LocalOuts)
-      .sort((a, b) => a.name.localeCompare(b.name))
-  );
+/** The local machines as the engine's state records them (`pulumi stack export`). */
+async function machinesFromState(): Promise<LocalOuts[]> {
+  const r = await stack.must(stack.cli(["stack", "export", "--show-secrets"]), "stack export");
+  const resources = (
+    JSON.parse(r.stdout) as {
+      deployment: { resources?: { type: string; outputs?: Record<string, unknown> }[] };
+    }
+  ).deployment.resources;
+  return (resources ?? [])
+    .filter((x) => x.type === "pulumi-nodejs:dynamic:Resource" && x.outputs?.sshPort)
+    .map((x) => x.outputs as unknown as LocalOuts)
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
+
+const machines = () => machinesInState;
 
 /** The machine whose roles (the nodeSummary output) include `role`, e.g. "mdm-master". */
 function machineWithRole(role: string): LocalOuts {
-  const summary = run!.outputs.nodeSummary as { name: string; roles: string }[];
+  const summary = outputs.nodeSummary as { name: string; roles: string }[];
   const node = summary.find((n) => n.roles.split(", ").includes(role));
   const m = machines().find((x) => x.name === node?.name);
   if (!m) throw new Error(`no machine with role ${role} in ${JSON.stringify(summary)}`);
   return m;
 }
 
+/** The stack's generated login key, as the sshKeyHint output tells a user to fetch it. */
+const userKey = () => String(outputs.sshPrivateKey);
+
 const target = (m: LocalOuts, user = m.sshUser): Target => ({
   port: m.sshPort,
   user,
-  privateKey: userKey.privateKey,
+  privateKey: userKey(),
   hostKey: m.hostKey,
 });
 
@@ -91,9 +108,23 @@ function ourProcesses(): number[] {
     .map(Number);
 }
 
+/** SSH logins each machine's sshd accepted so far (this query's own login included). */
+async function logins(): Promise<number[]> {
+  return Promise.all(
+    machines().map(async (m) => {
+      const r = await sshExec(
+        target(m, "root"),
+        "journalctl --no-pager -o cat _COMM=sshd _COMM=sshd-session | grep -c '^Accepted publickey' || true",
+      );
+      return Number(r.stdout.trim());
+    }),
+  );
+}
+
 beforeAll(async () => {
   // A run that died earlier must not disturb this one.
   await destroyStack(stateDir, STACK);
+  fs.rmSync(pulumiDir, { recursive: true, force: true });
   let image = process.env.ARROWHEAD_E2E_IMAGE;
   let kernel = process.env.ARROWHEAD_E2E_KERNEL;
   let initrd = process.env.ARROWHEAD_E2E_INITRD;
@@ -104,15 +135,6 @@ beforeAll(async () => {
     timings.imageSeconds = built.cached ? 0 : Math.round((Date.now() - t) / 1000);
     ({ image, kernel, initrd } = built);
   }
-  const local = {
-    baseImage: image,
-    ...(kernel ? { kernel, initrd } : {}),
-    cpus: Number(process.env.ARROWHEAD_E2E_CPUS ?? 1),
-    memoryMb: Number(process.env.ARROWHEAD_E2E_MEMORY_MB ?? 1536),
-    stateDir,
-    networkCidr: "10.77.0.0/24",
-    bootTimeoutSeconds: 900,
-  };
   let rpmDir = process.env.ARROWHEAD_E2E_RPMS;
   if (!rpmDir) {
     const t = Date.now();
@@ -122,36 +144,48 @@ beforeAll(async () => {
     timings.rpmSeconds = Math.round((Date.now() - t) / 1000);
   }
   const t = Date.now();
-  run = await runProgram({
-    // Every dynamic resource runs for real: the local machines and the installer's steps.
-    program: path.resolve(__dirname, "../../src/index.ts"),
-    project: "arrowhead",
-    stack: STACK,
-    config: {
-      "arrowhead:cloud": "local",
-      "arrowhead:os": OS,
-      "arrowhead:nodeCount": "3",
-      "arrowhead:sdsDisks": JSON.stringify({ count: 1, sizeGb: 100 }),
-      "arrowhead:rpmDir": rpmDir,
-      "arrowhead:local": JSON.stringify(local),
-      "arrowhead:sshPublicKey": userKey.publicKey,
-      "arrowhead:sshPrivateKey": userKey.privateKey,
-      "arrowhead:mdmPassword": MDM_PASSWORD,
-      "arrowhead:gatewayPassword": "E2e-Gw-Passw0rd",
-    },
-    secretKeys: ["arrowhead:sshPrivateKey", "arrowhead:mdmPassword", "arrowhead:gatewayPassword"],
-  });
-  timings.upSeconds = Math.round((Date.now() - t) / 1000);
-  for (const c of run.created) timings[`create_${c.name}`] = c.seconds;
+  stack = new PulumiStack(STACK, pulumiDir, "e2e-passphrase");
+  timings.cliSeconds = Math.round((Date.now() - t) / 1000);
+  // README: "For a new environment copy one", then `pulumi stack init`.
+  fs.copyFileSync(path.join(REPO, "stacks", "Pulumi.local.yaml"), stack.configFile);
+  await stack.must(stack.cliNoStack(["stack", "init", STACK]), "pulumi stack init");
+  const settings: [string, string][] = [
+    ["arrowhead:os", OS],
+    ["arrowhead:nodeCount", "3"],
+    ["arrowhead:rpmDir", rpmDir],
+    ["arrowhead:local.baseImage", image],
+    ...(kernel ? ([["arrowhead:local.kernel", kernel]] as [string, string][]) : []),
+    ...(initrd ? ([["arrowhead:local.initrd", initrd]] as [string, string][]) : []),
+    ["arrowhead:local.cpus", process.env.ARROWHEAD_E2E_CPUS ?? "1"],
+    ["arrowhead:local.memoryMb", process.env.ARROWHEAD_E2E_MEMORY_MB ?? "1536"],
+    ["arrowhead:local.stateDir", stateDir],
+    ["arrowhead:local.networkCidr", "10.77.0.0/24"],
+    ["arrowhead:local.bootTimeoutSeconds", "900"],
+  ];
+  for (const [k, v] of settings) {
+    await stack.must(stack.cli(["config", "set", "--path", k, v]), `pulumi config set ${k}`);
+  }
+  for (const [k, v] of [
+    ["arrowhead:mdmPassword", MDM_PASSWORD],
+    ["arrowhead:gatewayPassword", GATEWAY_PASSWORD],
+  ]) {
+    // On stdin, as a user typing at the prompt: never on a command line.
+    await stack.must(stack.cli(["config", "set", "--secret", k], v), `pulumi config set ${k}`);
+  }
 });
 
 afterAll(async () => {
   try {
-    // Normally done by the last test already; here for runs that failed earlier.
-    await run?.teardown();
+    // Normally done by the last tests already; here for runs that failed earlier.
+    if (fs.existsSync(stack?.configFile ?? "")) {
+      await stack.cli(["destroy", "--yes"]);
+      await stack.cli(["stack", "rm", "--yes", "--force"]);
+    }
   } finally {
+    if (stack) fs.rmSync(stack.configFile, { force: true });
     await destroyStack(stateDir, STACK);
     fs.rmSync(stateDir, { recursive: true, force: true });
+    fs.rmSync(pulumiDir, { recursive: true, force: true });
     if (!process.env.ARROWHEAD_E2E_RPMS) {
       fs.rmSync(path.join(os.tmpdir(), "arrowhead-e2e-rpms"), { recursive: true, force: true });
     }
@@ -160,6 +194,23 @@ afterAll(async () => {
 });
 
 describe("local stack", () => {
+  it("previews a plan and creates nothing (`pulumi preview`)", async () => {
+    const r = await stack.must(stack.program("preview"), "preview");
+    timings.previewSeconds = Math.round(r.seconds);
+    expect(resourceSummary(r.stdout).create).toBeGreaterThan(10);
+    expect(r.stdout).toMatch(/\+\s+pulumi-nodejs:dynamic\/arrowhead:scaleio:MdmCluster/);
+    expect(ourProcesses()).toEqual([]);
+    expect(fs.existsSync(path.join(stateDir, STACK))).toBe(false);
+  });
+
+  it("creates the machines and installs everything (`pulumi up --yes`)", async () => {
+    const r = await stack.must(stack.program("up"), "up");
+    timings.upSeconds = Math.round(r.seconds);
+    expect(resourceSummary(r.stdout).create).toBeGreaterThan(10);
+    outputs = await stack.outputs(true);
+    machinesInState = await machinesFromState();
+  });
+
   it("creates three machines with known host keys and the program's outputs", () => {
     const ms = machines();
     expect(ms.map((m) => m.name)).toEqual(["node1", "node2", "node3"]);
@@ -167,10 +218,10 @@ describe("local stack", () => {
       expect(m.hostKey).toMatch(/^ssh-ed25519 /);
       timings[`boot_${m.name}`] = m.bootSeconds;
     }
-    expect(run!.outputs.cloud).toBe("local");
-    const cmds = run!.outputs.sshCommands as Record<string, string>;
+    expect(outputs.cloud).toBe("local");
+    const cmds = outputs.sshCommands as Record<string, string>;
     expect(cmds.node1).toContain(`-p ${ms[0].sshPort} ${ms[0].sshUser}@127.0.0.1`);
-    expect(String(run!.outputs.gatewayUrl)).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/api$/);
+    expect(String(outputs.gatewayUrl)).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/api$/);
   });
 
   it("logs in as the image user and as root, with the host key verified", async () => {
@@ -232,11 +283,11 @@ describe("local stack", () => {
     );
     expect(q.code, q.stdout + q.stderr).toBe(0);
     expect(q.stdout).toMatch(/Mode: 3_node, State: Normal/);
-    expect(run!.outputs.clusterState).toBe("3_node Normal");
+    expect(outputs.clusterState).toBe("3_node Normal");
   });
 
   it("runs Docker on each Docker host with /var/lib/docker on its ScaleIO volume", async () => {
-    const rootDirs = run!.outputs.dockerRootDirs as Record<string, string>;
+    const rootDirs = outputs.dockerRootDirs as Record<string, string>;
     const dockerHosts = machines().filter((m) => m.name in rootDirs);
     expect(dockerHosts.length).toBeGreaterThan(0);
     for (const m of dockerHosts) {
@@ -279,7 +330,7 @@ describe("local stack", () => {
   });
 
   it("serves the REST gateway at the gatewayUrl output, for the cluster that was created", async () => {
-    const url = new URL(String(run!.outputs.gatewayUrl));
+    const url = new URL(String(outputs.gatewayUrl));
     const gwNode = machineWithRole("gateway");
     // The gateway's self-signed certificate, fetched over the verified SSH connection.
     const cert = await sshExec(
@@ -314,23 +365,56 @@ describe("local stack", () => {
     const systems = await get("/api/types/System/instances", `admin:${token}`);
     expect(systems.status, systems.body).toBe(200);
     const ids = (JSON.parse(systems.body) as { id: string }[]).map((x) => x.id);
-    expect(ids).toEqual([run!.outputs.systemId]);
+    expect(ids).toEqual([outputs.systemId]);
   });
 
-  it("reports a machine whose QEMU died as gone (pulumi refresh)", async () => {
+  it("changes nothing and opens no SSH session on a second `pulumi up`", async () => {
+    const before = await logins();
+    const r = await stack.must(stack.program("up"), "second up");
+    timings.noopUpSeconds = Math.round(r.seconds);
+    const summary = resourceSummary(r.stdout);
+    expect(summary).toEqual({ unchanged: summary.unchanged });
+    // Each count includes the counting login itself: one more per host, none from the installer.
+    const after = await logins();
+    expect(after).toEqual(before.map((n) => n + 1));
+  });
+
+  it("holds no password or private key in clear in the state", async () => {
+    const r = await stack.must(stack.cli(["stack", "export"]), "stack export");
+    const key = userKey().split("\n").slice(1, -2).join("");
+    expect(key.length).toBeGreaterThan(100);
+    for (const secret of [MDM_PASSWORD, GATEWAY_PASSWORD, key.slice(0, 40), key.slice(-40)]) {
+      expect(r.stdout).not.toContain(secret);
+    }
+    const file = fs.readFileSync(stack.configFile, "utf8");
+    expect(file).not.toContain(MDM_PASSWORD);
+    expect(file).not.toContain(GATEWAY_PASSWORD);
+  });
+
+  it("reports a machine whose QEMU died as gone (`pulumi refresh --yes`)", async () => {
     const victim = machines()[2];
     process.kill(victim.pid, "SIGKILL");
     await new Promise((r) => setTimeout(r, 1000));
-    const states = await run!.refresh();
-    expect(states.find((s) => s.name.endsWith(victim.name))?.exists).toBe(false);
-    expect(states.filter((s) => s.exists)).toHaveLength(3); // hub + 2 machines
+    const r = await stack.must(stack.cli(["refresh", "--yes"]), "pulumi refresh");
+    timings.refreshSeconds = Math.round(r.seconds);
+    expect(resourceSummary(r.stdout).delete).toBe(1);
+    const left = await machinesFromState();
+    expect(left.map((m) => m.name)).toEqual(
+      machines()
+        .filter((m) => m !== victim)
+        .map((m) => m.name),
+    );
   });
 
-  it("tears down to nothing: no QEMU, no hub, no state directory", async () => {
-    const t = Date.now();
-    await run!.teardown();
-    timings.downSeconds = Math.round((Date.now() - t) / 1000);
+  it("tears down to nothing (`pulumi destroy --yes`, `pulumi stack rm`)", async () => {
+    const r = await stack.must(stack.cli(["destroy", "--yes"]), "pulumi destroy");
+    timings.downSeconds = Math.round(r.seconds);
     expect(ourProcesses()).toEqual([]);
     expect(fs.existsSync(path.join(stateDir, STACK))).toBe(false);
+    expect(await machinesFromState()).toEqual([]);
+    await stack.must(stack.cli(["stack", "rm", "--yes"]), "pulumi stack rm");
+    expect(fs.existsSync(stack.configFile)).toBe(false);
+    const ls = await stack.must(stack.cliNoStack(["stack", "ls", "--json"]), "pulumi stack ls");
+    expect(JSON.parse(ls.stdout)).toEqual([]);
   });
 });

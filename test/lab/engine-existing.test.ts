@@ -8,12 +8,16 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { utils } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import YAML from "yaml";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { PulumiStack, REPO, resourceSummary } from "../support/pulumi-cli";
-import { type Lab, type LabHost, startLab } from "./hosts";
+import {
+  editStackConfig,
+  existingHostEntries,
+  initExistingStack,
+  PulumiStack,
+  resourceSummary,
+} from "../support/pulumi-cli";
+import { type Lab, startLab } from "./hosts";
 
 const STACK = `labengine${process.pid}`;
 const MDM_PASSWORD = "Lab-Engine-Mdm-9";
@@ -53,59 +57,17 @@ describe("existing stack through the real Pulumi engine", () => {
   const installed = (host: string) =>
     sh(host, "rpm -qa --qf '%{NAME} %{INSTALLTIME}\\n' 'EMC-ScaleIO-*' | sort");
 
-  const hostEntry = (h: LabHost, i: number) => ({
-    name: h.name,
-    address: h.sshHost,
-    port: h.sshPort,
-    privateAddress: h.privateAddress,
-    // One host through sudo, the others as root.
-    user: i === 1 ? "centos" : "root",
-    hostKey: h.hostKey,
-    dataDisks: h.dataDisks,
-  });
-
-  /** Edits the stack file as a user would, keeping what `pulumi config set` wrote. */
-  const editConfig = (edit: (config: Record<string, unknown>) => void) => {
-    const doc = YAML.parse(fs.readFileSync(stack.configFile, "utf8")) as {
-      config: Record<string, unknown>;
-    };
-    edit(doc.config);
-    fs.writeFileSync(stack.configFile, YAML.stringify(doc));
-  };
-
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-engine-"));
     const rpmDir = path.join(tmp, "rpms");
     await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
     lab = await startLab({ name: "engine", hosts: 3, os: "centos7" });
     stack = new PulumiStack(STACK, path.join(tmp, "pulumi"), PASSPHRASE, () => undefined);
-    await stack.must(stack.cliNoStack(["stack", "init", STACK]), "pulumi stack init");
-    const example = YAML.parse(
-      fs.readFileSync(path.join(REPO, "stacks", "Pulumi.existing.yaml"), "utf8"),
-    ) as { config: Record<string, unknown> };
-    editConfig((c) => {
-      Object.assign(c, example.config, {
-        "arrowhead:hosts": lab.hosts.map(hostEntry),
-        "arrowhead:rpmDir": rpmDir,
-        "arrowhead:centos7VaultUrl": lab.repoUrl.replace(/\/$/, "") + "/vault",
-        "arrowhead:dockerVolumeSizeGb": 8,
-      });
+    await initExistingStack(stack, lab, {
+      rpmDir,
+      mdmPassword: MDM_PASSWORD,
+      gatewayPassword: GATEWAY_PASSWORD,
     });
-    const publicKey = (utils.parseKey(lab.privateKey) as { getPublicSSH(): Buffer })
-      .getPublicSSH()
-      .toString("base64");
-    for (const [key, value, secret] of [
-      ["arrowhead:mdmPassword", MDM_PASSWORD, true],
-      ["arrowhead:gatewayPassword", GATEWAY_PASSWORD, true],
-      ["arrowhead:sshPublicKey", `ssh-ed25519 ${publicKey}`, false],
-      ["arrowhead:sshPrivateKey", lab.privateKey, true],
-    ] as const) {
-      // Values on stdin, as the stack file's comment shows: never on a command line.
-      await stack.must(
-        stack.cli(["config", "set", ...(secret ? ["--secret"] : []), key], value),
-        `pulumi config set ${key}`,
-      );
-    }
   });
 
   afterAll(async () => {
@@ -185,8 +147,8 @@ describe("existing stack through the real Pulumi engine", () => {
   it("installs only on a host added to arrowhead:hosts", async () => {
     const added = await lab.addHost();
     const before = await Promise.all(lab.hosts.slice(0, 3).map((h) => installed(h.name)));
-    editConfig((c) => {
-      c["arrowhead:hosts"] = lab.hosts.map(hostEntry);
+    editStackConfig(stack, (c) => {
+      c["arrowhead:hosts"] = existingHostEntries(lab);
     });
     const r = await stack.must(stack.program("up"), "up with a fourth host");
     times.addHost = r.seconds;

@@ -6,6 +6,8 @@
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { utils } from "ssh2";
+import YAML from "yaml";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
@@ -135,4 +137,86 @@ export function resourceSummary(output: string): Record<string, number> {
     out[verb] = Number(m[2]);
   }
   return out;
+}
+
+/** What an `existing` stack over lab hosts needs (test/lab/hosts). */
+export interface ExistingStackHosts {
+  hosts: {
+    name: string;
+    sshHost: string;
+    sshPort: number;
+    privateAddress: string;
+    hostKey: string;
+    dataDisks: string[];
+  }[];
+  privateKey: string;
+  repoUrl: string;
+}
+
+/**
+ * The stack file entry of each lab host, as a user writes arrowhead:hosts (one host through
+ * sudo as `centos`, the others as root, so both paths run).
+ */
+export function existingHostEntries(lab: ExistingStackHosts) {
+  return lab.hosts.map((h, i) => ({
+    name: h.name,
+    address: h.sshHost,
+    port: h.sshPort,
+    privateAddress: h.privateAddress,
+    user: i === 1 ? "centos" : "root",
+    hostKey: h.hostKey,
+    dataDisks: h.dataDisks,
+  }));
+}
+
+/** Edits the stack file as a user would, keeping what `pulumi config set` wrote. */
+export function editStackConfig(
+  stack: PulumiStack,
+  edit: (config: Record<string, unknown>) => void,
+): void {
+  // `stack init` may not have written the file yet (it holds only the passphrase's salt).
+  const file = stack.configFile;
+  const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  const doc = (YAML.parse(text) ?? {}) as { config?: Record<string, unknown> };
+  doc.config ??= {};
+  edit(doc.config);
+  fs.writeFileSync(file, YAML.stringify(doc));
+}
+
+/**
+ * `pulumi stack init`, then the stack file of stacks/Pulumi.existing.yaml with the lab's hosts
+ * filled in, and the secrets through `pulumi config set --secret` on stdin (as the stack file's
+ * comment tells a user). Throws with the CLI's output when a command fails.
+ */
+export async function initExistingStack(
+  stack: PulumiStack,
+  lab: ExistingStackHosts,
+  o: { rpmDir: string; mdmPassword: string; gatewayPassword: string },
+): Promise<void> {
+  await stack.must(stack.cliNoStack(["stack", "init", stack.stack]), "pulumi stack init");
+  const example = YAML.parse(
+    fs.readFileSync(path.join(REPO, "stacks", "Pulumi.existing.yaml"), "utf8"),
+  ) as { config: Record<string, unknown> };
+  editStackConfig(stack, (c) => {
+    Object.assign(c, example.config, {
+      "arrowhead:hosts": existingHostEntries(lab),
+      "arrowhead:rpmDir": o.rpmDir,
+      "arrowhead:centos7VaultUrl": lab.repoUrl.replace(/\/$/, "") + "/vault",
+      "arrowhead:dockerVolumeSizeGb": 8,
+    });
+  });
+  const publicKey = (utils.parseKey(lab.privateKey) as { getPublicSSH(): Buffer })
+    .getPublicSSH()
+    .toString("base64");
+  for (const [key, value, secret] of [
+    ["arrowhead:mdmPassword", o.mdmPassword, true],
+    ["arrowhead:gatewayPassword", o.gatewayPassword, true],
+    ["arrowhead:sshPublicKey", `ssh-ed25519 ${publicKey}`, false],
+    ["arrowhead:sshPrivateKey", lab.privateKey, true],
+  ] as const) {
+    await stack.must(
+      stack.cli(["config", "set", ...(secret ? ["--secret"] : []), key], value),
+      `pulumi config set ${key}`,
+    );
+  }
 }

@@ -126,12 +126,23 @@ export function hubAlive(hub: HubState): boolean {
   return isOurProcess(hub.pid, hub.dir);
 }
 
-/** Stops the hub and removes the stack's directory when nothing else is left in it. */
+/**
+ * Stops the hub and removes the stack's directory when nothing else is left in it. The hub goes
+ * last (every machine depends on it), so a machine directory still here belongs to a machine
+ * that died and that `pulumi refresh` dropped from the state: nothing owns its disks any more,
+ * and they go too. A machine still running is left alone.
+ */
 export async function stopHub(hub: HubState): Promise<void> {
   await terminate(hub.pid, hub.dir);
   fs.rmSync(hub.dir, { recursive: true, force: true });
   const stack = path.dirname(hub.dir);
   fs.rmSync(path.join(stack, "logs"), { recursive: true, force: true });
+  const machines = path.join(stack, "machines");
+  for (const name of fs.existsSync(machines) ? fs.readdirSync(machines) : []) {
+    const dir = path.join(machines, name);
+    const pid = readPidFile(path.join(dir, "qemu.pid"));
+    if (!pid || !machineAlive({ pid, dir })) fs.rmSync(dir, { recursive: true, force: true });
+  }
   removeIfEmpty(path.join(stack, "machines"));
   removeIfEmpty(stack);
 }
