@@ -100,6 +100,12 @@ export interface Spec {
   mediaType: MediaType;
   /** Which CIDR may reach SSH and the gateway (clouds only). */
   allowedCidr: string;
+  /** `exposeToInternet: true`: the user chose allowedCidr 0.0.0.0/0 deliberately. */
+  exposeToInternet: boolean;
+  /** SDS devices the installer may erase when they hold a file system or partition table, by node. */
+  wipeDevices: Record<string, string[]>;
+  /** Config that is accepted but deserves the user's attention; the program logs each as a warning. */
+  warnings: string[];
   rpmDir: string;
   centos7VaultUrl: string;
   deleteVolumes: boolean;
@@ -146,6 +152,37 @@ export function isCidr(value: string): boolean {
   return octets.every((o) => o <= 255) && Number(m[5]) <= 32;
 }
 
+/** Edit distance (insertions, deletions, substitutions), for did-you-mean hints. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The allowed value a mistyped one most likely meant: the same ignoring case, else the closest
+ * within 2 edits (one of several equally close: none). Undefined when nothing is close.
+ */
+export function didYouMean(value: string, allowed: readonly string[]): string | undefined {
+  const v = value.trim().toLowerCase();
+  const same = allowed.find((a) => a.toLowerCase() === v);
+  if (same) return same;
+  const scored = allowed.map((a) => ({ a, d: distance(v, a.toLowerCase()) }));
+  const best = Math.min(...scored.map((x) => x.d));
+  const near = scored.filter((x) => x.d === best);
+  return best <= 2 && near.length === 1 ? near[0].a : undefined;
+}
+
+/** A CIDR whose prefix is 0 admits every IPv4 address (0.0.0.0/0 and its spellings). */
+export function isWholeInternet(cidr: string): boolean {
+  return isCidr(cidr) && Number(cidr.split("/")[1]) === 0;
+}
+
 /** Reads and validates the whole stack config; throws ConfigError with every problem found. */
 export function readSpec(cfg: RawConfig, stack: string): Spec {
   const problems: string[] = [];
@@ -164,8 +201,13 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
       return dflt;
     }
     if (!(allowed as readonly string[]).includes(v)) {
-      fail(k, `"${v}" is not one of ${allowed.join(", ")}`, example);
-      return dflt;
+      const near = didYouMean(v, allowed);
+      fail(
+        k,
+        `"${v}" is not one of ${allowed.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`,
+        near ? `${key(k)}: ${near}` : example,
+      );
+      return undefined;
     }
     return v as T;
   };
@@ -176,10 +218,14 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
     return v;
   };
 
-  const cloud = oneOf("cloud", CLOUDS, undefined, `${key("cloud")}: aws`) ?? "local";
+  // A cloud that is not one of ours stops the checks that depend on it: its one message is
+  // the only one (no errors about another cloud's keys).
+  const cloudGiven = oneOf("cloud", CLOUDS, undefined, `${key("cloud")}: aws`);
+  const cloudValid = cloudGiven !== undefined;
+  const cloud = cloudGiven ?? "local";
   const os = oneOf("os", OSES, "centos7", `${key("os")}: rocky9`) ?? "centos7";
   const image = cfg.get("image");
-  if (!image && os === "centos7" && (cloud === "gcp" || cloud === "digitalocean")) {
+  if (cloudValid && !image && os === "centos7" && (cloud === "gcp" || cloud === "digitalocean")) {
     fail(
       "os",
       `CentOS 7 has no public image on ${cloud === "gcp" ? "GCP" : "DigitalOcean"} any more (it reached end of life on 2024-06-30 and the image was removed); use rocky8 or rocky9, or name your own CentOS 7 image in ${key("image")}`,
@@ -196,21 +242,25 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
     ) ?? "3_node";
   const mdmNeeded = clusterMode === "5_node" ? 5 : 3;
 
+  const problemsBeforeNodes = problems.length;
   const nodes = readNodes(cfg, clusterMode, problems);
+  // A nodes/nodeCount value that could not be read is one problem, not four: the checks
+  // derived from the node list only run on a list that was read.
+  const nodesRead = problems.length === problemsBeforeNodes || nodes.length > 0;
   const mdmCapable = nodes.filter((n) => n.roles.includes("mdm")).length;
-  if (mdmCapable < mdmNeeded) {
+  if (nodesRead && mdmCapable < mdmNeeded) {
     problems.push(
       `${key("nodes")}: a ${clusterMode} MDM cluster needs ${mdmNeeded} MDM-capable nodes (role "mdm"), but ${mdmCapable} ${mdmCapable === 1 ? "is" : "are"} listed. Example: give ${mdmNeeded} nodes roles [mdm, sds, sdc, docker], or set ${key("clusterMode")}: 3_node`,
     );
   }
   const sdsCount = nodes.filter((n) => n.roles.includes("sds")).length;
-  if (sdsCount < 3) {
+  if (nodesRead && sdsCount < 3) {
     problems.push(
       `${key("nodes")}: ScaleIO needs at least 3 SDS nodes (two-copy mirroring needs three fault units), but ${sdsCount} ${sdsCount === 1 ? "has" : "have"} role "sds". Example: ${key("nodeCount")}: 3 (every node runs SDS), or add "sds" to more nodes' roles`,
     );
   }
   const gateways = nodes.filter((n) => n.roles.includes("gateway")).length;
-  if (gateways !== 1) {
+  if (nodesRead && gateways !== 1) {
     problems.push(
       `${key("nodes")}: exactly one node must have role "gateway", found ${gateways}. Example: roles: [mdm, sds, sdc, docker, gateway] on the first node`,
     );
@@ -300,7 +350,19 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
   const isCloud =
     cloud === "aws" || cloud === "gcp" || cloud === "azure" || cloud === "digitalocean";
   const allowedCidr = cfg.get("allowedCidr") ?? "";
-  if (isCloud && !allowedCidr) {
+  const exposeRaw = cfg.get("exposeToInternet");
+  const exposeToInternet = exposeRaw === "true";
+  const warnings: string[] = [];
+  if (exposeRaw !== undefined && exposeRaw !== "true" && exposeRaw !== "false") {
+    fail(
+      "exposeToInternet",
+      `"${exposeRaw}" must be true or false`,
+      `${key("exposeToInternet")}: true (only together with ${key("allowedCidr")}: 0.0.0.0/0)`,
+    );
+  }
+  if (!cloudValid) {
+    // Nothing more to say about allowedCidr until the cloud is known.
+  } else if (isCloud && !allowedCidr) {
     fail(
       "allowedCidr",
       `is required on ${cloud}: it is the only source allowed to reach SSH and the gateway (never defaulted to 0.0.0.0/0)`,
@@ -312,7 +374,25 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
       `"${allowedCidr}" is not an IPv4 CIDR`,
       `${key("allowedCidr")}: 203.0.113.7/32`,
     );
+  } else if (isCloud && isWholeInternet(allowedCidr) && !exposeToInternet) {
+    fail(
+      "allowedCidr",
+      `${allowedCidr} opens SSH and the gateway's admin API (443) to the whole internet. Name the address(es) ` +
+        `you connect from, or, if that is really meant, say so with ${key("exposeToInternet")}: true`,
+      `${key("allowedCidr")}: 203.0.113.7/32 (your public IP)`,
+    );
+  } else if (isCloud && isWholeInternet(allowedCidr)) {
+    warnings.push(
+      `${key("allowedCidr")}: ${allowedCidr} with ${key("exposeToInternet")}: true: SSH and the gateway's admin API (443) ` +
+        `of every node are reachable from the whole internet; only the passwords and the SSH key protect them.`,
+    );
   }
+  if (exposeToInternet && cloudValid && !(isCloud && isWholeInternet(allowedCidr))) {
+    warnings.push(
+      `${key("exposeToInternet")}: true has no effect: it only confirms ${key("allowedCidr")}: 0.0.0.0/0 on a cloud stack; remove it.`,
+    );
+  }
+  const wipeDevices = readWipeDevices(cfg, nodes, problems);
 
   const spec: Spec = {
     stack,
@@ -328,13 +408,17 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
     storagePool,
     mediaType,
     allowedCidr,
+    exposeToInternet,
+    wipeDevices,
+    warnings,
     rpmDir: cfg.get("rpmDir") ?? "assets/rpms",
     centos7VaultUrl: cfg.get("centos7VaultUrl") ?? "https://vault.centos.org/7.9.2009",
     deleteVolumes: cfg.get("deleteVolumes") === "true",
     sshPublicKey,
     hasSshPrivateKey,
   };
-  readCloud(cfg, spec, problems);
+  if (cloudValid) readCloud(cfg, spec, problems);
+  if (spec.existing) checkWipeDevicesAgainstHosts(spec, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return spec;
@@ -344,14 +428,15 @@ function readNodes(cfg: RawConfig, clusterMode: ClusterMode, problems: string[])
   const listed = cfg.getObject<unknown>("nodes");
   if (listed === undefined) {
     const countRaw = cfg.get("nodeCount");
-    const count = countRaw === undefined ? (clusterMode === "5_node" ? 5 : 3) : Number(countRaw);
-    if (!Number.isInteger(count) || count < 1 || count > 64) {
+    const mdmNodes = clusterMode === "5_node" ? 5 : 3;
+    const count = countRaw === undefined ? mdmNodes : Number(countRaw);
+    if (!Number.isInteger(count) || count < mdmNodes || count > 64) {
       problems.push(
-        `${key("nodeCount")}: "${countRaw}" must be a whole number from 3 to 64. Example: ${key("nodeCount")}: 3`,
+        `${key("nodeCount")}: "${countRaw}" must be a whole number from ${mdmNodes} to 64 (a ${clusterMode} cluster ` +
+          `needs ${mdmNodes} MDM nodes, and every node runs an SDS). Example: ${key("nodeCount")}: ${mdmNodes}`,
       );
       return [];
     }
-    const mdmNodes = clusterMode === "5_node" ? 5 : 3;
     return Array.from({ length: count }, (_, i) => ({
       name: `node${i + 1}`,
       roles: [
@@ -392,6 +477,65 @@ function readNodes(cfg: RawConfig, clusterMode: ClusterMode, problems: string[])
     }
     return { name, roles: [...new Set(roles.filter((r) => !bad.includes(r)))] as NodeRoleName[] };
   });
+}
+
+const WIPE_EXAMPLE = `${key("wipeDevices")}: {node2: [/dev/sdb]}`;
+
+/**
+ * `wipeDevices`: node name -> device paths the installer may erase (wipefs -a) when they hold a
+ * file system or partition table. Every other non-empty SDS device is refused.
+ */
+function readWipeDevices(
+  cfg: RawConfig,
+  nodes: NodeSpec[],
+  problems: string[],
+): Record<string, string[]> {
+  const raw = cfg.getObject<unknown>("wipeDevices");
+  if (raw === undefined) return {};
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    problems.push(
+      `${key("wipeDevices")}: must map node names to lists of devices. Example: ${WIPE_EXAMPLE}`,
+    );
+    return {};
+  }
+  const out: Record<string, string[]> = {};
+  for (const [node, list] of Object.entries(raw as Record<string, unknown>)) {
+    const at = `wipeDevices.${node}`;
+    const sds = nodes.find((n) => n.name === node && n.roles.includes("sds"));
+    if (nodes.length > 0 && !sds) {
+      problems.push(
+        `${key(at)}: "${node}" is not an SDS node (SDS nodes: ${nodes
+          .filter((n) => n.roles.includes("sds"))
+          .map((n) => n.name)
+          .join(", ")}). Example: ${WIPE_EXAMPLE}`,
+      );
+      continue;
+    }
+    const paths = Array.isArray(list) ? list : [];
+    const bad = paths.filter((d) => typeof d !== "string" || !/^\/dev\/\S+$/.test(d));
+    if (paths.length === 0 || bad.length > 0) {
+      problems.push(
+        `${key(at)}: ${paths.length === 0 ? "must list at least one device" : `${bad.map((b) => JSON.stringify(b)).join(", ")} is not a device path`}. Example: ${WIPE_EXAMPLE}`,
+      );
+      continue;
+    }
+    out[node] = paths as string[];
+  }
+  return out;
+}
+
+/** On existing hosts the devices are known: a wipe option must name one of the host's dataDisks. */
+function checkWipeDevicesAgainstHosts(spec: Spec, problems: string[]): void {
+  for (const [node, devices] of Object.entries(spec.wipeDevices)) {
+    const host = spec.existing?.find((h) => h.name === node);
+    if (!host) continue;
+    for (const d of devices.filter((d) => !host.dataDisks.includes(d))) {
+      problems.push(
+        `${key(`wipeDevices.${node}`)}: ${d} is not one of ${node}'s dataDisks (${host.dataDisks.join(", ") || "none"}); ` +
+          `only SDS devices are ever wiped. Example: ${key("wipeDevices")}: {${node}: [${host.dataDisks[0] ?? "/dev/sdb"}]}`,
+      );
+    }
+  }
 }
 
 function readCloud(cfg: RawConfig, spec: Spec, problems: string[]): void {

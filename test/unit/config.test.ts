@@ -161,7 +161,7 @@ describe("readSpec rejects bad input, naming the key, the problem and an example
       'arrowhead:cloud: "vagrant" is not one of local, aws, gcp, azure, digitalocean, existing. Example: arrowhead:cloud: aws',
     );
     expect(p).toContain(
-      'arrowhead:os: "centos6" is not one of centos7, rocky8, rocky9. Example: arrowhead:os: rocky9',
+      'arrowhead:os: "centos6" is not one of centos7, rocky8, rocky9 (did you mean "centos7"?). Example: arrowhead:os: centos7',
     );
     expect(p).toContain(
       'arrowhead:mediaType: "NVMe" is not one of HDD, SSD. Example: arrowhead:mediaType: SSD',
@@ -244,6 +244,95 @@ describe("readSpec rejects bad input, naming the key, the problem and an example
     expect(p[1]).toMatch(
       /^arrowhead:hosts\[2\]\.hostKey: the host's SSH public key is required .*ssh-keyscan -t ed25519 192\.0\.2\.3/,
     );
+  });
+
+  it("a mistyped cloud (AWS) is one message with the valid values and a did-you-mean, nothing about other clouds", () => {
+    expect(problems({ ...base, cloud: "AWS" })).toEqual([
+      'arrowhead:cloud: "AWS" is not one of local, aws, gcp, azure, digitalocean, existing (did you mean "aws"?). Example: arrowhead:cloud: aws',
+    ]);
+    // Also without any cloud's keys set (no "local.baseImage is required", no allowedCidr).
+    expect(problems({ cloud: "gpc" })).toEqual([
+      'arrowhead:cloud: "gpc" is not one of local, aws, gcp, azure, digitalocean, existing (did you mean "gcp"?). Example: arrowhead:cloud: gcp',
+    ]);
+    expect(problems({ cloud: "vagrant" })).toEqual([
+      'arrowhead:cloud: "vagrant" is not one of local, aws, gcp, azure, digitalocean, existing. Example: arrowhead:cloud: aws',
+    ]);
+  });
+
+  it("one bad nodeCount is one message, naming the key and a right value", () => {
+    for (const n of ["abc", "2", "0", "3.5", "65"]) {
+      expect(problems({ ...base, nodeCount: n })).toEqual([
+        `arrowhead:nodeCount: "${n}" must be a whole number from 3 to 64 (a 3_node cluster needs 3 MDM nodes, and every node runs an SDS). Example: arrowhead:nodeCount: 3`,
+      ]);
+    }
+    expect(problems({ ...base, clusterMode: "5_node", nodeCount: "4" })).toEqual([
+      expect.stringMatching(
+        /^arrowhead:nodeCount: "4" must be a whole number from 5 to 64 .*nodeCount: 5$/,
+      ),
+    ]);
+    expect(problems({ ...base, nodes: "node1" })).toHaveLength(1);
+  });
+
+  it("allowedCidr 0.0.0.0/0 is refused unless exposeToInternet says so, then it is a warning", () => {
+    const p = problems({ ...base, allowedCidr: "0.0.0.0/0" });
+    expect(p).toEqual([
+      expect.stringMatching(
+        /^arrowhead:allowedCidr: 0\.0\.0\.0\/0 opens SSH and the gateway's admin API \(443\) to the whole internet.*arrowhead:exposeToInternet: true\. Example: arrowhead:allowedCidr: 203\.0\.113\.7\/32/,
+      ),
+    ]);
+    // Any /0 is the whole internet.
+    expect(problems({ ...base, allowedCidr: "10.0.0.0/0" })).toHaveLength(1);
+    const open = readSpec(
+      raw({ ...base, allowedCidr: "0.0.0.0/0", exposeToInternet: "true" }),
+      "dev",
+    );
+    expect(open.allowedCidr).toBe("0.0.0.0/0");
+    expect(open.warnings).toEqual([
+      expect.stringMatching(
+        /^arrowhead:allowedCidr: 0\.0\.0\.0\/0 with arrowhead:exposeToInternet: true: SSH and the gateway/,
+      ),
+    ]);
+    expect(readSpec(raw(base), "dev").warnings).toEqual([]);
+    expect(readSpec(raw({ ...base, exposeToInternet: "true" }), "dev").warnings).toEqual([
+      expect.stringMatching(/exposeToInternet: true has no effect/),
+    ]);
+    expect(problems({ ...base, exposeToInternet: "yes" })).toEqual([
+      expect.stringMatching(/^arrowhead:exposeToInternet: "yes" must be true or false/),
+    ]);
+  });
+
+  it("wipeDevices names SDS nodes and device paths; on existing hosts one of their dataDisks", () => {
+    expect(
+      readSpec(raw({ ...base, wipeDevices: { node2: ["/dev/sdb"] } }), "dev").wipeDevices,
+    ).toEqual({
+      node2: ["/dev/sdb"],
+    });
+    expect(readSpec(raw(base), "dev").wipeDevices).toEqual({});
+    expect(problems({ ...base, wipeDevices: { node9: ["/dev/sdb"] } })).toEqual([
+      expect.stringMatching(
+        /^arrowhead:wipeDevices\.node9: "node9" is not an SDS node \(SDS nodes: node1, node2, node3\)/,
+      ),
+    ]);
+    expect(problems({ ...base, wipeDevices: { node1: ["sdb"] } })).toEqual([
+      expect.stringMatching(/^arrowhead:wipeDevices\.node1: "sdb" is not a device path/),
+    ]);
+    expect(problems({ ...base, wipeDevices: ["/dev/sdb"] })).toEqual([
+      expect.stringMatching(/^arrowhead:wipeDevices: must map node names to lists of devices/),
+    ]);
+    const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostHostHostHostHostHostHostHostHostHost";
+    const hosts = ["node1", "node2", "node3"].map((name, i) => ({
+      name,
+      address: `192.0.2.${i + 1}`,
+      dataDisks: ["/dev/sdb"],
+      hostKey,
+    }));
+    expect(problems({ cloud: "existing", hosts, wipeDevices: { node2: ["/dev/sdc"] } })).toEqual([
+      "arrowhead:wipeDevices.node2: /dev/sdc is not one of node2's dataDisks (/dev/sdb); only SDS devices are ever wiped. Example: arrowhead:wipeDevices: {node2: [/dev/sdb]}",
+    ]);
+    expect(
+      readSpec(raw({ cloud: "existing", hosts, wipeDevices: { node2: ["/dev/sdb"] } }), "dev")
+        .wipeDevices,
+    ).toEqual({ node2: ["/dev/sdb"] });
   });
 
   it("collects every problem at once", () => {
