@@ -242,16 +242,23 @@ describe.skipIf(!isRoot)("ScaleIO emulator on local network-namespace hosts", ()
     );
   });
 
-  it("does nothing but create before the cluster exists", async () => {
+  it("does nothing but create before the cluster exists, answering like a real MDM", async () => {
+    // 2.0.1 and later (V2 is 2.0.1.4): the vendor's words for an MDM that belongs to no system.
     expectFail(
       await scli(a, "--login --username admin --password admin --approve_certificate"),
       7,
-      /the MDM cluster has not been created yet/,
+      /^Error: MDM failed command\. {2}Status: This MDM is not attached to a system\.$/m,
     );
     expectFail(
       await scli(a, "--add_protection_domain --protection_domain_name pd1 --approve_certificate"),
       7,
-      /has not been created yet/,
+      /Status: This MDM is not attached to a system\./,
+    );
+    // Usage errors are refused before anything is sent, with their own exit status.
+    expectFail(
+      await scli(a, "--add_protection_domain --protection_domain_nmae pd1"),
+      2,
+      /^Error: Unknown option --protection_domain_nmae for --add_protection_domain$/m,
     );
   });
 
@@ -317,11 +324,26 @@ describe.skipIf(!isRoot)("ScaleIO emulator on local network-namespace hosts", ()
     expectOk(await scli(a, `--login --username admin --password ${PASSWORD}`));
   });
 
-  it("requires approving the MDM certificate per user", async () => {
+  it("requires approving the MDM certificate per user: a y/n prompt, never a hang", async () => {
+    const login = `scli --login --username admin --password ${PASSWORD}`;
+    const closed = await hostExec(a, `HOME=/tmp/other ${login} </dev/null`);
     expectFail(
-      await hostExec(a, `HOME=/tmp/other scli --login --username admin --password ${PASSWORD}`),
+      closed,
       1,
-      /certificate .* is not trusted\. Approve it by running the command with --approve_certificate/,
+      /certificate .* is not trusted\. Approve it by running the command with --approve_certificate \(stdin is closed/,
+    );
+    expect(closed.stdout).toMatch(/Press 'y' to approve this certificate/);
+    expectFail(
+      await hostExec(a, `echo n | HOME=/tmp/other ${login}`),
+      1,
+      /the answer was 'n', not y/,
+    );
+    expect(expectOk(await hostExec(a, `echo y | HOME=/tmp/other ${login}`))).toMatch(
+      /Logged in\. User role is SuperUser/,
+    );
+    // Approved once: no prompt the next time.
+    expect(expectOk(await hostExec(a, `HOME=/tmp/other ${login} </dev/null`))).not.toMatch(
+      /Press 'y'/,
     );
   });
 

@@ -822,11 +822,17 @@ class Mdm:
         return ok(message="SDS %s will be removed" % sds["name"])
 
     def cmd_add_volume(self, args):
-        pd = self.find_pd(args)
-        if not pd:
-            return fail("Could not find the Protection Domain")
-        pool = self.find_pool(args, pd) if (args.get("storage_pool_name")
-                                            or args.get("storage_pool_id")) else None
+        if args.get("storage_pool_id") and not (args.get("protection_domain_name")
+                                                or args.get("protection_domain_id")):
+            pool = next((p for p in self.state["pools"] if p["id"] == args["storage_pool_id"]),
+                        None)
+            pd = next((p for p in self.state["pds"] if pool and p["id"] == pool["pd"]), None)
+        else:
+            pd = self.find_pd(args)
+            if not pd:
+                return fail("Could not find the Protection Domain")
+            pool = self.find_pool(args, pd) if (args.get("storage_pool_name")
+                                                or args.get("storage_pool_id")) else None
         if not pool:
             return fail("Could not find the Storage Pool")
         name = args.get("volume_name")

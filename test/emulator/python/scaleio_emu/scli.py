@@ -102,8 +102,8 @@ SURFACE = {
     "remove_sds": _cmd(_opts(SDS), one_of=[SDS]),
     "add_volume": _cmd(
         _opts(PD, SP, size_gb=V, volume_name=V, thin_provisioned=F, thick_provisioned=F),
-        needs=["size_gb"], one_of=[PD, SP],
-        at_most_one=[("thin_provisioned", "thick_provisioned")]),
+        needs=["size_gb"], one_of=[SP],
+        at_most_one=[PD, ("thin_provisioned", "thick_provisioned")]),
     "remove_volume": _cmd(_opts(VOL, i_am_sure=F), one_of=[VOL]),
     "map_volume_to_sdc": _cmd(_opts(VOL, SDC, allow_multi_map=F), one_of=[VOL, SDC]),
     "unmap_volume_from_sdc": _cmd(
@@ -207,6 +207,9 @@ def parse_command(argv):
     if cmd == "add_sds" and "device_path" in args and not any(k in args for k in SP):
         raise usage("--device_path at --add_sds needs --storage_pool_name or --storage_pool_id",
                     cmd)
+    if cmd == "add_volume" and "storage_pool_name" in args and not any(k in args for k in PD):
+        raise usage("--storage_pool_name at --add_volume needs --protection_domain_name or "
+                    "--protection_domain_id (or give --storage_pool_id alone)", cmd)
     if cmd == "add_standby_mdm" and args["mdm_role"] not in ("manager", "tb"):
         raise usage("--mdm_role must be manager or tb, not %r" % args["mdm_role"], cmd)
     if cmd == "switch_cluster_mode" and args["cluster_mode"] not in ("1_node", "3_node",
