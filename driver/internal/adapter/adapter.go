@@ -1,0 +1,147 @@
+// Package adapter connects Docker's volume plugin protocol (go-plugins-helpers' volume.Driver)
+// to the driver's core: each call gets a bounded context, is logged once with its fields, and
+// its error is returned as one line, which Docker shows as "VolumeDriver.<Method>: <Err>".
+package adapter
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/docker/go-plugins-helpers/volume"
+
+	"arrowhead/driver/internal/core"
+)
+
+// Budgets per call. moby's volume driver proxy waits 2 minutes for Create and Mount and 1 minute
+// for the other calls (volume/drivers/proxy.go); these stay below, so the user sees the
+// driver's own error instead of Docker's timeout.
+const (
+	CreateTimeout = 100 * time.Second
+	MountTimeout  = 100 * time.Second
+	OtherTimeout  = 50 * time.Second
+)
+
+// Core is what the adapter needs of core.Driver (a fake in tests).
+type Core interface {
+	Create(ctx context.Context, name string, opts map[string]string) error
+	Remove(ctx context.Context, name string) error
+	Mount(ctx context.Context, name, id string) (string, error)
+	Unmount(ctx context.Context, name, id string) error
+	Get(ctx context.Context, name string) (core.Info, error)
+	List(ctx context.Context) ([]core.Listed, error)
+	Path(name string) string
+}
+
+// Adapter implements volume.Driver.
+type Adapter struct {
+	core Core
+	log  *slog.Logger
+}
+
+var _ volume.Driver = (*Adapter)(nil)
+
+// New returns an Adapter over c.
+func New(c Core, log *slog.Logger) *Adapter {
+	return &Adapter{core: c, log: log}
+}
+
+// oneLine keeps Docker's one-line error display intact.
+type oneLine struct{ msg string }
+
+func (e oneLine) Error() string { return e.msg }
+
+func (a *Adapter) done(method string, start time.Time, err error, attrs ...any) error {
+	attrs = append([]any{"method", method, "ms", time.Since(start).Milliseconds()}, attrs...)
+	if err != nil {
+		a.log.Error(err.Error(), attrs...)
+		return oneLine{strings.Join(strings.Fields(err.Error()), " ")}
+	}
+	a.log.Info("ok", attrs...)
+	return nil
+}
+
+// optionKeys lists the option names only: values may be secret-like and are never logged.
+func optionKeys(opts map[string]string) []string {
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// Create implements volume.Driver.
+func (a *Adapter) Create(r *volume.CreateRequest) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), CreateTimeout)
+	defer cancel()
+	err := a.core.Create(ctx, r.Name, r.Options)
+	return a.done("Create", start, err, "volume", r.Name, "options", optionKeys(r.Options))
+}
+
+// Remove implements volume.Driver.
+func (a *Adapter) Remove(r *volume.RemoveRequest) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), OtherTimeout)
+	defer cancel()
+	return a.done("Remove", start, a.core.Remove(ctx, r.Name), "volume", r.Name)
+}
+
+// Mount implements volume.Driver.
+func (a *Adapter) Mount(r *volume.MountRequest) (*volume.MountResponse, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), MountTimeout)
+	defer cancel()
+	p, err := a.core.Mount(ctx, r.Name, r.ID)
+	if err := a.done("Mount", start, err, "volume", r.Name, "id", r.ID, "mountpoint", p); err != nil {
+		return nil, err
+	}
+	return &volume.MountResponse{Mountpoint: p}, nil
+}
+
+// Unmount implements volume.Driver.
+func (a *Adapter) Unmount(r *volume.UnmountRequest) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), OtherTimeout)
+	defer cancel()
+	return a.done("Unmount", start, a.core.Unmount(ctx, r.Name, r.ID), "volume", r.Name, "id", r.ID)
+}
+
+// Get implements volume.Driver.
+func (a *Adapter) Get(r *volume.GetRequest) (*volume.GetResponse, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), OtherTimeout)
+	defer cancel()
+	info, err := a.core.Get(ctx, r.Name)
+	if err := a.done("Get", start, err, "volume", r.Name); err != nil {
+		return nil, err
+	}
+	return &volume.GetResponse{Volume: &volume.Volume{Name: r.Name, Mountpoint: info.Mountpoint, Status: info.Status}}, nil
+}
+
+// List implements volume.Driver.
+func (a *Adapter) List() (*volume.ListResponse, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), OtherTimeout)
+	defer cancel()
+	vols, err := a.core.List(ctx)
+	if err := a.done("List", start, err, "count", len(vols)); err != nil {
+		return nil, err
+	}
+	out := &volume.ListResponse{Volumes: []*volume.Volume{}}
+	for _, v := range vols {
+		out.Volumes = append(out.Volumes, &volume.Volume{Name: v.Name, Mountpoint: v.Mountpoint})
+	}
+	return out, nil
+}
+
+// Path implements volume.Driver.
+func (a *Adapter) Path(r *volume.PathRequest) (*volume.PathResponse, error) {
+	return &volume.PathResponse{Mountpoint: a.core.Path(r.Name)}, nil
+}
+
+// Capabilities implements volume.Driver: "global", one volume is seen by every host.
+func (a *Adapter) Capabilities() *volume.CapabilitiesResponse {
+	return &volume.CapabilitiesResponse{Capabilities: volume.Capability{Scope: "global"}}
+}

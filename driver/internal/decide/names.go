@@ -1,0 +1,102 @@
+// Package decide holds the driver's pure decisions: ScaleIO names for Docker names, option
+// parsing, size rounding, per-mount-ID counting and whether a volume may move to this host.
+// Nothing here does I/O; every function is table-tested.
+package decide
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// MaxScaleIONameLen is the longest volume name ScaleIO accepts: the gateway answers error code
+// 226 "The given name exceeds the allowed length of 31 characters" (dvol-reference §2).
+const MaxScaleIONameLen = 31
+
+// DefaultPrefix marks the ScaleIO volumes this plugin owns, so that List, Remove and the
+// restart recovery never touch other volumes of the pool (such as the per-host volume under
+// /var/lib/docker that the installer creates).
+const DefaultPrefix = "dv-"
+
+// MaxPrefixLen keeps room for a readable stem and the hash in a derived name.
+const MaxPrefixLen = 6
+
+// hashLen is the number of hex digits of SHA-256 kept in a derived name (80 bits).
+const hashLen = 20
+
+var (
+	// dockerName is Docker's rule for volume names (moby volume/local: [a-zA-Z0-9][a-zA-Z0-9_.-]).
+	dockerName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+	prefixRule = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+)
+
+// Namer turns Docker volume names into ScaleIO volume names and back.
+//
+// A Docker name N maps to Prefix+N when that fits in 31 characters and N does not look like a
+// derived name; otherwise to Prefix + the first characters of N + "_" + 20 hex digits of
+// SHA-256(N). Short names are therefore kept readable, long names (including Docker's 64-hex
+// anonymous names) are never cut off blindly, and two different Docker names never share a
+// ScaleIO name: identity names never match the derived pattern, and derived names differ
+// unless 80 bits of SHA-256 collide.
+type Namer struct {
+	Prefix  string
+	derived *regexp.Regexp
+	stem    int
+}
+
+// NewNamer checks the prefix (1-6 characters of Docker's name alphabet) and returns a Namer.
+func NewNamer(prefix string) (*Namer, error) {
+	if prefix == "" || len(prefix) > MaxPrefixLen || !prefixRule.MatchString(prefix) {
+		return nil, fmt.Errorf("volume name prefix %q: use 1 to %d characters of [a-zA-Z0-9_.-], starting with a letter or digit (default %q)", prefix, MaxPrefixLen, DefaultPrefix)
+	}
+	stem := MaxScaleIONameLen - len(prefix) - 1 - hashLen
+	return &Namer{
+		Prefix:  prefix,
+		stem:    stem,
+		derived: regexp.MustCompile(fmt.Sprintf(`^.{0,%d}_[0-9a-f]{%d}$`, stem, hashLen)),
+	}, nil
+}
+
+// ValidDockerName reports whether name follows Docker's volume name rule; the error says why not.
+func ValidDockerName(name string) error {
+	if !dockerName.MatchString(name) {
+		return fmt.Errorf("volume name %q is not valid: use [a-zA-Z0-9][a-zA-Z0-9_.-]*", name)
+	}
+	return nil
+}
+
+// ScaleIOName returns the ScaleIO volume name for a Docker volume name (at most 31 characters).
+func (n *Namer) ScaleIOName(dockerName string) string {
+	if len(n.Prefix)+len(dockerName) <= MaxScaleIONameLen && !n.derived.MatchString(dockerName) {
+		return n.Prefix + dockerName
+	}
+	sum := sha256.Sum256([]byte(dockerName))
+	stem := dockerName
+	if len(stem) > n.stem {
+		stem = stem[:n.stem]
+	}
+	return n.Prefix + stem + "_" + hex.EncodeToString(sum[:])[:hashLen]
+}
+
+// Derived reports whether a ScaleIO name was derived from a long Docker name (so the Docker
+// name cannot be read back from it).
+func (n *Namer) Derived(scaleioName string) bool {
+	rest, ok := strings.CutPrefix(scaleioName, n.Prefix)
+	return ok && n.derived.MatchString(rest)
+}
+
+// Owned reports whether a ScaleIO volume name belongs to this plugin (starts with Prefix).
+func (n *Namer) Owned(scaleioName string) bool {
+	return strings.HasPrefix(scaleioName, n.Prefix)
+}
+
+// DockerName returns the Docker name of a ScaleIO name that was not derived, and false for
+// derived names (their Docker name must come from the plugin's state).
+func (n *Namer) DockerName(scaleioName string) (string, bool) {
+	if !n.Owned(scaleioName) || n.Derived(scaleioName) {
+		return "", false
+	}
+	return strings.TrimPrefix(scaleioName, n.Prefix), true
+}
