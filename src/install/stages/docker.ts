@@ -4,7 +4,7 @@
 // it comes back after a reboot. Docker gets RequiresMountsFor so it can never start on the bare
 // directory. Existing data in /var/lib/docker is never hidden or deleted: the stage refuses.
 import { createHash } from "crypto";
-import type { InstallContext } from "../context";
+import { waitFor, type InstallContext } from "../context";
 import { q } from "../shell";
 import { fixRepos } from "./repos";
 
@@ -112,8 +112,10 @@ export class DockerDataExistsError extends Error {}
 
 /** What one read-only command finds on a Docker host (a no-op re-run needs nothing else). */
 export interface DockerProbe {
-  /** readlink -f of the volume's by-id path. */
+  /** readlink -f of the volume's by-id path ("" while /dev/disk/by-id or the link is missing). */
   real: string;
+  /** The volume's device node exists (false: the SDC has not created it yet). */
+  present: boolean;
   /** Source of the mount at /var/lib/docker ("" when nothing is mounted there), and its real path. */
   mountSource: string;
   mountSourceReal: string;
@@ -135,6 +137,15 @@ export interface DockerProbe {
 const PROBE_UNITS = [WAIT_UNIT, MOUNT_UNIT, "docker.service"];
 const UNIT_FILES = [WAIT_UNIT_PATH, MOUNT_UNIT_PATH, DROPIN_PATH];
 
+/**
+ * Prints `real=<resolved path>` and, when that is a block device, `present=1`. A missing
+ * /dev/disk/by-id directory (no by-id link created yet: udev has not run, or the SDC has not
+ * mapped the volume) gives an empty `real` and no `present`: "not yet", never an error.
+ */
+export function volumePresenceScript(device: string): string {
+  return `real=$(readlink -f ${q(device)} 2>/dev/null); echo "real=$real"; [ -n "$real" ] && [ -b "$real" ] && echo present=1`;
+}
+
 /** The probe as one shell script printing `key=value` lines. */
 export function dockerProbeScript(device: string, pkgs: string[]): string {
   // The slow questions (Docker's daemon; the rpm database and the container check) run in the
@@ -151,7 +162,7 @@ export function dockerProbeScript(device: string, pkgs: string[]): string {
   const lines = [
     `t=$(mktemp -d) || exit 1`,
     ...slow.map((cmd, i) => `( ${cmd} ) > "$t/${i}" 2>/dev/null &`),
-    `real=$(readlink -f ${q(device)}); echo "real=$real"`,
+    volumePresenceScript(device) + "; true",
     `src=$(findmnt -n -o SOURCE --mountpoint ${DOCKER_ROOT} 2>/dev/null); echo "mountSource=$src"`,
     `[ -n "$src" ] && echo "mountSourceReal=$(readlink -f "$src")"`,
     `echo "entries=$(ls -A ${DOCKER_ROOT} 2>/dev/null | head -5 | tr '\\n' '/')"`,
@@ -187,6 +198,7 @@ export function parseDockerProbe(out: string): DockerProbe {
   for (const [k, v] of kv) if (k.startsWith("sha:")) fileSha[k.slice(4)] = v;
   return {
     real: get("real"),
+    present: get("present") === "1",
     mountSource: get("mountSource"),
     mountSourceReal: get("mountSourceReal"),
     entries: get("entries").split("/").filter(Boolean),
@@ -209,9 +221,25 @@ export async function setupDocker(
 ): Promise<DockerResult> {
   await ctx.step(host, STEP);
   const pkgs = ctx.spec.dockerPackages ?? (ctx.spec.os === "centos7" ? ["docker"] : ["docker-ce"]);
-  const p = parseDockerProbe(
-    (await ctx.run(host, STEP, dockerProbeScript(vol.device, pkgs), { quiet: true })).stdout,
-  );
+  const ask = async () =>
+    parseDockerProbe(
+      (await ctx.run(host, STEP, dockerProbeScript(vol.device, pkgs), { quiet: true })).stdout,
+    );
+  let p = await ask();
+  if (!p.present) {
+    // Not there yet (no /dev/disk/by-id, or no link in it): the SDC creates it once it has the
+    // mapping. Wait, bounded; never format or mount a path that does not resolve to the volume.
+    let polls = 0;
+    p = await waitFor(
+      ctx,
+      `volume ${vol.volumeName} to appear on ${host} as ${vol.device} (check that scini runs and drv_cfg --query_vols lists it)`,
+      180_000,
+      async () => {
+        const again = polls++ === 0 ? p : await ask();
+        return again.present ? again : undefined;
+      },
+    );
+  }
   let changed = false;
   const run = (cmd: string, timeoutMs?: number) => {
     changed = true;

@@ -1,13 +1,50 @@
-// Stage "gateway": the gateway was installed with its admin password; here it is told the MDM
-// addresses and to trust the MDM certificate, through its own REST API. Queries first: when an
-// MDM-backed call already works, nothing is changed.
+// Stage "gateway": the gateway was installed with its admin password; here its service is
+// enabled (so it answers after a reboot), and it is told every manager MDM's address and to trust
+// the MDM certificate, through its own REST API. Queries first: when the service is enabled, its
+// MDM list holds every manager and an MDM-backed call works, nothing is changed.
 import { waitFor, type InstallContext } from "../context";
-import { fetchCertificate, GatewayClient } from "../gateway-api";
+import { fetchCertificate, GatewayClient, type ApiResponse } from "../gateway-api";
+import { q, sectioned, splitSections } from "../shell";
 import { managerIps } from "../spec";
 
 export const STEP = "gateway";
 export const gatewayLoginFact = (host: string) => `gateway-login:${host}`;
 export const GATEWAY_PORT = 443;
+/** The gateway's systemd unit (EMC-ScaleIO-gateway 1.32 to 3.x). */
+export const GATEWAY_SERVICE = "scaleio-gateway";
+/**
+ * Where the gateway keeps its MDM list (`mdm.ip.addresses`, reference §8): read over SSH, since
+ * the REST API has no call that lists it.
+ */
+export const GATEWAY_PROPERTIES =
+  "/opt/emc/scaleio/gateway/webapps/ROOT/WEB-INF/classes/gatewayUser.properties";
+
+/**
+ * A string the gateway answers with: /api/login's token and /api/version come as a JSON string
+ * (`"YWRtaW46..."`, `"2.0"`), which the client has already unquoted; a bare body (a proxy, or a
+ * version sent as a JSON number) is used as it is. Undefined for objects (error bodies) and empty.
+ */
+export function apiString(r: Pick<ApiResponse, "body" | "text">): string | undefined {
+  const b = r.body;
+  const s = typeof b === "string" ? b : typeof b === "number" ? r.text : undefined;
+  const t = s?.trim().replace(/^"(.*)"$/, "$1");
+  return t ? t : undefined;
+}
+
+/** `mdm.ip.addresses` from gatewayUser.properties text; undefined when the key is absent. */
+export function mdmAddressesOf(properties: string): string[] | undefined {
+  const line = /^\s*mdm\.ip\.addresses\s*=(.*)$/m.exec(properties);
+  if (!line) return undefined;
+  return line[1]
+    .split(/[,;\s]+/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+/** The manager addresses missing from the gateway's MDM list (all of them when it has none). */
+export function missingManagers(listed: string[] | undefined, managers: string[]): string[] {
+  return managers.filter((ip) => !(listed ?? []).includes(ip));
+}
 
 /** A client for the gateway on `host` once it answers (one per run: the verify stage reuses it). */
 export function gatewayClient(
@@ -46,10 +83,11 @@ export async function mdmLoginWorks(ctx: InstallContext, c: GatewayClient): Prom
     user: "admin",
     password: ctx.spec.mdmPassword,
   });
-  if (login.status !== 200 || typeof login.body !== "string") return false;
+  const token = apiString(login);
+  if (login.status !== 200 || !token) return false;
   const sys = await c.request("GET", "/api/types/System/instances", {
     user: "",
-    password: login.body,
+    password: token,
   });
   return sys.status === 200;
 }
@@ -59,25 +97,59 @@ export async function configureGateway(
   host: string,
 ): Promise<{ url: string }> {
   await ctx.step(host, STEP);
-  const c = await gatewayClient(ctx, host, STEP);
   const log = ctx.log(host, STEP);
-  if (await mdmLoginWorks(ctx, c)) ctx.remember(gatewayLoginFact(host), true);
+  const probe = splitSections(
+    (
+      await ctx.run(
+        host,
+        STEP,
+        sectioned({
+          enabled: `systemctl is-enabled ${GATEWAY_SERVICE}`,
+          properties: `cat ${q(GATEWAY_PROPERTIES)}`,
+        }),
+        { quiet: true },
+      )
+    ).stdout,
+  );
+  // Enabled, so that the gateway answers after a reboot.
+  const enabled = (probe.enabled?.out ?? "").trim();
+  if (enabled !== "enabled") {
+    if (/not-found|No such file/i.test(enabled) || enabled === "") {
+      throw new Error(
+        `[${host}] ${STEP}: the gateway service ${GATEWAY_SERVICE} is not installed (systemctl is-enabled: ${enabled || "no answer"}). ` +
+          `Re-run so that the packages stage installs EMC-ScaleIO-gateway.`,
+      );
+    }
+    log.info(`enabling ${GATEWAY_SERVICE} (was ${enabled}) so that it starts at boot`);
+    await ctx.run(host, STEP, `systemctl enable ${GATEWAY_SERVICE}`, { change: true });
+  }
+  const managers = managerIps(ctx.spec.machines);
+  const listed = probe.properties?.code === 0 ? mdmAddressesOf(probe.properties.out) : undefined;
+  const missing = missingManagers(listed, managers);
+  const c = await gatewayClient(ctx, host, STEP);
+  if (missing.length === 0 && (await mdmLoginWorks(ctx, c)))
+    ctx.remember(gatewayLoginFact(host), true);
   else {
+    if (missing.length > 0)
+      log.info(
+        `the gateway's MDM list (${(listed ?? []).join(",") || "empty"}) lacks ${missing.join(", ")}: after a failover it could not reach the master`,
+      );
     const admin = await c.request("GET", "/api/gatewayLogin", {
       user: "admin",
       password: ctx.spec.gatewayPassword,
     });
-    if (admin.status !== 200 || typeof admin.body !== "string") {
+    const adminToken = apiString(admin);
+    if (admin.status !== 200 || !adminToken) {
       throw new Error(
         `[${host}] ${STEP}: the gateway rejects the configured gateway admin password (gatewayPassword): HTTP ${admin.status}. ` +
           `It was set when the gateway package was installed; set gatewayPassword to that value.`,
       );
     }
-    const auth = { user: "", password: admin.body };
+    const auth = { user: "", password: adminToken };
     log.info("telling the gateway the MDM addresses and to trust the MDM certificate");
     ctx.changes.push({ host, step: STEP, command: "POST /api/updateConfiguration" });
     const u = await c.request("POST", "/api/updateConfiguration", auth, {
-      mdmAddresses: managerIps(ctx.spec.machines),
+      mdmAddresses: managers,
     });
     if (u.status !== 200)
       throw new Error(
