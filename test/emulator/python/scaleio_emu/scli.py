@@ -677,6 +677,10 @@ def run(argv):
                           "confirm", 1)
     wire = "query" if cmd in QUERIES else cmd
     reply = run_command(wire, args, session.get("token"))
+    if cmd == "logout" and not reply.get("ok") and reply["error"].startswith("Permission denied"):
+        # The session had already ended (e.g. by --set_password): logging out is then a no-op.
+        # Sources log out right after --set_password (samli008/scaleio cluster.sh).
+        reply = {"ok": True, "message": "Logged out"}
     if not reply.get("ok"):
         raise mdm_failed(reply["error"], reply["code"])
     if cmd == "login":
