@@ -116,7 +116,7 @@ export function parseDeviceProbe(out: string): DeviceFinding[] {
 
 /** What to do about the devices of one host. */
 export interface DeviceVerdict {
-  /** One sentence per refused device (host, device, what is on it, the fix). */
+  /** One sentence per refused device (host, device, what is on it, the fix). Missing paths are not judged here. */
   refused: string[];
   /** Devices to erase (listed in wipeDevices, holding only signatures). */
   wipe: DeviceFinding[];
@@ -137,16 +137,9 @@ export function judgeDevices(
   const optIn = `arrowhead:wipeDevices: {${host}: [<device>]}`;
   for (const f of findings) {
     const at = `SDS device ${f.device} on ${host}`;
-    if (!f.exists) {
-      refused.push(
-        `${at} does not exist: fix the node's data disks (dataDisks) to name a raw device of the host`,
-      );
-      continue;
-    }
-    if (!f.block) {
-      refused.push(`${at} is not a block device (${f.real || f.device}): name a raw disk`);
-      continue;
-    }
+    // A missing or non-block path is the storage stage's check (it lists the host's block
+    // devices in its message); nothing here can be said about it.
+    if (!f.exists || !f.block) continue;
     const inUse = [
       ...f.mounts.map((m) => `mounted (${m})`),
       ...f.swaps.map((s) => `active swap (${s})`),
