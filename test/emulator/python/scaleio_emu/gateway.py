@@ -29,9 +29,29 @@ PROPS = {}
 
 
 class ApiError(Exception):
-    def __init__(self, status, message):
+    def __init__(self, status, message, code=0):
         super().__init__(message)
         self.status = status
+        self.code = code
+
+
+# Gateway errorCodes the real gateway gives (dvol-reference §2); other refusals carry 0.
+CODE_VOLUME_NOT_FOUND = 79
+CODE_ALREADY_MAPPED = 81
+CODE_NOT_MAPPED = 84
+CODE_NAME_TOO_LONG = 226
+MAX_NAME = 31
+# MDM refusal texts (mdm.py) -> (errorCode, the gateway's message).
+MDM_ERRORS = [
+    ("Could not find the volume", CODE_VOLUME_NOT_FOUND, "Could not find the volume"),
+    ("already mapped to this SDC", CODE_ALREADY_MAPPED, "The volume is already mapped to this SDC"),
+    ("not mapped to this SDC", CODE_NOT_MAPPED, "The volume is not mapped to this SDC"),
+    ("not mapped to any SDC", CODE_NOT_MAPPED, "The volume is not mapped to any SDC"),
+    ("A volume with the name", 0, "Volume name already in use. Please use a different name."),
+]
+# Per-mapping QoS limits, which the MDM state does not hold: kept by the gateway, keyed
+# "<volumeId>:<sdcId>", dropped when the mapping goes (limits belong to the mapping).
+LIMITS_FILE = common.root("/var/lib/scaleio-emu/gateway/mapping-limits.json")
 
 
 def read_properties():
@@ -93,13 +113,41 @@ def mdm(cmd, args, token):
         if not reply.get("ok"):
             status = 401 if "login" in reply["error"].lower() or "password" in reply[
                 "error"].lower() else 500
+            for text, code, message in MDM_ERRORS:
+                if text in reply["error"]:
+                    raise ApiError(status, message, code)
             raise ApiError(status, reply["error"])
         return reply
     raise ApiError(500, "Could not connect to the MDM at %s" % ",".join(ips))
 
 
+# Relationship links as the real gateway lists them; clients (goscaleio) follow them.
+RELATIONSHIPS = {"System": ["ProtectionDomain", "Sdc", "Sds", "Volume", "StoragePool"],
+                 "ProtectionDomain": ["StoragePool", "Sds"], "StoragePool": ["Volume"]}
+
+
 def links(kind, obj_id):
-    return [{"rel": "self", "href": "/api/instances/%s::%s" % (kind, obj_id)}]
+    out = [{"rel": "self", "href": "/api/instances/%s::%s" % (kind, obj_id)}]
+    for rel in RELATIONSHIPS.get(kind, []):
+        out.append({"rel": "/api/%s/relationship/%s" % (kind, rel),
+                    "href": "/api/instances/%s::%s/relationships/%s" % (kind, obj_id, rel)})
+    return out
+
+
+def limits_of(s):
+    """The stored per-mapping limits, without those of mappings that are gone."""
+    with LOCK:
+        stored = common.load_json(LIMITS_FILE, {})
+        live = {"%s:%s" % (v["id"], sdc) for v in s["volumes"] for sdc in v["mapped"]}
+        kept = {k: v for k, v in stored.items() if k in live}
+        if kept != stored:
+            save_limits(kept)
+    return kept
+
+
+def save_limits(limits):
+    os.makedirs(os.path.dirname(LIMITS_FILE), exist_ok=True)
+    common.save_json(LIMITS_FILE, limits)
 
 
 def to_rest(kind, s, o):
@@ -128,8 +176,16 @@ def to_rest(kind, s, o):
                 else "Disconnected", "links": links(kind, o["id"])}
     if kind == "Volume":
         sdcs = {c["id"]: c for c in s["sdcs"]}
-        mapped = [{"sdcId": i, "sdcIp": sdcs[i]["ip"], "limitIops": 0, "limitBwInMbps": 0}
-                  for i in o["mapped"] if i in sdcs]
+        limits = s.get("_limits", {})
+        mapped = []
+        for i in o["mapped"]:
+            if i in sdcs:
+                lim = limits.get("%s:%s" % (o["id"], i), {})
+                # read back: IOPS as set, bandwidth in MB/s (set in KB/s, a multiple of 1024)
+                mapped.append({"sdcId": i, "sdcIp": sdcs[i]["ip"], "sdcName": sdcs[i].get("name"),
+                               "limitIops": lim.get("iops", 0),
+                               "limitBwInMbps": lim.get("bw_kbps", 0) // 1024,
+                               "accessMode": "ReadWrite"})
         return {"id": o["id"], "name": o["name"], "sizeInKb": o["size_gb"] * 1024**2,
                 "storagePoolId": o["pool"], "vtreeId": o["id"],
                 "volumeType": "ThinProvisioned" if o["thin"] else "ThickProvisioned",
@@ -142,6 +198,8 @@ COLLECTIONS = {"System": None, "ProtectionDomain": "pds", "StoragePool": "pools"
 
 
 def instances(kind, s):
+    if kind == "Volume" and "_limits" not in s:
+        s["_limits"] = limits_of(s)
     if kind == "System":
         return [to_rest("System", s, s["system"])]
     return [to_rest(kind, s, o) for o in s[COLLECTIONS[kind]]]
@@ -191,7 +249,8 @@ class Handler(BaseHTTPRequestHandler):
             status, body = self.handle_api(method, self.path.split("?")[0].rstrip("/"))
             self.reply(status, body)
         except ApiError as e:
-            self.reply(e.status, {"message": str(e), "httpStatusCode": e.status, "errorCode": 0})
+            self.reply(e.status, {"message": str(e), "httpStatusCode": e.status,
+                                  "errorCode": e.code})
 
     def handle_api(self, method, path):
         if path == "/api/version":
@@ -214,6 +273,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.configure(path)
         _, token = self.credentials()
         parts = path.split("/")
+        # /api/types/Volume/instances/action/queryIdByKey {name} -> quoted id, or 500 / code 79
+        if path == "/api/types/Volume/instances/action/queryIdByKey" and method == "POST":
+            name = self.body().get("name")
+            if not name:
+                raise ApiError(400, "name is required")
+            s = mdm("query", {}, token)["state"]
+            found = next((v for v in s["volumes"] if v["name"] == name), None)
+            if found is None:
+                raise ApiError(500, "Could not find the volume", CODE_VOLUME_NOT_FOUND)
+            return 200, found["id"]
         # /api/types/<Type>/instances
         if len(parts) == 5 and parts[2] == "types" and parts[4] == "instances":
             kind = parts[3]
@@ -229,6 +298,8 @@ class Handler(BaseHTTPRequestHandler):
             found = [o for o in instances(kind, s) if o["id"] == obj_id] if kind in COLLECTIONS \
                 else []
             if not found:
+                if kind == "Volume":
+                    raise ApiError(500, "Could not find the volume", CODE_VOLUME_NOT_FOUND)
                 raise ApiError(404, "Could not find the %s %s" % (kind, obj_id))
             if len(parts) == 4 and method == "GET":
                 return 200, found[0]
@@ -270,6 +341,9 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(500, "Could not find the Storage Pool %s" % body.get("storagePoolId"))
             if body.get("volumeSizeInKb") is None:
                 raise ApiError(400, "volumeSizeInKb is required")
+            if len(body.get("name") or "") > MAX_NAME:
+                raise ApiError(500, "The given name exceeds the allowed length of %d characters"
+                               % MAX_NAME, CODE_NAME_TOO_LONG)
             args = {"protection_domain_id": pool["pd"], "storage_pool_id": pool["id"],
                     "size_kb": body["volumeSizeInKb"], "volume_name": body.get("name"),
                     "thin_provisioned": body.get("volumeType") == "ThinProvisioned"}
@@ -292,7 +366,13 @@ class Handler(BaseHTTPRequestHandler):
             multi = str(body.get("allowMultipleMappings", "FALSE")).upper() == "TRUE"
             mdm("map_volume_to_sdc", {"volume_id": vol_id, "sdc_id": body["sdcId"],
                                       "allow_multi_map": multi}, token)
+            with LOCK:  # a new mapping starts without limits
+                limits = common.load_json(LIMITS_FILE, {})
+                if limits.pop("%s:%s" % (vol_id, body["sdcId"]), None) is not None:
+                    save_limits(limits)
             return {}
+        if action == "setMappedSdcLimits":
+            return self.set_limits(vol_id, body, token)
         if action == "removeMappedSdc":
             args = {"volume_id": vol_id}
             if body.get("allSdcs") in (True, "TRUE", "true"):
@@ -305,6 +385,41 @@ class Handler(BaseHTTPRequestHandler):
             mdm("remove_volume", {"volume_id": vol_id}, token)
             return {}
         raise ApiError(404, "Unknown Volume action %s" % action)
+
+    def set_limits(self, vol_id, body, token):
+        """setMappedSdcLimits {sdcId, iopsLimit, bandwidthLimitInKbps} (strings; either optional).
+
+        iopsLimit: 0 = unlimited, else greater than 10. bandwidthLimitInKbps: 0 = unlimited, else
+        a multiple of 1024; read back as limitBwInMbps. The limits belong to the mapping.
+        """
+        sdc_id = body.get("sdcId")
+        if not sdc_id:
+            raise ApiError(400, "sdcId is required")
+        s = mdm("query", {}, token)["state"]
+        vol = next((v for v in s["volumes"] if v["id"] == vol_id), None)
+        if vol is None:
+            raise ApiError(500, "Could not find the volume", CODE_VOLUME_NOT_FOUND)
+        if sdc_id not in vol["mapped"]:
+            raise ApiError(500, "The volume is not mapped to this SDC", CODE_NOT_MAPPED)
+        new = {}
+        for field, key in (("iopsLimit", "iops"), ("bandwidthLimitInKbps", "bw_kbps")):
+            if body.get(field) is None:
+                continue
+            try:
+                value = int(str(body[field]))
+            except ValueError:
+                raise ApiError(400, "%s must be a number, not %r" % (field, body[field])) from None
+            new[key] = value
+        if new.get("iops", 0) < 0 or 0 < new.get("iops", 0) <= 10:
+            raise ApiError(500, "IOPS limit must be 0 (unlimited) or greater than 10")
+        if new.get("bw_kbps", 0) < 0 or new.get("bw_kbps", 0) % 1024:
+            raise ApiError(500, "Bandwidth limit must be 0 (unlimited) or a multiple of 1024 KB/s")
+        with LOCK:
+            limits = common.load_json(LIMITS_FILE, {})
+            key = "%s:%s" % (vol_id, sdc_id)
+            limits[key] = dict(limits.get(key, {}), **new)
+            save_limits(limits)
+        return {}
 
 
 def main():

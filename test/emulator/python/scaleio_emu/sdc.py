@@ -5,7 +5,15 @@ network. The emulator keeps each mapped volume's data in a sparse file on the SD
 it to a loop device, and publishes that device as /dev/scini<letter> (same major:minor) with the
 stable /dev/disk/by-id/emc-vol-<systemId>-<volumeId> link. drv_cfg talks to this daemon over a
 unix socket instead of the /dev/scini ioctl interface.
+
+Data follows the mapping (as on real ScaleIO, where it lives on the SDSs): every copy of a volume
+carries a generation number. When a volume is newly mapped here, the SDC asks its peers on the
+cluster network (UDP broadcast on DATA_PORT, "who has volume X?") and copies the newest image
+(only its data extents) over TCP before attaching it; the copy it then writes to is newer than
+every other. A peer that is off cannot answer: its newer data is not seen (README: Differences).
 """
+
+import ipaddress
 
 import json
 import os
@@ -28,6 +36,9 @@ SOCKET = common.root("/run/scaleio-emu/scini.sock")
 DEV = common.root("/dev")
 BY_ID = common.root("/dev/disk/by-id")
 SYNC_S = 2.0
+# Emulator-only port for copying volume images between SDC hosts (UDP discovery + TCP copy).
+DATA_PORT = int(os.environ.get("SCALEIO_EMU_SDC_DATA_PORT", "7079"))
+WHO_HAS_WAIT_S = 1.0
 
 
 def read_mdm_ips():
@@ -208,9 +219,18 @@ class Sdc:
                 if vol_id not in wanted:
                     info = self.state["volumes"].pop(vol_id)
                     self.detach(vol_id, info, delete_data=vol_id not in existing)
+            images = self.state.setdefault("images", {})
+            for vol_id in list(images):
+                if vol_id not in existing:
+                    images.pop(vol_id)
+                    try:
+                        os.remove(self.backing_file(vol_id))
+                    except FileNotFoundError:
+                        pass
             for vol_id, vol in wanted.items():
                 info = self.state["volumes"].get(vol_id)
                 if info is None:
+                    self.fetch_newest(vol_id, vol["size_gb"])
                     info = {"letter": self.free_letter(), "size_gb": vol["size_gb"],
                             "system_id": self.system_id}
                     self.state["volumes"][vol_id] = info
@@ -236,6 +256,145 @@ class Sdc:
                         self.publish(vol_id, info)
                     except OSError as e:
                         common.log(NAME, "publish %s failed: %s" % (vol_id, e))
+
+    # ---------- volume data between SDC hosts ----------
+    def broadcast_address(self):
+        """The broadcast address of the interface that reaches the MDM."""
+        ips = read_mdm_ips()
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.connect((ips[0], common.MDM_PORT))
+                local = probe.getsockname()[0]
+            for line in run(["ip", "-o", "-4", "addr", "show"]).splitlines():
+                words = line.split()
+                if "inet" in words:
+                    iface = ipaddress.ip_interface(words[words.index("inet") + 1])
+                    if str(iface.ip) == local and iface.network.prefixlen < 31:
+                        return str(iface.network.broadcast_address)
+        except (OSError, IndexError, ValueError, subprocess.CalledProcessError):
+            pass
+        return "255.255.255.255"
+
+    def fetch_newest(self, vol_id, size_gb):
+        """Before attaching a newly mapped volume: copy the newest image any peer holds."""
+        images = self.state.setdefault("images", {})
+        mine = images.get(vol_id, 0) if os.path.exists(self.backing_file(vol_id)) else 0
+        best = None
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+                s.settimeout(0.2)
+                ask = json.dumps({"op": "who_has", "volume": vol_id, "guid": self.guid}).encode()
+                s.sendto(ask, (self.broadcast_address(), DATA_PORT))
+                end = time.time() + WHO_HAS_WAIT_S
+                while time.time() < end:
+                    try:
+                        data, (peer, _) = s.recvfrom(4096)
+                    except socket.timeout:
+                        continue
+                    reply = json.loads(data)
+                    if reply.get("guid") != self.guid and reply.get("gen", 0) > (best or {}).get(
+                            "gen", mine):
+                        best = dict(reply, ip=peer)
+        except (OSError, ValueError) as e:
+            common.log(NAME, "asking peers for volume %s failed: %s" % (vol_id, e))
+        newest = mine
+        if best:
+            try:
+                self.copy_from(best["ip"], vol_id, size_gb)
+                newest = best["gen"]
+                common.log(NAME, "copied volume %s (generation %d) from %s" % (
+                    vol_id, newest, best["ip"]))
+            except (OSError, ValueError) as e:
+                common.log(NAME, "copying volume %s from %s failed: %s" % (vol_id, best["ip"], e))
+        # This copy is the one written from now on: newer than every other.
+        images[vol_id] = newest + 1
+
+    def copy_from(self, ip, vol_id, size_gb):
+        """Copy a peer's image: a JSON header line with the data extents, then their bytes."""
+        path = self.backing_file(vol_id)
+        tmp = path + ".copy"
+        with socket.create_connection((ip, DATA_PORT), timeout=30) as conn, \
+                open(tmp, "wb") as out:
+            conn.sendall((json.dumps({"op": "get", "volume": vol_id}) + "\n").encode())
+            f = conn.makefile("rb")
+            header = json.loads(f.readline())
+            if not header.get("ok"):
+                raise ValueError(header.get("error", "peer refused"))
+            out.truncate(max(header["size"], size_gb * 1024**3))
+            for offset, length in header["extents"]:
+                out.seek(offset)
+                while length:
+                    chunk = f.read(min(length, 1 << 20))
+                    if not chunk:
+                        raise ValueError("peer closed the connection early")
+                    out.write(chunk)
+                    length -= len(chunk)
+        os.replace(tmp, path)
+
+    def extents(self, path):
+        """The (offset, length) data extents of a sparse file (SEEK_DATA / SEEK_HOLE)."""
+        out = []
+        with open(path, "rb") as f:
+            fd, end, pos = f.fileno(), os.fstat(f.fileno()).st_size, 0
+            while pos < end:
+                try:
+                    start = os.lseek(fd, pos, os.SEEK_DATA)
+                except OSError:
+                    break
+                stop = os.lseek(fd, start, os.SEEK_HOLE)
+                out.append([start, stop - start])
+                pos = stop
+        return out
+
+    def serve_peers(self):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        udp.bind(("0.0.0.0", DATA_PORT))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind(("0.0.0.0", DATA_PORT))
+        tcp.listen(4)
+        threading.Thread(target=self.answer_copies, args=(tcp,), daemon=True).start()
+        while True:
+            try:
+                data, addr = udp.recvfrom(4096)
+                ask = json.loads(data)
+                if ask.get("op") != "who_has" or ask.get("guid") == self.guid:
+                    continue
+                gen = self.state.get("images", {}).get(ask.get("volume"))
+                if gen and os.path.exists(self.backing_file(ask["volume"])):
+                    udp.sendto(json.dumps({"guid": self.guid, "gen": gen}).encode(), addr)
+            except (OSError, ValueError) as e:
+                common.log(NAME, "peer question failed: %s" % e)
+
+    def answer_copies(self, tcp):
+        while True:
+            conn, _ = tcp.accept()
+            threading.Thread(target=self.send_copy, args=(conn,), daemon=True).start()
+
+    def send_copy(self, conn):
+        with conn:
+            try:
+                ask = json.loads(conn.makefile("rb").readline())
+                path = self.backing_file(str(ask.get("volume")))
+                if not os.path.exists(path):
+                    conn.sendall(b'{"ok": false, "error": "no image"}\n')
+                    return
+                extents = self.extents(path)
+                header = {"ok": True, "size": os.path.getsize(path), "extents": extents}
+                conn.sendall((json.dumps(header) + "\n").encode())
+                with open(path, "rb") as f:
+                    for offset, length in extents:
+                        f.seek(offset)
+                        while length:
+                            chunk = f.read(min(length, 1 << 20))
+                            if not chunk:
+                                return
+                            conn.sendall(chunk)
+                            length -= len(chunk)
+            except (OSError, ValueError) as e:
+                common.log(NAME, "sending a copy failed: %s" % e)
 
     # ---------- drv_cfg ----------
     def control(self, request):
@@ -290,6 +449,7 @@ def main():
     sdc = Sdc()
     sdc.restore()
     threading.Thread(target=sdc.serve_control, daemon=True).start()
+    threading.Thread(target=sdc.serve_peers, daemon=True).start()
     common.log(NAME, "GUID %s, MDMs %s" % (sdc.guid, ",".join(read_mdm_ips()) or "none"))
     while True:
         try:
