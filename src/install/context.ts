@@ -3,7 +3,14 @@
 import type { Machine } from "../machine";
 import { Redactor, stepLog, type LogSink, type StepLog } from "./log";
 import type { RpmSet } from "./rpms";
-import { classifyFailure, Scli, type ScliCommand, type ScliFailure } from "./scli";
+import {
+  classifyFailure,
+  Scli,
+  TRANSIENT_FAILURES,
+  vendorMessage,
+  type ScliCommand,
+  type ScliFailure,
+} from "./scli";
 import { managerIps, secretsOf, type InstallSpec } from "./spec";
 import { abortError, sleep, SshSession, type ExecResult } from "./ssh";
 
@@ -30,6 +37,36 @@ export const SECRET_VARS = {
   gatewayPassword: "GATEWAY_ADMIN_PASSWORD",
   liaToken: "TOKEN",
 } as const;
+
+/** How long one scli command may take before it is stopped (it never waits on input). */
+export const SCLI_TIMEOUT_MS = 300_000;
+
+/**
+ * scli refused or failed: names host, step and command, and carries the vendor's own message
+ * and what the failure means (`failure`), so that callers retry only transient failures.
+ */
+export class ScliError extends Error {
+  constructor(
+    readonly host: string,
+    readonly step: string,
+    readonly command: string,
+    readonly failure: ScliFailure,
+    readonly vendor: string,
+    readonly exitCode: number | undefined,
+    fix?: string,
+  ) {
+    super(
+      `[${host}] ${step}: ${command} failed${exitCode === undefined ? "" : ` (exit ${exitCode})`}: ` +
+        `${vendor}${fix ? `. ${fix}` : ""}`,
+    );
+    this.name = "ScliError";
+  }
+
+  /** Whether the same command may succeed if tried again a little later. */
+  get transient(): boolean {
+    return TRANSIENT_FAILURES.includes(this.failure);
+  }
+}
 
 export class InstallContext {
   readonly redactor: Redactor;
@@ -193,12 +230,27 @@ export class InstallContext {
     o: { change?: boolean; quiet?: boolean; renew?: boolean } = {},
   ): Promise<{ ok: boolean; out: string; failure?: ScliFailure; result: ExecResult }> {
     const attempt = async () => {
-      const r = await this.run(host, step, c.line, {
-        change: o.change,
-        check: false,
-        secrets: c.secrets,
-        quiet: o.quiet,
-      });
+      let r: ExecResult;
+      try {
+        r = await this.run(host, step, c.line, {
+          change: o.change,
+          check: false,
+          secrets: c.secrets,
+          quiet: o.quiet,
+          timeoutMs: SCLI_TIMEOUT_MS,
+        });
+      } catch (e) {
+        if (!/timed out after/.test((e as Error).message)) throw e;
+        throw new ScliError(
+          host,
+          step,
+          this.redactor.redact(c.line),
+          "other",
+          `no answer in ${SCLI_TIMEOUT_MS / 1000} s`,
+          undefined,
+          "scli runs with stdin closed, so it cannot be waiting on a question; check that the MDMs answer (systemctl status on the MDM hosts) and run again",
+        );
+      }
       const out = r.stdout + r.stderr;
       return r.code === 0
         ? { ok: true, out, result: r }
@@ -222,16 +274,34 @@ export class InstallContext {
     o: { change?: boolean; okIfExists?: boolean } = {},
   ): Promise<string> {
     const r = await this.scliRun(host, step, c, o);
-    // "already exists" after a query said it did not: another run got there first; same result.
+    // "already exists" after a query said it did not: another run got there first; the caller
+    // verifies the object with a fresh query.
     if (!r.ok && o.okIfExists && r.failure === "exists") return r.out;
-    if (!r.ok) {
-      throw new Error(
-        this.redactor.redact(
-          `[${host}] ${step}: ${c.line} failed (exit ${r.result.code}): ${r.out.trim().split("\n").slice(-5).join(" / ")}`,
-        ),
-      );
-    }
+    if (!r.ok) throw this.scliError(host, step, c, r);
     return r.out;
+  }
+
+  /** The error for a failed scli command: host, step, command, the vendor's words, a fix. */
+  scliError(
+    host: string,
+    step: string,
+    c: ScliCommand,
+    r: { out: string; failure?: ScliFailure; result: ExecResult },
+    fix?: string,
+  ): ScliError {
+    const failure = r.failure ?? classifyFailure(r.out);
+    return new ScliError(
+      host,
+      step,
+      this.redactor.redact(c.line),
+      failure,
+      this.redactor.redact(vendorMessage(r.out)),
+      r.result.code,
+      fix ??
+        (failure === "certificate"
+          ? "The command carried --approve_certificate; approve the MDM certificate for root on this host (scli --login ... --approve_certificate) and run again"
+          : undefined),
+    );
   }
 
   close(): void {

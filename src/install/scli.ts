@@ -1,5 +1,6 @@
 // Everything about scli's flags and output formats lives here (reference §4, §5): command
 // builders per dialect and parsers for the queries. Stages never spell an scli flag themselves.
+import { createHash } from "crypto";
 import type { Dialect } from "./rpms";
 import { q } from "./shell";
 
@@ -18,11 +19,17 @@ export interface ScliCommand {
   secrets: string[];
 }
 
+/**
+ * scli never gets a terminal or input from us: stdin is /dev/null, so a question it might ask
+ * (y/n on an unapproved certificate) meets end-of-file at once instead of waiting.
+ */
+export const STDIN_CLOSED = "</dev/null";
+
 function cmd(words: Word[]): ScliCommand {
   const secrets = words
     .filter((w): w is { secret: string } => typeof w !== "string")
     .map((w) => w.secret);
-  return { line: render(words), secrets };
+  return { line: `${render(words)} ${STDIN_CLOSED}`, secrets };
 }
 
 export type MediaType = "HDD" | "SSD";
@@ -130,15 +137,33 @@ export class Scli {
         );
   }
 
-  switchClusterMode(mode: "3_node" | "5_node", slaves: string[], tbs: string[]): ScliCommand {
+  /**
+   * Switch to 3_node/5_node adding the given slaves and tie-breakers: by name (`a` or
+   * `{name}`), or by MDM ID (`--add_slave_mdm_id`, `--add_tb_id`) when one of them has no name
+   * (MDMs added by other tools; 3.6 lists only IDs). Throws for a member with neither.
+   */
+  switchClusterMode(
+    mode: "3_node" | "5_node",
+    slaves: (string | { name?: string; id?: string })[],
+    tbs: (string | { name?: string; id?: string })[],
+  ): ScliCommand {
     if (this.dialect === "1.3x") return this.base("--switch_to_cluster_mode");
-    // An empty name list is left out: scli takes "" as a name and refuses it.
+    const flag = (members: (string | { name?: string; id?: string })[], what: string): string[] => {
+      // An empty list is left out: scli takes "" as a name and refuses it.
+      if (members.length === 0) return [];
+      const m = members.map((x) => (typeof x === "string" ? { name: x } : x));
+      if (m.every((x) => x.name)) return [`--add_${what}_name`, m.map((x) => x.name).join(",")];
+      if (m.every((x) => x.id)) return [`--add_${what}_id`, m.map((x) => x.id).join(",")];
+      throw new Error(
+        `cannot name ${what.replace("_mdm", "")} MDMs for --switch_cluster_mode: one has neither name nor ID`,
+      );
+    };
     return this.base(
       "--switch_cluster_mode",
       "--cluster_mode",
       mode,
-      ...(slaves.length > 0 ? ["--add_slave_mdm_name", slaves.join(",")] : []),
-      ...(tbs.length > 0 ? ["--add_tb_name", tbs.join(",")] : []),
+      ...flag(slaves, "slave_mdm"),
+      ...flag(tbs, "tb"),
     );
   }
 
@@ -232,105 +257,170 @@ export class Scli {
 }
 
 // ---- parsers -------------------------------------------------------------------------------
+// Every layout these parsers accept was seen in public output: test/fixtures/scli/README.md
+// lists each sample by ScaleIO version and source (2.0, 2.5 and 3.6 --query_cluster, 1.30/1.31
+// --query_all, 1.3x and 2.x --query_all_sds/_sdc/_volumes, drv_cfg, gateway). They split on
+// known keys and section headers, treat names as optional (`N/A` or absent), ignore lines they
+// do not know, and throw only when what the installer needs is missing.
 
-/** `Logged in. User role is SuperUser. System ID is 1a2b3c4d5e6f7a8b` -> the system ID. */
+const IPV4 = /\b\d{1,3}(?:\.\d{1,3}){3}\b/g;
+
+/** A name as scli prints it, or undefined for "no name" (`N/A`, empty). */
+function nameOrUndefined(v: string | undefined): string | undefined {
+  const t = v?.trim();
+  return t && t !== "N/A" ? t : undefined;
+}
+
+/**
+ * `Key: value, Key 2: v1, v2, Key3: v` -> [[key, value], ...] for the comma-separated layouts
+ * (`--query_cluster`). A key starts the line or follows a comma and ends at `: `; a comma
+ * followed by anything else (an address, an interface, a trailing role) belongs to the value.
+ */
+export function commaKeyValues(line: string): [string, string][] {
+  const re = /(?:^|,)\s*([A-Za-z][^,:]*?):(?=\s|$)/g;
+  const marks: { key: string; start: number; end: number }[] = [];
+  for (let m = re.exec(line); m; m = re.exec(line)) {
+    marks.push({ key: m[1].trim(), start: m.index, end: m.index + m[0].length });
+  }
+  return marks.map((k, i) => [
+    k.key,
+    line
+      .slice(k.end, i + 1 < marks.length ? marks[i + 1].start : line.length)
+      .trim()
+      .replace(/,$/, "")
+      .trim(),
+  ]);
+}
+
+/**
+ * The value of `key` in a space-separated line (`SDS ID: x Name: y State: z, Joined IP: ...`):
+ * the text after `key:` up to the next of `stops` (other keys of that line) or the line's end.
+ */
+function spacedField(rest: string, key: string, stops: string[]): string | undefined {
+  const k = new RegExp(`(?:^|\\s)${key}:?\\s+`).exec(rest);
+  if (!k) return undefined;
+  const after = rest.slice(k.index + k[0].length);
+  let end = after.length;
+  for (const s of stops) {
+    const m = new RegExp(`(?:,\\s*|\\s+)${s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`).exec(after);
+    if (m && m.index < end) end = m.index;
+  }
+  return after.slice(0, end).trim().replace(/,$/, "");
+}
+
+/**
+ * `Logged in. User role is SuperUser. System ID is 1a2b3c4d5e6f7a8b` -> role and system ID
+ * (lower case). Roles seen: SuperUser (2.x/3.x), Administrator (1.31). A certificate block may
+ * precede the line (scli on an unapproved certificate). Undefined when no such line.
+ */
 export function parseLogin(out: string): { role: string; systemId: string } | undefined {
-  const m = /Logged in\.\s*User role is (\w+)\.\s*System ID is ([0-9a-fA-F]+)/.exec(out);
+  const m = /Logged in\.?\s*User role is ([\w-]+)\.?\s*System ID is ([0-9a-fA-F]+)/.exec(out);
   return m ? { role: m[1], systemId: m[2].toLowerCase() } : undefined;
 }
 
 export interface MdmInfo {
-  name: string;
+  /** Absent when the MDM has none (3.6 prints only `ID:`; clusters built by other tools). */
+  name?: string;
+  /** `0x...` as printed. */
   id?: string;
+  /** Data addresses (`IPs:` in 2.x, `IP Addresses:` in 3.x); several per MDM are possible. */
   ips: string[];
+  managementIps: string[];
+  /** The trailing role of a standby MDM: `Manager`, `Tie Breaker`. */
   role?: string;
   status?: string;
+  version?: string;
 }
 
 export interface ClusterInfo {
   name?: string;
   id?: string;
+  /** `1_node`, `3_node`, `5_node` */
   mode: string;
+  /** `Normal`, `Degraded`, ... */
   state: string;
   /** "3/3" */
   active?: string;
   replicas?: string;
+  virtualIps: string[];
   master?: MdmInfo;
   slaves: MdmInfo[];
   tieBreakers: MdmInfo[];
   standbys: MdmInfo[];
 }
 
-/** The value of `Key: value` in a line, up to the next comma or whitespace. */
-function field(line: string, key: string): string | undefined {
-  const m = new RegExp(`(?:^|[\\s,])${key}:\\s*([^,\\s]+)`).exec(line);
-  return m ? m[1] : undefined;
-}
-
-/** `IPs: 10.0.0.1, 10.0.0.2, Management IPs: ...` -> the addresses right after `IPs:`. */
-function ipsOf(line: string): string[] | undefined {
-  const m = /(?:^|[\s,])IPs:\s*((?:\d+\.\d+\.\d+\.\d+(?:\s*,\s*)?)+)/.exec(line);
-  return m ? m[1].split(/[\s,]+/).filter(Boolean) : undefined;
-}
+type ClusterSection = "cluster" | "master" | "slaves" | "tieBreakers" | "standbys";
+const CLUSTER_SECTIONS: Partial<Record<string, ClusterSection>> = {
+  cluster: "cluster",
+  "master mdm": "master",
+  "slave mdms": "slaves",
+  "slave mdm": "slaves",
+  "tie-breakers": "tieBreakers",
+  "tie breakers": "tieBreakers",
+  "tie-breaker": "tieBreakers",
+  "standby mdms": "standbys",
+  "standby mdm": "standbys",
+};
 
 /**
- * `scli --query_cluster` (2.x/3.x):
- *   Cluster:
- *       Name: c1, ID: 1a2b..., Mode: 3_node, State: Normal, Active: 3/3, Replicas: 2/2
- *   Master MDM:
- *       Name: mdm1, ID: 0x...
- *           IPs: 10.0.0.1, Management IPs: 10.0.0.1, Port: 9011
- *   Slave MDMs:
- *       Name: mdm2, ID: 0x...
- *           IPs: 10.0.0.2, ...   Status: Normal
- *   Tie-Breakers:
- *       Name: tb1, ...
- *   Standby MDMs:
- *       Name: mdm4, ID: 0x..., Manager
+ * `scli --query_cluster` (2.0 to 3.6). A section header (`Cluster:`, `Master MDM:`,
+ * `Slave MDMs:`, `Tie-Breakers:`, `Standby MDMs:`) alone on its line opens a section; in an
+ * MDM section a line whose first key is `Name` or `ID` opens an MDM, and the lines after it
+ * add `IPs`/`IP Addresses`, `Management IPs`, `Status`, `Version`. Indentation is not relied on.
+ * Throws when no `Mode:` is found (not a --query_cluster answer).
  */
 export function parseQueryCluster(out: string): ClusterInfo {
-  const info: ClusterInfo = { mode: "", state: "", slaves: [], tieBreakers: [], standbys: [] };
-  let section = "";
+  const info: ClusterInfo = {
+    mode: "",
+    state: "",
+    virtualIps: [],
+    slaves: [],
+    tieBreakers: [],
+    standbys: [],
+  };
+  let section: ClusterSection | "other" | "" = "";
   let current: MdmInfo | undefined;
   for (const raw of out.replace(/\r/g, "").split("\n")) {
-    if (raw.trim() === "") continue;
-    const header = /^(\S[^:]*):\s*$/.exec(raw);
+    const line = raw.trim();
+    if (line === "") continue;
+    const header = /^([A-Za-z][A-Za-z -]*):$/.exec(line);
     if (header) {
-      section = header[1].trim().toLowerCase();
+      section = CLUSTER_SECTIONS[header[1].trim().toLowerCase()] ?? "other";
       current = undefined;
       continue;
     }
+    const kvs = commaKeyValues(line);
     if (section === "cluster") {
-      info.mode = field(raw, "Mode") ?? info.mode;
-      info.state = field(raw, "State") ?? info.state;
-      info.active = field(raw, "Active") ?? info.active;
-      info.replicas = field(raw, "Replicas") ?? info.replicas;
-      info.name = field(raw, "Name") ?? info.name;
-      info.id = field(raw, "ID") ?? info.id;
+      for (const [k, v] of kvs) {
+        const key = k.toLowerCase();
+        if (key === "mode") info.mode = v;
+        else if (key === "state" || key === "cluster state") info.state = v;
+        else if (key === "active") info.active = v;
+        else if (key === "replicas") info.replicas = v;
+        else if (key === "name") info.name = nameOrUndefined(v);
+        else if (key === "id") info.id = v;
+        else if (key.startsWith("virtual ip")) info.virtualIps = v.match(IPV4) ?? [];
+      }
       continue;
     }
-    const list =
-      section === "master mdm"
-        ? "master"
-        : section.startsWith("slave")
-          ? "slaves"
-          : section.startsWith("tie")
-            ? "tieBreakers"
-            : section.startsWith("standby")
-              ? "standbys"
-              : undefined;
-    if (!list) continue;
-    const name = field(raw, "Name");
-    if (name) {
-      current = { name, id: field(raw, "ID"), ips: [] };
-      const trailing = /,\s*(Manager|TieBreaker|Tie Breaker|tb)\s*$/i.exec(raw);
+    if (section === "" || section === "other" || kvs.length === 0) continue;
+    const first = kvs[0][0].toLowerCase();
+    if (first === "name" || first === "id" || !current) {
+      current = { ips: [], managementIps: [] };
+      if (section === "master") info.master = current;
+      else info[section].push(current);
+      const trailing = /,\s*(Manager|Tie ?Breaker|TieBreaker|TB)\s*$/i.exec(line);
       if (trailing) current.role = trailing[1];
-      if (list === "master") info.master = current;
-      else info[list].push(current);
     }
-    if (current) {
-      current.ips = ipsOf(raw) ?? current.ips;
-      current.status = field(raw, "Status") ?? current.status;
+    for (const [k, v] of kvs) {
+      const key = k.toLowerCase();
+      if (key === "name") current.name = nameOrUndefined(v);
+      else if (key === "id") current.id = v.split(",")[0].trim();
+      else if (key === "ips" || key === "ip addresses") current.ips = v.match(IPV4) ?? [];
+      else if (key === "management ips" || key === "management ip addresses")
+        current.managementIps = v.match(IPV4) ?? [];
+      else if (key === "status") current.status = v;
+      else if (key === "version") current.version = v;
     }
   }
   if (!info.mode)
@@ -338,62 +428,151 @@ export function parseQueryCluster(out: string): ClusterInfo {
   return info;
 }
 
-export interface VolumeInfo {
-  id: string;
-  name: string;
-  sizeGb: number;
-  /** Number of SDCs it is mapped to (0 when unmapped). */
-  mappedSdcs: number;
+/** Every MDM the cluster lists (master, slaves, tie-breakers, standbys). */
+export function allMdms(c: ClusterInfo): MdmInfo[] {
+  return [...(c.master ? [c.master] : []), ...c.slaves, ...c.tieBreakers, ...c.standbys];
 }
 
-/** ` Volume ID: 6e2b2b3400000000 Name: vol1 Size: 8.0 GB (8192 MB) Mapped to 3 SDC Thick-provisioned` */
+export interface VolumeInfo {
+  id: string;
+  name?: string;
+  sizeGb?: number;
+  /** Number of SDCs it is mapped to: 0 when `Unmapped`; undefined when the layout does not say. */
+  mappedSdcs?: number;
+  thin?: boolean;
+  /** A snapshot (`Snapshot of ...`), never one of our volumes. */
+  snapshot: boolean;
+  protectionDomain?: string;
+  storagePool?: string;
+}
+
+/**
+ * `scli --query_all_volumes`. 2.x: ` Volume ID: <id> Name: <n> Size: 8.0 GB (8192 MB) Mapped to
+ * 3 SDC Thick-provisioned` under `Protection Domain <id> Name: <pd>` / `Storage Pool <id> Name:
+ * <sp>` headers; 1.30: `>> Volume ID <id> Name: <n> Storage pool: <sp> Size:8 GB (8192 MB)`
+ * followed by `Volume is unmapped`. IDs lower-cased.
+ */
 export function parseVolumes(out: string): VolumeInfo[] {
   const vols: VolumeInfo[] = [];
-  const re = /Volume ID:\s*([0-9a-fA-Fx]+)\s+Name:\s*(\S+)\s+Size:\s*([\d.]+)\s*GB[^\n]*/g;
-  for (let m = re.exec(out); m; m = re.exec(out)) {
-    const mapped = /Mapped to (\d+) SDC/.exec(m[0]);
-    vols.push({
-      id: m[1].toLowerCase(),
-      name: m[2],
-      sizeGb: Number(m[3]),
-      mappedSdcs: mapped ? Number(mapped[1]) : 0,
-    });
+  let pd: string | undefined;
+  let sp: string | undefined;
+  let last: VolumeInfo | undefined;
+  for (const raw of out.replace(/\r/g, "").split("\n")) {
+    const line = raw.trim();
+    const pdm =
+      /^Protection Domain:?\s+(?:Name:\s*(\S+)\s+ID:\s*[0-9a-fA-F]+|[0-9a-fA-F]+\s+Name:\s*(\S+))/.exec(
+        line,
+      );
+    if (pdm) {
+      pd = nameOrUndefined(pdm[1] ?? pdm[2]);
+      sp = undefined;
+      continue;
+    }
+    const spm = /^Storage Pool:?\s+[0-9a-fA-F]+\s+Name:\s*(\S+)/.exec(line);
+    if (spm) {
+      sp = nameOrUndefined(spm[1]);
+      continue;
+    }
+    const v = /^(?:>>\s*)?Volume ID:?\s+([0-9a-fA-F]+)\b(.*)$/.exec(line);
+    if (v) {
+      const rest = v[2];
+      const size = /Size:\s*([\d.]+)\s*GB/.exec(rest);
+      const mapped = /Mapped to (\d+) SDC/i.exec(rest);
+      const prov = /(Thin|Thick)-provisioned/i.exec(rest);
+      last = {
+        id: v[1].toLowerCase(),
+        name: nameOrUndefined(
+          spacedField(rest, "Name", ["Size:", "Storage pool:", "Mapped", "Unmapped"]),
+        ),
+        sizeGb: size ? Number(size[1]) : undefined,
+        mappedSdcs: mapped ? Number(mapped[1]) : /\bUnmapped\b/i.test(rest) ? 0 : undefined,
+        thin: prov ? prov[1].toLowerCase() === "thin" : undefined,
+        snapshot: /Snapshot of/i.test(rest),
+        protectionDomain: pd,
+        storagePool: nameOrUndefined(spacedField(rest, "Storage pool", ["Size:"])) ?? sp,
+      };
+      vols.push(last);
+      continue;
+    }
+    if (last && /^Volume is unmapped/i.test(line)) last.mappedSdcs = 0;
+    const mappedLine = /^Volume is mapped to (\d+) SDC/i.exec(line);
+    if (last && mappedLine) last.mappedSdcs = Number(mappedLine[1]);
   }
   return vols;
 }
 
 export interface SdsInfo {
   id: string;
-  name: string;
-  state: string;
+  name?: string;
+  state?: string;
   ip: string;
+  protectionDomain?: string;
 }
 
-/** `SDS ID: <id> Name: <n> State: <s>, Joined IP: <ip> Port: 7072 Version: <v>` */
+/**
+ * `scli --query_all_sds`: `SDS ID: <id> Name: <n> State: <s>, Joined IP: <ip> Port: 7072
+ * Version: <v>` (2.x; `Joined IP` without colon seen in 2.0.5014; no `Version` in others) or
+ * `SDS ID: <id> Name: <n> IP: <ip> Port: 7072` (1.3x), under `Protection Domain <id> Name: <pd>`
+ * or `Protection Domain: Name: <pd> ID: <id>`. Throws on an SDS line without an address.
+ */
 export function parseSds(out: string): SdsInfo[] {
   const res: SdsInfo[] = [];
-  const re = /SDS ID:\s*(\S+)\s+Name:\s*(\S+)\s+State:\s*([^,\n]+),\s*(?:\w+\s+)?IP:\s*([\d.]+)/g;
-  for (let m = re.exec(out); m; m = re.exec(out)) {
-    res.push({ id: m[1].toLowerCase(), name: m[2], state: m[3].trim(), ip: m[4] });
+  let pd: string | undefined;
+  for (const raw of out.replace(/\r/g, "").split("\n")) {
+    const line = raw.trim();
+    const pdm =
+      /^Protection Domain:?\s+(?:Name:\s*(\S+)\s+ID:\s*[0-9a-fA-F]+|[0-9a-fA-F]+\s+Name:\s*(\S+))/.exec(
+        line,
+      );
+    if (pdm) {
+      pd = nameOrUndefined(pdm[1] ?? pdm[2]);
+      continue;
+    }
+    const m = /^SDS ID:\s*([0-9a-fA-F]+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const rest = m[2];
+    const ip = /(?:Joined IP:?|\bIP:)\s*(\d{1,3}(?:\.\d{1,3}){3})/.exec(rest);
+    if (!ip) throw new Error(`scli --query_all_sds: no address in SDS line "${line}"`);
+    res.push({
+      id: m[1].toLowerCase(),
+      name: nameOrUndefined(spacedField(rest, "Name", ["State:", "Joined IP", "IP:", "Port:"])),
+      state: spacedField(rest, "State", ["Joined IP", "IP:", "Port:"]),
+      ip: ip[1],
+      protectionDomain: pd,
+    });
   }
   return res;
 }
 
 export interface SdcInfo {
   id: string;
-  name: string;
+  /** Absent when the SDC has none (`N/A`) or the layout has no names (1.3x). */
+  name?: string;
   ip: string;
-  state: string;
+  state?: string;
   guid?: string;
 }
 
-/** `SDC ID: <id> Name: <n> IP: <ip> State: Connected GUID: <guid>` */
+/**
+ * `scli --query_all_sdc`: `SDC ID: <id> [Name: <n>] IP: <ip> State: Connected GUID: <guid> ...`
+ * (the name field is absent in 1.3x; indented bandwidth lines follow each SDC in 2.x and are
+ * ignored). Throws on an SDC line without an address.
+ */
 export function parseSdcs(out: string): SdcInfo[] {
   const res: SdcInfo[] = [];
-  const re =
-    /SDC ID:\s*(\S+)\s+Name:\s*(\S+)\s+IP:\s*([\d.]+)\s+State:\s*(\S+)(?:\s+GUID:\s*(\S+))?/g;
-  for (let m = re.exec(out); m; m = re.exec(out)) {
-    res.push({ id: m[1].toLowerCase(), name: m[2], ip: m[3], state: m[4], guid: m[5] });
+  for (const raw of out.replace(/\r/g, "").split("\n")) {
+    const m = /^\s*SDC ID:\s*([0-9a-fA-F]+)\s+(.*)$/.exec(raw);
+    if (!m) continue;
+    const rest = m[2];
+    const ip = /\bIP:\s*(\d{1,3}(?:\.\d{1,3}){3})/.exec(rest);
+    if (!ip) throw new Error(`scli --query_all_sdc: no address in SDC line "${raw.trim()}"`);
+    res.push({
+      id: m[1].toLowerCase(),
+      name: nameOrUndefined(spacedField(rest, "Name", ["IP:"])),
+      ip: ip[1],
+      state: spacedField(rest, "State", ["GUID:", "OS Type:", "Approved:", "Loaded Version:"]),
+      guid: /GUID:\s*([0-9A-Fa-f-]{36})/.exec(rest)?.[1],
+    });
   }
   return res;
 }
@@ -408,13 +587,44 @@ export function parseDrvQueryVols(out: string): { volumeId: string; systemId: st
   return res;
 }
 
-/** What a failed scli command means, from its text (exit status 7 covers several cases). */
-export type ScliFailure = "unreachable" | "auth" | "exists" | "not-found" | "no-session" | "other";
+/**
+ * What a failed scli command means, from its text. scli uses exit status 7 for several of these
+ * (already exists, not ready, wrong password), so the text decides.
+ * - `no-cluster`: the MDM is not part of any system yet (2.0.1+ `This MDM is not attached to a
+ *   system`, 2.0 `The MDM cluster state is incorrect`, per issue 11; the emulator's `has not
+ *   been created`). Only then may a cluster be created.
+ * - `certificate`: scli wants the MDM certificate approved (it would ask y/n).
+ * - `unreachable`, `no-session`: transient (an MDM starting, a failover); worth retrying.
+ * - everything else is the MDM's final word and is shown to the user at once.
+ */
+export type ScliFailure =
+  | "no-cluster"
+  | "certificate"
+  | "unreachable"
+  | "auth"
+  | "exists"
+  | "not-found"
+  | "no-session"
+  | "other";
+
+/** The failures worth retrying: the same command can succeed a little later. */
+export const TRANSIENT_FAILURES: readonly ScliFailure[] = ["unreachable", "no-session"];
 
 export function classifyFailure(out: string): ScliFailure {
   const tests: [ScliFailure, RegExp][] = [
-    ["exists", /already (exists|in use|mapped|added)|name .* is in use|is already/i],
-    ["no-session", /not logged in|login first|login (is )?required|session/i],
+    [
+      "no-cluster",
+      /not attached to a system|cluster state is incorrect|has not been created|cluster (is )?not (yet )?created/i,
+    ],
+    [
+      "certificate",
+      /approve this certificate|Press 'y'|\(y\/n\)|\[y\/n\]|certificate .*(not trusted|untrusted)/i,
+    ],
+    ["exists", /already (exists|in use|mapped|added|a member)|name .* is (already )?in use/i],
+    [
+      "no-session",
+      /not logged in|log ?in first|login (is )?required|session (has )?(expired|ended|timed out|is not valid)/i,
+    ],
     [
       "auth",
       /(invalid|wrong|incorrect).*(user ?name|password|credentials)|authenticat|permission denied/i,
@@ -422,11 +632,22 @@ export function classifyFailure(out: string): ScliFailure {
     ["not-found", /could not find|not found|does not exist|unknown (volume|sdc|sds)/i],
     [
       "unreachable",
-      /fail(ed)? to connect|connection refused|could not connect|not (yet )?(answering|responding)|unreachable|timed? ?out|no mdm|not created|not ready/i,
+      /fail(ed)? to connect|connection refused|could not connect|not (yet )?(answering|responding)|unreachable|timed? ?out|no mdm answers|not ready|not the master/i,
     ],
   ];
   for (const [kind, re] of tests) if (re.test(out)) return kind;
   return "other";
+}
+
+/** The vendor's own words from scli output: its `Error:`/`Status:` lines, else its last lines. */
+export function vendorMessage(out: string): string {
+  const lines = out
+    .replace(/\r/g, "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const errors = lines.filter((l) => /^(Error|Warning)\b|Status:/i.test(l));
+  return (errors.length > 0 ? errors : lines.slice(-3)).join(" / ");
 }
 
 /** Where drv_cfg lives (newer layouts first). */
@@ -442,11 +663,32 @@ export function volumeDevicePath(systemId: string, volumeId: string): string {
   return `/dev/disk/by-id/emc-vol-${systemId}-${volumeId}`;
 }
 
-/** scli object names: letters, digits, `_` and `-`, at most 31 characters. */
+/** Longest ScaleIO object name (MDM, SDS, SDC, system, protection domain, pool, volume). */
+export const OBJECT_NAME_MAX = 31;
+/**
+ * The names Arrowhead gives and accepts: letters, digits, `_` and `-`, 1-31 characters. The
+ * vendor's own default names use more (`SDS_[10.0.0.11]`, fixtures 2.0), so this set is a safe
+ * subset, not the vendor's full rule; its 31-character limit is the vendor's.
+ */
+export const OBJECT_NAME = /^[A-Za-z0-9_-]{1,31}$/;
+export const OBJECT_NAME_RULE = "letters, digits, - and _, 1-31 characters";
+
+/**
+ * A valid ScaleIO object name for `s`, deterministic and collision-free: `s` itself when it is
+ * already valid; otherwise its readable beginning (other characters turned into `_`, cut to 22
+ * and without a trailing `-`/`_`) plus `-` and 8 hex digits of SHA-256(`s`). Two different
+ * inputs that need shortening or cleaning therefore differ in the hash (2^-32 chance of a clash),
+ * and a cleaned name never equals a valid input, which is kept as is. Throws for an input with
+ * no letter or digit.
+ */
 export function objectName(s: string): string {
-  const n = s.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 31);
-  if (!n) throw new Error(`cannot derive a ScaleIO object name from "${s}"`);
-  return n;
+  if (OBJECT_NAME.test(s)) return s;
+  const clean = s.replace(/[^A-Za-z0-9_-]/g, "_");
+  if (!/[A-Za-z0-9]/.test(clean))
+    throw new Error(`cannot derive a ScaleIO object name from "${s}" (it has no letter or digit)`);
+  const hash = createHash("sha256").update(s).digest("hex").slice(0, 8);
+  const prefix = clean.slice(0, OBJECT_NAME_MAX - hash.length - 1).replace(/[-_]+$/, "");
+  return `${prefix}-${hash}`;
 }
 
 export interface SystemInfo {
@@ -454,31 +696,76 @@ export interface SystemInfo {
   name?: string;
   protectionDomains: {
     id: string;
-    name: string;
-    pools: { id: string; name: string; mediaType?: string }[];
+    name?: string;
+    pools: { id: string; name?: string; mediaType?: string }[];
   }[];
 }
 
 /**
- * `scli --query_all`: a "System Info:" block (`ID:`, `Name:`), then
- * `Protection Domain <id> (Name: <pd>)` and indented `Storage Pool <id> (Name: <sp>), Media type: HDD, ...`.
+ * A `Protection Domain`/`Storage Pool` header of `--query_all` in any seen layout:
+ * `<kind> <name> (Id: <id>) has ...` (1.30, 1.31, 2.0), `<kind> <name> Id: <id>` (the same with
+ * the parentheses stripped, as monitoring scripts show it) or `<kind> <id> (Name: <name>)`.
+ */
+function queryAllHeader(line: string, kind: string): { id: string; name?: string } | undefined {
+  const byId = new RegExp(`^${kind}\\s+(\\S+)\\s+\\(?Id:\\s*([0-9a-fA-F]+)\\)?`, "i").exec(line);
+  if (byId) return { id: byId[2].toLowerCase(), name: nameOrUndefined(byId[1]) };
+  const byName = new RegExp(`^${kind}\\s+([0-9a-fA-F]+)\\s+\\(Name:\\s*([^)]*)\\)`, "i").exec(line);
+  if (byName) return { id: byName[1].toLowerCase(), name: nameOrUndefined(byName[2]) };
+  return undefined;
+}
+
+/**
+ * `scli --query_all`: the `System Info:` block (`ID:`, and `Name:` once the system was renamed),
+ * then protection domains with their storage pools (see queryAllHeader; `Media type:` when
+ * printed). Pools before any protection domain are ignored.
  */
 export function parseQueryAll(out: string): SystemInfo {
   const info: SystemInfo = { protectionDomains: [] };
-  const id = /^\s*ID:\s*([0-9a-fA-F]+)\s*$/m.exec(out);
-  const name = /^\s*Name:\s*(\S+)\s*$/m.exec(out);
-  if (id) info.id = id[1].toLowerCase();
-  if (name && name[1] !== "N/A") info.name = name[1];
+  const lines = out.replace(/\r/g, "").split("\n");
+  const start = lines.findIndex((l) => /^\s*System Info:\s*$/.test(l));
+  const sysLines = start >= 0 ? lines.slice(start + 1) : lines;
+  const end = sysLines.findIndex((l) => l.trim() === "");
+  for (const l of end >= 0 ? sysLines.slice(0, end) : sysLines) {
+    const id = /^\s*ID:\s*([0-9a-fA-F]+)\s*$/.exec(l);
+    if (id) info.id = id[1].toLowerCase();
+    const name = /^\s*Name:\s*(\S+)\s*$/.exec(l);
+    if (name) info.name = nameOrUndefined(name[1]);
+  }
   let pd: SystemInfo["protectionDomains"][number] | undefined;
-  for (const line of out.split("\n")) {
-    const p = /Protection Domain\s+(\S+)\s+\(Name:\s*([^)]+)\)/.exec(line);
+  for (const raw of lines) {
+    const line = raw.trim();
+    const p = queryAllHeader(line, "Protection Domain");
     if (p) {
-      pd = { id: p[1], name: p[2].trim(), pools: [] };
+      pd = { ...p, pools: [] };
       info.protectionDomains.push(pd);
       continue;
     }
-    const sp = /Storage Pool\s+(\S+)\s+\(Name:\s*([^)]+)\)(?:,\s*Media type:\s*(\w+))?/.exec(line);
-    if (sp && pd) pd.pools.push({ id: sp[1], name: sp[2].trim(), mediaType: sp[3] });
+    const sp = queryAllHeader(line, "Storage Pool");
+    if (sp && pd) {
+      const media = /Media type:\s*(\w+)/i.exec(line)?.[1];
+      pd.pools.push({ ...sp, ...(media ? { mediaType: media } : {}) });
+    }
   }
   return info;
+}
+
+/**
+ * The MDM's rules for a user password, as `scli --set_password` enforces them: 6-31 characters,
+ * no spaces, and at least three of the four classes lower-case letter, upper-case letter, digit,
+ * special character. Source: issue 11's report of the MDM refusing a password with a space
+ * ("6-31 characters, no spaces, 3 of 4 character classes"); no public vendor page with the rule
+ * was found by the search tools, so the vendor's own refusal is also shown when it differs.
+ */
+export const MDM_PASSWORD_RULE =
+  "6-31 characters, no spaces, and at least 3 of: a lower-case letter, an upper-case letter, a digit, a special character";
+
+/** Why `pw` breaks the MDM password rule (never quoting it), or undefined when it is fine. */
+export function mdmPasswordProblem(pw: string): string | undefined {
+  const why: string[] = [];
+  const n = [...pw].length;
+  if (n < 6 || n > 31) why.push(`it has ${n} characters`);
+  if (/\s/.test(pw)) why.push("it contains a space");
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9\s]/].filter((re) => re.test(pw)).length;
+  if (classes < 3) why.push(`it has ${classes} of the 4 character classes`);
+  return why.length > 0 ? why.join(", ") : undefined;
 }

@@ -151,9 +151,17 @@ describe("scli parsers", () => {
       " Volume ID: 6E2B2B3400000000 Name: docker_node1 Size: 8.0 GB (8192 MB) Mapped to 1 SDC Thick-provisioned",
       " Volume ID: 6e2b2b3500000001 Name: vol2 Size: 16.0 GB (16384 MB) Unmapped Thin-provisioned",
     ].join("\n");
+    const common = { snapshot: false, protectionDomain: "pd1", storagePool: "sp1" };
     expect(parseVolumes(out)).toEqual([
-      { id: "6e2b2b3400000000", name: "docker_node1", sizeGb: 8, mappedSdcs: 1 },
-      { id: "6e2b2b3500000001", name: "vol2", sizeGb: 16, mappedSdcs: 0 },
+      {
+        id: "6e2b2b3400000000",
+        name: "docker_node1",
+        sizeGb: 8,
+        mappedSdcs: 1,
+        thin: false,
+        ...common,
+      },
+      { id: "6e2b2b3500000001", name: "vol2", sizeGb: 16, mappedSdcs: 0, thin: true, ...common },
     ]);
   });
   it("--query_all_sds", () => {
@@ -161,7 +169,13 @@ describe("scli parsers", () => {
       "Query-all-SDS returned 1 SDS nodes.\nProtection Domain 9a8b Name: pd1\n" +
       "SDS ID: 1f2e000000000000 Name: node1 State: Connected, Joined IP: 10.0.0.1 Port: 7072 Version: 3.6.700";
     expect(parseSds(out)).toEqual([
-      { id: "1f2e000000000000", name: "node1", state: "Connected", ip: "10.0.0.1" },
+      {
+        id: "1f2e000000000000",
+        name: "node1",
+        state: "Connected",
+        ip: "10.0.0.1",
+        protectionDomain: "pd1",
+      },
     ]);
   });
   it("--query_all_sdc", () => {
@@ -171,7 +185,7 @@ describe("scli parsers", () => {
     expect(parseSdcs(out)).toEqual([
       {
         id: "3c4d000000000000",
-        name: "N/A",
+        name: undefined,
         ip: "10.0.0.2",
         state: "Connected",
         guid: "5A1E2B3C-0000-4000-8000-000000000001",
@@ -228,6 +242,9 @@ describe("scli parsers", () => {
       classifyFailure(
         "Error: Failed to connect to MDM 10.0.0.1: the MDM cluster has not been created yet on 10.0.0.1",
       ),
+    ).toBe("no-cluster");
+    expect(
+      classifyFailure("Error: Failed to connect to MDM 10.0.0.1: no MDM answers at 10.0.0.1"),
     ).toBe("unreachable");
     expect(classifyFailure("Error: MDM failed command.  Status: Could not find the SDC")).toBe(
       "not-found",
@@ -240,7 +257,8 @@ describe("scli parsers", () => {
   });
   it("names and devices", () => {
     expect(volumeDevicePath("1a2b", "6e2b")).toBe("/dev/disk/by-id/emc-vol-1a2b-6e2b");
-    expect(objectName("docker node.1")).toBe("docker_node_1");
+    expect(objectName("docker_node1")).toBe("docker_node1");
+    expect(objectName("docker node.1")).toMatch(/^docker_node_1-[0-9a-f]{8}$/);
     expect(objectName("x".repeat(40))).toHaveLength(31);
   });
 });

@@ -1,14 +1,20 @@
 // Stage "cluster": create the MDM cluster on the master, set the admin password, add the
 // standby MDMs, switch to 3_node / 5_node, name the system. Each step queries first; a host
-// interrupted anywhere in the sequence resumes where it stopped.
+// interrupted anywhere in the sequence resumes where it stopped. What to do is decided by one
+// pure function (planCluster) from what the MDM reports, so a re-run against an existing or
+// failed-over cluster does only what is missing.
 import { ALL_QUERIES, prefetchQueries, scliQuery, type ScliQuery } from "../cluster-view";
-import { SECRET_VARS, waitFor, type InstallContext } from "../context";
+import { SECRET_VARS, ScliError, waitFor, type InstallContext } from "../context";
 import {
+  allMdms,
+  MDM_PASSWORD_RULE,
+  mdmPasswordProblem,
   objectName,
   parseLogin,
   parseQueryAll,
   parseQueryCluster,
   type ClusterInfo,
+  type MdmInfo,
 } from "../scli";
 import { clusterMode, mdmNodes } from "../spec";
 
@@ -16,11 +22,16 @@ export const STEP = "cluster";
 
 export class WrongPasswordError extends Error {}
 
+/** How long a login waits for an MDM that does not answer yet (starting, failing over). */
+export const LOGIN_WAIT_MS = 120_000;
+
 /**
  * Log in with the configured password; when the cluster still has the default password, change
- * it first. Returns the system ID, or undefined when no cluster exists yet. Once per run and
- * host: scli keeps the session (ctx.scliRun logs in again if it ends). `alsoAsk` queries are
- * asked in the same round trip.
+ * it first. Returns the system ID, or undefined when the MDM is attached to no system yet (the
+ * only case in which a cluster may be created). Once per run and host: scli keeps the session
+ * (ctx.scliRun logs in again if it ends). `alsoAsk` queries are asked in the same round trip.
+ * A transient failure (MDM not answering, session lost) is retried for up to LOGIN_WAIT_MS;
+ * anything else the MDM says is thrown at once as a ScliError with its own message.
  */
 export async function login(
   ctx: InstallContext,
@@ -47,7 +58,38 @@ export async function login(
     );
     if (first?.code === 0) systemId = parseLogin(first.out)?.systemId;
   }
-  systemId ??= await freshLogin(ctx, host, step);
+  if (!systemId) {
+    let last: ScliError | undefined;
+    const r = await waitFor(
+      ctx,
+      `the MDM on ${host} to answer a login`,
+      LOGIN_WAIT_MS,
+      async () => {
+        try {
+          return { systemId: await freshLogin(ctx, host, step) };
+        } catch (e) {
+          if (e instanceof ScliError && e.transient) {
+            last = e;
+            return undefined;
+          }
+          throw e;
+        }
+      },
+    ).catch((e: Error) => {
+      throw last && /timed out after/.test(e.message)
+        ? new ScliError(
+            last.host,
+            last.step,
+            last.command,
+            last.failure,
+            last.vendor,
+            last.exitCode,
+            `No MDM answered for ${LOGIN_WAIT_MS / 1000} s: check that the MDM service runs on the MDM hosts and that ${host} reaches them`,
+          )
+        : e;
+    });
+    systemId = r.systemId;
+  }
   if (systemId) ctx.scliLogins.set(host, systemId);
   return systemId;
 }
@@ -59,31 +101,48 @@ async function freshLogin(
 ): Promise<string | undefined> {
   const s = ctx.scli;
   const noRenew = { renew: false };
-  const r = await ctx.scliRun(host, step, s.login("admin", SECRET_VARS.mdmPassword), noRenew);
-  if (r.ok) return parseLogin(r.out)?.systemId;
-  if (r.failure === "auth") {
-    const d = await ctx.scliRun(host, step, s.login("admin", SECRET_VARS.defaultPassword), noRenew);
-    if (!d.ok) {
-      throw new WrongPasswordError(
-        `[${host}] ${step}: the MDM cluster exists but rejects the configured MDM admin password ` +
-          `(mdmPassword). Set mdmPassword to the cluster's current admin password (it is never reset by the installer).`,
-      );
-    }
-    await ctx.scliMust(
+  const login = s.login("admin", SECRET_VARS.mdmPassword);
+  const r = await ctx.scliRun(host, step, login, noRenew);
+  if (r.ok) {
+    const l = parseLogin(r.out);
+    if (!l) throw ctx.scliError(host, step, login, r, "scli said nothing like 'Logged in.'");
+    return l.systemId;
+  }
+  if (r.failure === "no-cluster") return undefined;
+  if (r.failure !== "auth") throw ctx.scliError(host, step, login, r);
+  const def = s.login("admin", SECRET_VARS.defaultPassword);
+  const d = await ctx.scliRun(host, step, def, noRenew);
+  if (!d.ok) {
+    if (d.failure !== "auth") throw ctx.scliError(host, step, def, d);
+    throw new WrongPasswordError(
+      `[${host}] ${step}: the MDM cluster exists but rejects the configured MDM admin password ` +
+        `(mdmPassword). Set mdmPassword to the cluster's current admin password (it is never reset by the installer).`,
+    );
+  }
+  // The cluster still has the default password: set ours. Refused before asking the MDM when it
+  // breaks the MDM's rule (config validation says the same before any machine exists).
+  const problem = mdmPasswordProblem(ctx.spec.mdmPassword);
+  if (problem) {
+    throw new Error(
+      `[${host}] ${step}: mdmPassword cannot be set on the MDM: ${problem}; the MDM requires ${MDM_PASSWORD_RULE}. ` +
+        `Choose another mdmPassword (pulumi config set --secret arrowhead:mdmPassword ...) and run again; nothing was changed.`,
+    );
+  }
+  const set = s.setPassword(SECRET_VARS.defaultPassword, SECRET_VARS.mdmPassword);
+  const p = await ctx.scliRun(host, step, set, { change: true, renew: false });
+  if (!p.ok) {
+    throw ctx.scliError(
       host,
       step,
-      s.setPassword(SECRET_VARS.defaultPassword, SECRET_VARS.mdmPassword),
-      { change: true },
+      set,
+      p,
+      `The MDM refused the new admin password (mdmPassword); its rule is ${MDM_PASSWORD_RULE}. Choose another mdmPassword and run again`,
     );
-    const again = await ctx.scliMust(host, step, s.login("admin", SECRET_VARS.mdmPassword));
-    return parseLogin(again)?.systemId;
   }
-  if (r.failure === "unreachable" && /not been created|not created/i.test(r.out)) return undefined;
-  if (r.failure === "unreachable") {
-    // No answer at all: either no cluster yet (1.3x/real scli say only "failed to connect") or MDM down.
-    return undefined;
-  }
-  throw new Error(`[${host}] ${step}: scli login failed: ${ctx.redactor.redact(r.out.trim())}`);
+  const again = await ctx.scliRun(host, step, login, noRenew);
+  const l = again.ok ? parseLogin(again.out) : undefined;
+  if (!l) throw ctx.scliError(host, step, login, again);
+  return l.systemId;
 }
 
 export async function queryCluster(
@@ -95,103 +154,185 @@ export async function queryCluster(
   return parseQueryCluster(await scliQuery(ctx, host, step, "cluster", o));
 }
 
+/** An MDM as we want it: node name, cluster address, ScaleIO name. */
+export interface WantedMdm {
+  node: string;
+  ip: string;
+  name: string;
+}
+
+export interface WantedCluster {
+  mode: "3_node" | "5_node";
+  master: WantedMdm;
+  slaves: WantedMdm[];
+  tbs: WantedMdm[];
+}
+
+/** A member named in --switch_cluster_mode: by the name the MDM knows, else by its ID. */
+export interface SwitchMember {
+  name?: string;
+  id?: string;
+}
+
+export interface ClusterPlan {
+  /** Standby MDMs to add, managers first. */
+  addStandbys: { mdm: WantedMdm; role: "manager" | "tb" }[];
+  /** Set when the mode or the manager / tie-breaker sets differ from what is wanted. */
+  switchMode?: { mode: WantedCluster["mode"]; addSlaves: SwitchMember[]; addTbs: SwitchMember[] };
+  /** Why the cluster cannot be brought to the wanted shape by adding (node in the wrong role). */
+  problems: string[];
+}
+
+/** The MDM entry for a wanted MDM: matched by address (names are optional), else by name. */
+export function findMdm(have: MdmInfo[], w: WantedMdm): MdmInfo | undefined {
+  return (
+    have.find((m) => m.ips.includes(w.ip) || m.managementIps.includes(w.ip)) ??
+    have.find((m) => m.name !== undefined && m.name === w.name)
+  );
+}
+
+const isTbRole = (role: string | undefined) => role !== undefined && /tie|tb/i.test(role);
+
+/**
+ * What the cluster stage must do to turn `have` (from --query_cluster) into `want`: which
+ * standbys are missing, and whether --switch_cluster_mode is needed and with which members.
+ * Managers are compared as a set (after a failover the master is another manager: still ours).
+ * A wanted manager found as a tie-breaker, or the reverse, is a problem (reinstall in the right
+ * role), never "fixed" by adding it again.
+ */
+export function planCluster(want: WantedCluster, have: ClusterInfo): ClusterPlan {
+  const everyone = allMdms(have);
+  const managers = [...(have.master ? [have.master] : []), ...have.slaves];
+  const problems: string[] = [];
+  const addStandbys: ClusterPlan["addStandbys"] = [];
+  const wrongRole = (w: WantedMdm, role: "manager" | "tie-breaker") =>
+    problems.push(
+      `node ${w.node} (${w.ip}) is in the MDM cluster as a ${role === "manager" ? "tie-breaker" : "manager"} ` +
+        `but must be a ${role}: reinstall its MDM package in the ${role} role ` +
+        `(MDM_ROLE_IS_MANAGER=${role === "manager" ? 1 : 0}) after removing it from the cluster`,
+    );
+  if (!findMdm(everyone, want.master))
+    problems.push(
+      `the MDM cluster does not list master node ${want.master.node} (${want.master.ip}); it was built with other members`,
+    );
+  for (const [list, role] of [
+    [want.slaves, "manager"],
+    [want.tbs, "tb"],
+  ] as const) {
+    for (const w of list) {
+      const m = findMdm(everyone, w);
+      if (!m) {
+        addStandbys.push({ mdm: w, role });
+        continue;
+      }
+      const asTb = have.tieBreakers.includes(m) || (have.standbys.includes(m) && isTbRole(m.role));
+      const asManager =
+        managers.includes(m) || (have.standbys.includes(m) && m.role !== undefined && !asTb);
+      if (role === "manager" && asTb) wrongRole(w, "manager");
+      if (role === "tb" && asManager) wrongRole(w, "tie-breaker");
+    }
+  }
+  const member = (w: WantedMdm): SwitchMember => {
+    // Not in the cluster yet: it will be added under our name. In it: the name the MDM knows
+    // (ours, or another tool's), and its ID for MDMs without a name.
+    const m = findMdm(everyone, w);
+    return m ? { name: m.name, id: m.id } : { name: w.name };
+  };
+  const addSlaves = [want.master, ...want.slaves].filter((w) => !findMdm(managers, w)).map(member);
+  const addTbs = want.tbs.filter((w) => !findMdm(have.tieBreakers, w)).map(member);
+  const switchNeeded = have.mode !== want.mode || addSlaves.length > 0 || addTbs.length > 0;
+  return {
+    addStandbys,
+    switchMode: switchNeeded ? { mode: want.mode, addSlaves, addTbs } : undefined,
+    problems,
+  };
+}
+
 export interface ClusterResult {
   systemId: string;
   mode: string;
   state: string;
 }
 
-export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
+/** The cluster we want, from the machines' MDM roles. */
+export function wantedCluster(ctx: InstallContext): WantedCluster {
   const { master, slaves, tbs } = mdmNodes(ctx.spec.machines);
-  const host = master.name;
+  const w = (m: { name: string; privateAddress: string }): WantedMdm => ({
+    node: m.name,
+    ip: m.privateAddress,
+    name: objectName(m.name),
+  });
+  return {
+    mode: clusterMode(ctx.spec.machines),
+    master: w(master),
+    slaves: slaves.map(w),
+    tbs: tbs.map(w),
+  };
+}
+
+export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
+  const want = wantedCluster(ctx);
+  const host = want.master.node;
   const s = ctx.scli;
   await ctx.step(host, STEP);
   // Also asks every query the later stages need (reused while nothing changes).
   let systemId = await login(ctx, host, STEP, { alsoAsk: ALL_QUERIES });
   if (!systemId) {
+    // Only here: the MDM said it is attached to no system (never on a mere "no answer").
     await ctx.step(host, `${STEP}:create`);
-    const c = await ctx.scliRun(
+    await ctx.scliMust(
       host,
       STEP,
-      s.createCluster({ ip: master.privateAddress, name: objectName(master.name) }),
+      s.createCluster({ ip: want.master.ip, name: want.master.name }),
       {
         change: true,
+        okIfExists: true,
       },
     );
-    if (!c.ok && c.failure !== "exists") {
-      throw new Error(
-        `[${host}] ${STEP}: creating the MDM cluster failed: ${ctx.redactor.redact(c.out.trim())}`,
-      );
-    }
-    // The new master needs a moment before it answers logins.
-    systemId = await waitFor(ctx, `the new MDM on ${host} to accept logins`, 180_000, async () => {
-      try {
-        return await login(ctx, host, STEP);
-      } catch (e) {
-        if (e instanceof WrongPasswordError) throw e;
-        return undefined;
-      }
-    });
+    // The new master needs a moment before it answers logins; for that moment it may still
+    // say "no system". Anything else (e.g. the MDM refusing mdmPassword) is thrown at once.
+    systemId = await waitFor(ctx, `the new MDM on ${host} to accept logins`, 180_000, () =>
+      login(ctx, host, STEP),
+    );
   }
   let info = await queryCluster(ctx, host, STEP);
-  const present = new Set(
-    [info.master, ...info.slaves, ...info.tieBreakers, ...info.standbys]
-      .filter(Boolean)
-      .map((m) => m!.name),
-  );
-  const presentIps = new Set(
-    [info.master, ...info.slaves, ...info.tieBreakers, ...info.standbys].flatMap(
-      (m) => m?.ips ?? [],
-    ),
-  );
-  for (const [nodes, role] of [
-    [slaves, "manager"],
-    [tbs, "tb"],
-  ] as const) {
-    for (const n of nodes) {
-      if (present.has(objectName(n.name)) || presentIps.has(n.privateAddress)) continue;
-      await ctx.step(host, `${STEP}:add-${n.name}`);
-      const r = await ctx.scliRun(
-        host,
-        STEP,
-        s.addStandby({ ip: n.privateAddress, name: objectName(n.name) }, role),
-        {
-          change: true,
-        },
-      );
-      if (!r.ok && r.failure !== "exists") {
-        throw new Error(
-          `[${host}] ${STEP}: adding ${role} MDM ${n.name} failed: ${ctx.redactor.redact(r.out.trim())}`,
-        );
-      }
-    }
+  let plan = planCluster(want, info);
+  const fail = (problems: string[]) =>
+    new Error(`[${host}] ${STEP}: the MDM cluster cannot be completed: ${problems.join("; ")}`);
+  if (plan.problems.length > 0) throw fail(plan.problems);
+  for (const { mdm, role } of plan.addStandbys) {
+    await ctx.step(host, `${STEP}:add-${mdm.node}`);
+    // "already exists": an earlier, interrupted run added it; the fresh query below verifies.
+    await ctx.scliMust(host, STEP, s.addStandby({ ip: mdm.ip, name: mdm.name }, role), {
+      change: true,
+      okIfExists: true,
+    });
   }
-  const mode = clusterMode(ctx.spec.machines);
-  // Managers are compared as a set: after a failover the master is another manager, and the
-  // cluster is still the one we built (switching it again would fail).
-  const names = (ms: { name: string }[]) => ms.map((m) => m.name).sort();
-  const wantManagers = [master, ...slaves].map((n) => objectName(n.name)).sort();
-  const wantTbs = tbs.map((n) => objectName(n.name)).sort();
-  const haveManagers = names([...(info.master ? [info.master] : []), ...info.slaves]);
-  const haveTbs = names(info.tieBreakers);
-  if (
-    info.mode !== mode ||
-    haveManagers.join() !== wantManagers.join() ||
-    haveTbs.join() !== wantTbs.join()
-  ) {
+  if (plan.addStandbys.length > 0) {
+    // After --add_standby_mdm a new manager may have become master: every command carries all
+    // manager addresses, and this fresh query asks whichever MDM is master now.
+    info = await queryCluster(ctx, host, STEP, { fresh: true });
+    plan = planCluster(want, info);
+    const stillMissing = plan.addStandbys.map((a) => `${a.mdm.node} (${a.mdm.ip})`);
+    if (stillMissing.length > 0)
+      plan.problems.push(`added but not listed by --query_cluster: ${stillMissing.join(", ")}`);
+    if (plan.problems.length > 0) throw fail(plan.problems);
+  }
+  if (plan.switchMode) {
+    const { mode, addSlaves, addTbs } = plan.switchMode;
     await ctx.step(host, `${STEP}:switch`);
-    const addSlaves = wantManagers.filter((n) => !haveManagers.includes(n));
-    const addTbs = wantTbs.filter((n) => !haveTbs.includes(n));
-    await ctx.scliMust(host, STEP, s.switchClusterMode(mode, addSlaves, addTbs), { change: true });
+    await ctx.scliMust(host, STEP, s.switchClusterMode(mode, addSlaves, addTbs), {
+      change: true,
+    });
   }
   let polls = 0;
-  info = await waitFor(ctx, `the MDM cluster to reach ${mode} Normal`, 180_000, async () => {
+  info = await waitFor(ctx, `the MDM cluster to reach ${want.mode} Normal`, 180_000, async () => {
     const i = await queryCluster(ctx, host, STEP, { fresh: polls++ > 0 });
-    return i.mode === mode && i.state === "Normal" ? i : undefined;
+    return i.mode === want.mode && i.state === "Normal" ? i : undefined;
   });
   const all = parseQueryAll(await scliQuery(ctx, host, STEP, "all"));
   if (all.name !== ctx.spec.clusterName) {
     await ctx.scliMust(host, STEP, s.renameSystem(ctx.spec.clusterName), { change: true });
   }
-  return { systemId: systemId!, mode: info.mode, state: info.state };
+  return { systemId, mode: info.mode, state: info.state };
 }

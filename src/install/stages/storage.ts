@@ -3,7 +3,7 @@
 // typo in a device path fails with the host's real device list instead of an MDM error.
 import { scliQuery } from "../cluster-view";
 import type { InstallContext } from "../context";
-import { objectName, parseQueryAll, parseSds } from "../scli";
+import { objectName, parseQueryAll, parseSds, type SdsInfo, type SystemInfo } from "../scli";
 import { q } from "../shell";
 import { mdmNodes } from "../spec";
 import { login } from "./cluster";
@@ -58,27 +58,51 @@ export async function configureStorage(ctx: InstallContext): Promise<{ sds: stri
   await Promise.all(sdsNodes.map((n) => checkDevices(ctx, n.name, n.dataDisks)));
   if (!(await login(ctx, host, STEP)))
     throw new Error(`[${host}] ${STEP}: the MDM cluster does not exist yet`);
+  const poolPresent = (all: SystemInfo) =>
+    all.protectionDomains.find((p) => p.name === pd)?.pools.some((p) => p.name === sp) ?? false;
   const all = parseQueryAll(await scliQuery(ctx, host, STEP, "all"));
-  const pdInfo = all.protectionDomains.find((p) => p.name === pd);
-  if (!pdInfo)
-    await ctx.scliMust(host, STEP, s.addProtectionDomain(pd), { change: true, okIfExists: true });
-  if (!pdInfo?.pools.some((p) => p.name === sp)) {
+  if (!poolPresent(all)) {
+    // "already exists" (an interrupted run got there first) is done, once a fresh query shows it.
+    if (!all.protectionDomains.some((p) => p.name === pd))
+      await ctx.scliMust(host, STEP, s.addProtectionDomain(pd), { change: true, okIfExists: true });
     await ctx.scliMust(host, STEP, s.addStoragePool(pd, sp, mediaType), {
       change: true,
       okIfExists: true,
     });
+    if (!poolPresent(parseQueryAll(await scliQuery(ctx, host, STEP, "all", { fresh: true }))))
+      throw new Error(
+        `[${host}] ${STEP}: storage pool ${sp} in protection domain ${pd} was created but --query_all does not list it`,
+      );
   }
+  const sdsOf = (have: SdsInfo[], n: { name: string; privateAddress: string }) =>
+    have.find((d) => d.ip === n.privateAddress) ?? have.find((d) => d.name === objectName(n.name));
   const have = parseSds(await scliQuery(ctx, host, STEP, "sds"));
   const added: string[] = [];
   for (const n of sdsNodes) {
+    const found = sdsOf(have, n);
+    if (found) {
+      if (found.protectionDomain && found.protectionDomain !== pd)
+        throw new Error(
+          `[${host}] ${STEP}: node ${n.name} (${n.privateAddress}) already runs SDS ${found.name ?? found.id} in protection ` +
+            `domain ${found.protectionDomain}, not ${pd}. Set protectionDomain: ${found.protectionDomain}, or remove that SDS first.`,
+        );
+      continue;
+    }
     const name = objectName(n.name);
-    if (have.some((d) => d.name === name || d.ip === n.privateAddress)) continue;
     await ctx.step(host, `${STEP}:sds-${n.name}`);
     await ctx.scliMust(host, STEP, s.addSds(n.privateAddress, n.dataDisks, name, pd, sp), {
       change: true,
       okIfExists: true,
     });
     added.push(name);
+  }
+  if (added.length > 0) {
+    const now = parseSds(await scliQuery(ctx, host, STEP, "sds", { fresh: true }));
+    const missing = sdsNodes.filter((n) => !sdsOf(now, n)).map((n) => n.name);
+    if (missing.length > 0)
+      throw new Error(
+        `[${host}] ${STEP}: SDS added but not listed by --query_all_sds for: ${missing.join(", ")}`,
+      );
   }
   return { sds: added };
 }

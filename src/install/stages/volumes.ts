@@ -25,6 +25,15 @@ export function volumeName(node: string): string {
   return objectName(`docker_${node}`);
 }
 
+/**
+ * The name Arrowhead gave a node's volume before names were made collision-free: the same text
+ * cut at 31 characters. Found volumes under it are still used, unless another node of the same
+ * run would have had the same cut name (the collision that made the old names unsafe).
+ */
+export function legacyVolumeName(node: string): string {
+  return `docker_${node}`.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 31);
+}
+
 export interface VolumeResult {
   node: string;
   volumeName: string;
@@ -76,9 +85,16 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
         `Check that scini runs on those hosts and that they reach the MDM addresses.`,
     );
   });
-  const findAll = async () => {
-    const vols = parseVolumes(await scliQuery(ctx, master, STEP, "volumes"));
-    return new Map(nodes.map((n) => [n, vols.find((v) => v.name === volumeName(n))]));
+  const legacyShared = (n: string) =>
+    ctx.spec.machines.some((m) => m.name !== n && legacyVolumeName(m.name) === legacyVolumeName(n));
+  const findAll = async (fresh = false) => {
+    const vols = parseVolumes(await scliQuery(ctx, master, STEP, "volumes", { fresh })).filter(
+      (v) => !v.snapshot,
+    );
+    const find = (n: string) =>
+      vols.find((v) => v.name === volumeName(n)) ??
+      (legacyShared(n) ? undefined : vols.find((v) => v.name === legacyVolumeName(n)));
+    return new Map(nodes.map((n) => [n, find(n)]));
   };
   let found = await findAll();
   const absent = nodes.filter((n) => !found.get(n));
@@ -95,7 +111,8 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
       { change: true, okIfExists: true },
     );
   }
-  if (absent.length > 0) found = await findAll();
+  // A fresh look: "already exists" counts as done only once the volume is listed.
+  if (absent.length > 0) found = await findAll(true);
   const vols = new Map<string, VolumeInfo>();
   for (const n of nodes) {
     const v = found.get(n);
@@ -106,15 +123,20 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
     vols.set(n, v);
   }
   const deviceOf = (n: string) => volumeDevicePath(systemId, vols.get(n)!.id);
+  const nameOf = (n: string) => vols.get(n)!.name ?? volumeName(n);
   const views = await forHosts(nodes, (n) => hostView(ctx, n, vols.get(n)!.id, deviceOf(n), false));
   const unmapped = nodes.filter((_, i) => !views[i].mapped);
   for (const n of unmapped) {
-    const r = await ctx.scliRun(master, STEP, s.mapVolume(volumeName(n), ipOf(n)), {
-      change: true,
-    });
-    if (!r.ok && !/already mapped to this SDC/i.test(r.out)) {
-      throw new Error(
-        `[${master}] ${STEP}: mapping ${volumeName(n)} to ${n} failed: ${ctx.redactor.redact(r.out.trim())}`,
+    const map = s.mapVolume(nameOf(n), ipOf(n));
+    const r = await ctx.scliRun(master, STEP, map, { change: true });
+    // "already mapped": done; the host's own view below confirms it.
+    if (!r.ok && r.failure !== "exists") {
+      throw ctx.scliError(
+        master,
+        STEP,
+        map,
+        r,
+        `Mapping volume ${nameOf(n)} to node ${n} (${ipOf(n)}) failed`,
       );
     }
   }
@@ -125,7 +147,7 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
     // The SDC learns of a new mapping on its own; a rescan asks it now.
     await waitFor(
       ctx,
-      `volume ${volumeName(n)} to appear on ${n} as ${deviceOf(n)}`,
+      `volume ${nameOf(n)} to appear on ${n} as ${deviceOf(n)}`,
       180_000,
       async () => {
         const v = await hostView(ctx, n, id, deviceOf(n), true);
@@ -135,7 +157,7 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
   });
   return nodes.map((n) => ({
     node: n,
-    volumeName: volumeName(n),
+    volumeName: nameOf(n),
     volumeId: vols.get(n)!.id,
     systemId,
     device: deviceOf(n),
@@ -152,19 +174,21 @@ export async function dropVolume(
   const s = ctx.scli;
   const name = volumeName(node);
   if (!(await login(ctx, master, "remove"))) return;
-  const vol = parseVolumes(await ctx.scliMust(master, "remove", s.queryAllVolumes())).find(
-    (v) => v.name === name,
+  const vols = parseVolumes(await ctx.scliMust(master, "remove", s.queryAllVolumes())).filter(
+    (v) => !v.snapshot,
   );
-  if (!vol) return;
-  if (vol.mappedSdcs > 0) {
-    const r = await ctx.scliRun(
-      master,
-      "remove",
-      s.unmapVolume(name, ctx.machine(node).privateAddress),
-      { change: true },
-    );
-    if (!r.ok && !/not mapped/i.test(r.out))
-      throw new Error(`[${master}] unmapping ${name} failed: ${r.out.trim()}`);
+  const legacy = legacyVolumeName(node);
+  const vol =
+    vols.find((v) => v.name === name) ??
+    (ctx.spec.machines.some((m) => m.name !== node && legacyVolumeName(m.name) === legacy)
+      ? undefined
+      : vols.find((v) => v.name === legacy));
+  if (!vol?.name) return;
+  // Unknown (a layout that does not say) counts as possibly mapped.
+  if (vol.mappedSdcs !== 0) {
+    const unmap = s.unmapVolume(vol.name, ctx.machine(node).privateAddress);
+    const r = await ctx.scliRun(master, "remove", unmap, { change: true });
+    if (!r.ok && !/not mapped/i.test(r.out)) throw ctx.scliError(master, "remove", unmap, r);
   }
-  if (remove) await ctx.scliMust(master, "remove", s.removeVolume(name), { change: true });
+  if (remove) await ctx.scliMust(master, "remove", s.removeVolume(vol.name), { change: true });
 }
