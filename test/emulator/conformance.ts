@@ -273,6 +273,49 @@ export const SCENARIOS: ConformanceScenario[] = [
   },
 ];
 
+/** Appended last: EMC's Puppet module's one-pool-per-device form, on a re-added SDS. */
+SCENARIOS.push({
+  name: "SDS re-added with one storage pool per device",
+  sources: [
+    "thecodeteam/puppet-scaleio manifests/sds.pp: --add_sds --sds_ip <ips> --sds_ip_role <roles> --storage_pool_name <sp1,sp2> --device_path <dev1,dev2> [--fault_set_name]",
+    `${SAMLI} scaleio.txt: --remove_sds --sds_ip`,
+  ],
+  steps: [
+    {
+      title: "a second pool",
+      sh: "scli --add_storage_pool --protection_domain_name pd1 --storage_pool_name sp2 --media_type SSD",
+      out: ["Successfully created a storage pool"],
+    },
+    {
+      title: "remove C's SDS by IP (the thick volume still fits on A and B)",
+      sh: "scli --remove_sds --sds_ip {C}",
+      state: [{ sh: "scli --query_all_sds", match: ["returned 2 SDS nodes"] }],
+    },
+    {
+      title: "add it again with one pool per device, in the fault set",
+      sh: "scli --add_sds --sds_name SDS_{C} --protection_domain_name pd1 --sds_ip {C} --sds_ip_role all --storage_pool_name sp1,sp2 --device_path /dev/vdb,/dev/vdc --fault_set_name fs1",
+      out: ["Successfully created SDS SDS_{C}"],
+      state: [
+        {
+          sh: "scli --query_sds --sds_name SDS_{C}",
+          match: [
+            "Fault Set: [0-9a-f]+, Name: fs1",
+            "1: Name: N/A {2}Path: /dev/vdb .*\\n {8}Storage Pool: sp1, Capacity: 120\\.0 GB",
+            "2: Name: N/A {2}Path: /dev/vdc .*\\n {8}Storage Pool: sp2, Capacity: 120\\.0 GB",
+          ],
+        },
+        { sh: "scli --query_all", match: ["has 2 storage pools, 1 Fault Sets, 3 SDS nodes"] },
+      ],
+    },
+    {
+      title: "as many pools as devices, or one",
+      sh: "scli --add_sds --sds_name x --protection_domain_name pd1 --sds_ip 192.0.2.9 --storage_pool_name sp1,sp2 --device_path /dev/vdb",
+      code: 1,
+      out: ["Status: Give one Storage Pool, or one per device: 2 pools for 1 devices"],
+    },
+  ],
+});
+
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

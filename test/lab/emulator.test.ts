@@ -1038,8 +1038,9 @@ describe.skipIf(!isRoot)("ScaleIO emulator on lab hosts over SSH", () => {
         "--switch_cluster_mode --cluster_mode 3_node --add_slave_mdm_name mdm2 --add_tb_name tb1",
       ),
     );
+    // 3.x layout: the system ID leads the cluster line (README, "Layouts").
     expect(expectOk(await sc(`--query_cluster --mdm_ip ${ips}`))).toMatch(
-      /^Cluster:\n {4}Mode: 3_node, State: Normal, Active: 3\/3, Replicas: 2\/2\n/,
+      /^Cluster:\n {4}ID: [0-9a-f]{16}, Mode: 3_node, State: Normal, Active: 3\/3, Replicas: 2\/2\n/,
     );
     expectOk(await sc("--add_protection_domain --protection_domain_name pd1"));
     expectFail(

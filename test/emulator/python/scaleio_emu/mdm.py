@@ -714,13 +714,21 @@ class Mdm:
         pd = self.find_pd(args)
         if not pd:
             return fail("Could not find the Protection Domain")
-        pool = None
-        if args.get("storage_pool_name") or args.get("storage_pool_id"):
-            pool = self.find_pool(args, pd)
-            if not pool:
-                return fail("Could not find the Storage Pool")
-        if paths and not pool:
+        # One pool for all devices, or one pool per device (`--storage_pool_name sp1,sp2` with
+        # `--device_path /dev/a,/dev/b`, as EMC's Puppet module writes it).
+        pools = []
+        for key in ("storage_pool_name", "storage_pool_id"):
+            for value in split_list(args.get(key)):
+                found = self.find_pool({key: value}, pd)
+                if not found:
+                    return fail("Could not find the Storage Pool %s" % value)
+                pools.append(found)
+        if paths and not pools:
             return fail("Devices need a Storage Pool (--storage_pool_name)", code=1)
+        if len(pools) > 1 and len(pools) != len(paths):
+            return fail("Give one Storage Pool, or one per device: %d pools for %d devices"
+                        % (len(pools), len(paths)), code=1)
+        pool = pools[0] if pools else None
         if names and len(names) != len(paths):
             return fail("--device_name needs one name per --device_path", code=1)
         fault_set = None
@@ -736,8 +744,9 @@ class Mdm:
         if error:
             return error
         devices, info = found
-        for dev, dev_name in zip(devices, names or [None] * len(devices)):
-            dev.update(name=dev_name, pool=pool["id"])
+        for i, dev in enumerate(devices):
+            dev.update(name=names[i] if names else None,
+                       pool=(pools[i] if len(pools) > 1 else pool)["id"])
         # Without --sds_name the MDM names the SDS after its IP (seen as SDS_[<ip>]).
         sds = {"id": common.new_id(), "name": name or "SDS_[%s]" % ips[0], "ips": ips,
                "pd": pd["id"], "pool": pool["id"] if pool else None,
