@@ -1,9 +1,10 @@
-// SDS data devices, checked on their host in the prepare stage, BEFORE anything on any host is
-// changed for them: ScaleIO takes a device whole and overwrites it, so a device that is mounted,
-// partitioned, holds a file system (or LVM, RAID, swap), or is too small is refused, naming host,
-// device and what is on it. A device the user has listed in `wipeDevices` for that host may hold a
-// file system or a partition table: its signatures are erased (wipefs -a) first. Mounted or
-// in-use devices and too small ones are refused even then: wiping them would not be enough.
+// SDS data devices, checked on every SDS host at the start of the prepare stage, BEFORE any
+// host changes anything: ScaleIO takes a device whole and overwrites it, so a device that is
+// mounted, partitioned, holds a file system (or LVM, RAID, swap), or is too small is refused,
+// naming host, device and what is on it. A device the user lists in `wipeDevices` for that host
+// may hold a file system or a partition table: its signatures are erased (wipefs -a) first, once
+// no device anywhere is refused. Mounted or in-use devices and too small ones are refused even
+// then: wiping them would not be enough, or would destroy data in use.
 import type { InstallContext } from "../context";
 import { q } from "../shell";
 
@@ -190,43 +191,95 @@ export function wipeCommand(f: DeviceFinding): string {
   return (parts ? `wipefs -a ${parts} && ` : "") + `wipefs -a ${dev}`;
 }
 
+/** Per SDS host: the refusal message, or undefined when its devices are fine. */
+export type DeviceCheck = Map<string, string | undefined>;
+
 /**
- * Check (and, where the user allowed it, wipe) a host's SDS devices. `probeOut` is the output
- * of `deviceProbeScript` for `devices`, asked by the caller in its own round trip. Throws one
- * error listing every refused device of the host, before anything is changed on it.
+ * Probe and judge every SDS host's devices at once (one read-only round trip per host); when no
+ * host has a refused device, erase the ones wipeDevices allows. A host whose probe fails (SSH)
+ * counts as refused with that error. Never rejects.
  */
-export async function checkSdsDevices(
+async function checkEveryHost(ctx: InstallContext, step: string): Promise<DeviceCheck> {
+  const sds = ctx.spec.machines.filter((m) => m.services.includes("sds"));
+  const verdicts = await Promise.all(
+    sds.map(async (m) => {
+      try {
+        const out = (await ctx.run(m.name, step, deviceProbeScript(m.dataDisks), { quiet: true }))
+          .stdout;
+        const v = judgeDevices(m.name, parseDeviceProbe(out), ctx.spec.wipeDevices?.[m.name]);
+        const error = v.refused.length
+          ? `[${m.name}] ${step}: ${v.refused.join(". ")}. Nothing was changed on any host.`
+          : undefined;
+        return { host: m.name, error, wipe: v.wipe };
+      } catch (e) {
+        return { host: m.name, error: (e as Error).message, wipe: [] as DeviceFinding[] };
+      }
+    }),
+  );
+  const result: DeviceCheck = new Map(verdicts.map((v) => [v.host, v.error]));
+  if (verdicts.some((v) => v.error)) return result;
+  await Promise.all(
+    verdicts
+      .filter((v) => v.wipe.length > 0)
+      .map(async ({ host, wipe }) => {
+        try {
+          await wipeDevices(ctx, host, step, wipe);
+        } catch (e) {
+          result.set(host, (e as Error).message);
+        }
+      }),
+  );
+  return result;
+}
+
+async function wipeDevices(
   ctx: InstallContext,
   host: string,
   step: string,
-  probeOut: string,
+  devices: DeviceFinding[],
 ): Promise<void> {
-  const verdict = judgeDevices(host, parseDeviceProbe(probeOut), ctx.spec.wipeDevices?.[host]);
-  if (verdict.refused.length > 0) {
-    throw new Error(
-      `[${host}] ${step}: ${verdict.refused.join(". ")}. Nothing was changed on ${host}.`,
-    );
-  }
-  for (const f of verdict.wipe) {
-    ctx
-      .log(host, step)
-      .info(
-        `erasing the signatures on ${f.device} (wipeDevices allows it): ${f.ptType || ""} ${f.fsType || ""}`.trim(),
-      );
+  for (const f of devices) {
+    const what = [
+      f.ptType && `a ${f.ptType} partition table`,
+      f.fsType && `a ${f.fsType} signature`,
+    ]
+      .filter(Boolean)
+      .join(" and ");
+    ctx.log(host, step).info(`erasing ${what} on ${f.device} (wipeDevices allows it)`);
     await ctx.run(host, step, wipeCommand(f), { change: true });
   }
-  if (verdict.wipe.length > 0) {
-    const again = judgeDevices(
-      host,
-      parseDeviceProbe(
-        (
-          await ctx.run(host, step, deviceProbeScript(verdict.wipe.map((f) => f.device)), {
-            quiet: true,
-          })
-        ).stdout,
-      ),
+  const again = judgeDevices(
+    host,
+    parseDeviceProbe(
+      (
+        await ctx.run(host, step, deviceProbeScript(devices.map((f) => f.device)), {
+          quiet: true,
+        })
+      ).stdout,
+    ),
+  );
+  if (again.refused.length > 0)
+    throw new Error(`[${host}] ${step}: after wipefs: ${again.refused.join(". ")}`);
+}
+
+/**
+ * Called first by every host's prepare stage: every SDS host's devices are checked once per
+ * run (and wiped where allowed) before any host changes anything. Throws this host's refusal,
+ * or, when only other hosts' devices are refused, a one-line error naming them, so no host goes
+ * on while a device elsewhere is refused.
+ */
+export async function checkAllSdsDevices(
+  ctx: InstallContext,
+  host: string,
+  step: string,
+): Promise<void> {
+  const results = await ctx.memo("sds-devices", () => checkEveryHost(ctx, step));
+  const mine = results.get(host);
+  if (mine) throw new Error(mine);
+  const refused = [...results.entries()].filter(([, e]) => e).map(([h]) => h);
+  if (refused.length > 0) {
+    throw new Error(
+      `[${host}] ${step}: not started: the SDS devices of ${refused.join(", ")} are refused (see ${refused.length > 1 ? "their errors" : "its error"}); nothing was changed on ${host}.`,
     );
-    if (again.refused.length > 0)
-      throw new Error(`[${host}] ${step}: after wipefs: ${again.refused.join(". ")}`);
   }
 }

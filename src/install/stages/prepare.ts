@@ -6,7 +6,7 @@ import type { InstallContext } from "../context";
 import { q, sectioned, splitSections } from "../shell";
 import { componentsOf } from "../spec";
 import { DEAD_MIRROR_REPOS, fixRepos } from "./repos";
-import { checkSdsDevices, deviceProbeScript } from "./devices";
+import { checkAllSdsDevices } from "./devices";
 import { multipathDropInScript, MULTIPATH_PROBE, parseMultipathProbe } from "./multipath";
 import {
   installedVersionsFact,
@@ -61,6 +61,9 @@ export const WAIT_FOR_CLOUD_INIT =
 
 export async function prepareHost(ctx: InstallContext, host: string): Promise<{ os: OsName }> {
   await ctx.step(host, STEP);
+  // Every SDS host's devices (mounted, partitioned, a file system, too small): refused before
+  // any host changes anything; erased only where wipeDevices allows it. Once per run.
+  await checkAllSdsDevices(ctx, host, STEP);
   const m = ctx.machine(host);
   const want = ctx.spec.os;
   const pkgs = prerequisites(m, want, ctx.rpms.dialect);
@@ -79,12 +82,7 @@ export async function prepareHost(ctx: InstallContext, host: string): Promise<{ 
             repos: want === "centos7" ? DEAD_MIRROR_REPOS : "true",
             rpm: `rpm -q ${pkgs.map(q).join(" ")}`,
             scaleio: installedVersionsQuery(ctx, host),
-            ...(m.services.includes("sds")
-              ? {
-                  devices: missingDevicesQuery(m.dataDisks),
-                  sdsdevices: deviceProbeScript(m.dataDisks),
-                }
-              : {}),
+            ...(m.services.includes("sds") ? { devices: missingDevicesQuery(m.dataDisks) } : {}),
             ...(m.mdm ? { mdmrole: MDM_ROLE_QUERY } : {}),
             ...(sdc ? { multipath: MULTIPATH_PROBE } : {}),
           }),
@@ -103,9 +101,6 @@ export async function prepareHost(ctx: InstallContext, host: string): Promise<{ 
         `and put the matching ${os ? distTagOf(os) : ""} ScaleIO packages in ${ctx.rpms.dir}.`,
     );
   }
-  // SDS devices: refused (mounted, partitioned, a file system, too small) before this stage
-  // changes anything on the host; erased only where wipeDevices allows it.
-  if (probe.sdsdevices) await checkSdsDevices(ctx, host, STEP, probe.sdsdevices.out);
   if ((probe.repos?.out ?? "").trim() !== "") await fixRepos(ctx, host, STEP);
   // Before the SDC package: multipathd must never claim the scini devices.
   if (probe.multipath) {
