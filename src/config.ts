@@ -1,6 +1,13 @@
 // Typed, validated stack config. `readSpec` turns raw stack config into a Spec with every
 // default applied, or throws one ConfigError listing every problem, each naming the key, what
 // was wrong and an example of a right value. It runs before any resource is registered.
+import {
+  MDM_PASSWORD_RULE,
+  mdmPasswordProblem,
+  OBJECT_NAME,
+  OBJECT_NAME_RULE,
+  objectName,
+} from "./install/scli";
 import type { OsName, ServiceRole } from "./machine";
 
 export const CONFIG_NAMESPACE = "arrowhead";
@@ -120,7 +127,11 @@ export interface Spec {
   existing?: ExistingHostSpec[];
 }
 
-/** What readSpec needs from Pulumi's config: plain values, secrets only as "present or not". */
+/**
+ * What readSpec needs from Pulumi's config: plain values, secrets as "present or not". One
+ * secret, mdmPassword, is also read with get() (Pulumi's get returns a secret's plain value) to
+ * check it against the MDM's password rule; its value is never stored or printed.
+ */
 export interface RawConfig {
   get(key: string): string | undefined;
   getObject<T>(key: string): T | undefined;
@@ -139,7 +150,8 @@ export class ConfigError extends Error {
 }
 
 const key = (k: string) => `${CONFIG_NAMESPACE}:${k}`;
-const SCALEIO_NAME = /^[A-Za-z0-9_-]{1,31}$/;
+/** ScaleIO object names (system, protection domain, pool): see OBJECT_NAME in install/scli. */
+const SCALEIO_NAME = OBJECT_NAME;
 const NODE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const SSH_PUBLIC_KEY =
   /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) ([A-Za-z0-9+/]{40,}={0,2})( .*)?$/;
@@ -213,8 +225,20 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
   };
   const scaleioName = (k: string, dflt: string): string => {
     const v = cfg.get(k) ?? dflt;
-    if (!SCALEIO_NAME.test(v))
-      fail(k, `"${v}" is not a valid ScaleIO name (letters, digits, - and _, 1-31 chars)`, dflt);
+    if (!SCALEIO_NAME.test(v)) {
+      // Suggest the name Arrowhead would derive (readable prefix + hash when cut or cleaned).
+      let suggestion = dflt;
+      try {
+        suggestion = objectName(v);
+      } catch {
+        // no letter or digit in it: the default is the example
+      }
+      fail(
+        k,
+        `"${v}" is not a valid ScaleIO name: ScaleIO names allow ${OBJECT_NAME_RULE}`,
+        `${key(k)}: ${suggestion}`,
+      );
+    }
     return v;
   };
 
@@ -317,7 +341,9 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
 
   const protectionDomain = scaleioName("protectionDomain", "pd1");
   const storagePool = scaleioName("storagePool", "sp1");
-  const clusterName = scaleioName("clusterName", `arrowhead-${stack}`.slice(0, 31));
+  // The default system name: `arrowhead-<stack>`, or when that is too long or has other
+  // characters, its readable beginning plus a hash (never a cut that ends in "-").
+  const clusterName = scaleioName("clusterName", objectName(`arrowhead-${stack}`));
   const mediaType =
     oneOf<MediaType>("mediaType", ["HDD", "SSD"], "HDD", `${key("mediaType")}: SSD`) ?? "HDD";
 
@@ -329,6 +355,17 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
         `pulumi config set --secret ${key(secret)} 'Str0ng!Passw0rd'`,
       );
     }
+  }
+  // The MDM refuses a password outside its rule at --set_password; say so before any machine
+  // exists. Only why is named, never the value.
+  const mdmPassword = cfg.get("mdmPassword");
+  const passwordProblem = mdmPassword === undefined ? undefined : mdmPasswordProblem(mdmPassword);
+  if (passwordProblem) {
+    fail(
+      "mdmPassword",
+      `does not meet the MDM's password rule (${MDM_PASSWORD_RULE}): ${passwordProblem}`,
+      `pulumi config set --secret ${key("mdmPassword")} 'Str0ng!Passw0rd'`,
+    );
   }
 
   const sshPublicKey = cfg.get("sshPublicKey");

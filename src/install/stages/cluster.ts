@@ -198,7 +198,7 @@ const isTbRole = (role: string | undefined) => role !== undefined && /tie|tb/i.t
  * standbys are missing, and whether --switch_cluster_mode is needed and with which members.
  * Managers are compared as a set (after a failover the master is another manager: still ours).
  * A wanted manager found as a tie-breaker, or the reverse, is a problem (reinstall in the right
- * role), never "fixed" by adding it again.
+ * role), never "fixed" by adding it again; with any problem the plan does nothing else.
  */
 export function planCluster(want: WantedCluster, have: ClusterInfo): ClusterPlan {
   const everyone = allMdms(have);
@@ -240,6 +240,8 @@ export function planCluster(want: WantedCluster, have: ClusterInfo): ClusterPlan
   };
   const addSlaves = [want.master, ...want.slaves].filter((w) => !findMdm(managers, w)).map(member);
   const addTbs = want.tbs.filter((w) => !findMdm(have.tieBreakers, w)).map(member);
+  // With a problem nothing is to be done: the user must fix the cluster first.
+  if (problems.length > 0) return { addStandbys: [], switchMode: undefined, problems };
   const switchNeeded = have.mode !== want.mode || addSlaves.length > 0 || addTbs.length > 0;
   return {
     addStandbys,
