@@ -90,8 +90,8 @@ export const SCENARIOS: ConformanceScenario[] = [
             sh: "scli --query_cluster",
             match: [
               "Mode: 1_node",
-              "Virtual IPs: {VIP}",
-              "Master MDM:\\n {4}Name: cluster1, ID: 0x[0-9a-f]+\\n {8}IPs: {A}, Management IPs: {A}, Port: 9011, Virtual IP interfaces: eth1",
+              "Virtual IP Addresses: {VIP}",
+              "Master MDM:\\n {4}Name: cluster1, ID: 0x[0-9a-f]+\\n {8}IP Addresses: {A}, Management IP Addresses: {A}, Port: 9011, Virtual IP interfaces: eth1",
             ],
           },
         ],
@@ -104,7 +104,7 @@ export const SCENARIOS: ConformanceScenario[] = [
           {
             sh: "scli --query_cluster",
             match: [
-              "Standby MDMs:\\n {4}ID: 0x[0-9a-f]+, Manager\\n {8}IPs: {B}, Management IPs: {B}, Port: 9011, Virtual IP interfaces: eth1",
+              "Standby MDMs:\\n {4}ID: 0x[0-9a-f]+, Manager\\n {8}IP Addresses: {B}, Management IP Addresses: {B}, Port: 9011, Virtual IP interfaces: eth1",
             ],
           },
         ],
@@ -116,7 +116,7 @@ export const SCENARIOS: ConformanceScenario[] = [
         state: [
           {
             sh: "scli --query_cluster",
-            match: ["ID: 0x[0-9a-f]+, Tie Breaker\\n {8}IPs: {C}, Port: 9011"],
+            match: ["ID: 0x[0-9a-f]+, Tie Breaker\\n {8}IP Addresses: {C}, Port: 9011"],
           },
         ],
       },
@@ -130,8 +130,8 @@ export const SCENARIOS: ConformanceScenario[] = [
             sh: "scli --query_cluster",
             match: [
               "Mode: 3_node, State: Normal, Active: 3/3, Replicas: 2/2",
-              "Slave MDMs:\\n {4}ID: 0x[0-9a-f]+\\n {8}IPs: {B},",
-              "Tie-Breakers:\\n {4}ID: 0x[0-9a-f]+\\n {8}IPs: {C}, Port: 9011",
+              "Slave MDMs:\\n {4}ID: 0x[0-9a-f]+\\n {8}IP Addresses: {B},",
+              "Tie-Breakers:\\n {4}ID: 0x[0-9a-f]+\\n {8}IP Addresses: {C}, Port: 9011",
             ],
           },
         ],
@@ -145,7 +145,7 @@ export const SCENARIOS: ConformanceScenario[] = [
             sh: "scli --query_all",
             match: [
               "Product: {2}EMC ScaleIO Version: {VERSION}",
-              "Protection Domain pd1 Id: [0-9a-f]+ has 1 storage pools, 0 Fault Sets, 0 SDS nodes",
+              "Protection Domain pd1 \\(Id: [0-9a-f]+\\) has 1 storage pools, 0 Fault Sets, 0 SDS nodes",
             ],
           },
         ],

@@ -224,7 +224,7 @@ describe.skipIf(!isRoot)("ScaleIO emulator conformance with public automation (l
     // A is now a standby manager; a tool that hard-coded A alone is told so.
     expect(out).toMatch(
       new RegExp(
-        `Standby MDMs:\\n {4}Name: cluster1, ID: 0x[0-9a-f]+, Manager\\n {8}IPs: ${vars.A.replace(/\./g, "\\.")},`,
+        `Standby MDMs:\\n {4}Name: cluster1, ID: 0x[0-9a-f]+, Manager\\n {8}IP Addresses: ${vars.A.replace(/\./g, "\\.")},`,
       ),
     );
     const alone = await run(a, `scli --query_cluster --mdm_ip ${vars.A}`);

@@ -1038,9 +1038,13 @@ describe.skipIf(!isRoot)("ScaleIO emulator on lab hosts over SSH", () => {
         "--switch_cluster_mode --cluster_mode 3_node --add_slave_mdm_name mdm2 --add_tb_name tb1",
       ),
     );
-    // 3.x layout: the system ID leads the cluster line (README, "Layouts").
-    expect(expectOk(await sc(`--query_cluster --mdm_ip ${ips}`))).toMatch(
-      /^Cluster:\n {4}ID: [0-9a-f]{16}, Mode: 3_node, State: Normal, Active: 3\/3, Replicas: 2\/2\n/,
+    // 3.x layout (README, "Layouts"): `IP Addresses:` keys, a Status line on the master.
+    const cluster3 = expectOk(await sc(`--query_cluster --mdm_ip ${ips}`));
+    expect(cluster3).toMatch(
+      /^Cluster:\n {4}Mode: 3_node, State: Normal, Active: 3\/3, Replicas: 2\/2\n {4}SDC refresh with MDM IP addresses: disabled\n/,
+    );
+    expect(cluster3).toMatch(
+      /Master MDM:\n.*\n {8}IP Addresses: .*\n {8}Status: Normal, Version: 3\.6\.700\n/,
     );
     expectOk(await sc("--add_protection_domain --protection_domain_name pd1"));
     expectFail(

@@ -293,7 +293,7 @@ describe("emulator output layouts by package version", () => {
     );
   });
 
-  it("2.0.1 and 2.5: Virtual IPs lines; 3.x: the system ID in the cluster line and Status on the master", () => {
+  it("2.0.1 and 2.5: Virtual IPs lines; 3.x: IP Addresses keys, SDC refresh line, Status on the master", () => {
     for (const v of ["2.0-14000.231", "2.5-0.254"]) {
       const out = fmt("fmt_cluster", cluster(v));
       expect(out).toMatch(/^Cluster:\n {4}Mode: 3_node, .*\n {4}Virtual IPs: N\/A\n/);
@@ -301,9 +301,11 @@ describe("emulator output layouts by package version", () => {
     }
     expect(fmt("fmt_cluster", cluster("2.5-0.254"))).toMatch(/Version: 2\.5\.0/);
     const out3 = fmt("fmt_cluster", cluster("3.6-700.103"));
-    expect(out3).toMatch(/^Cluster:\n {4}ID: 1b4455d9c41e502a, Mode: 3_node, State: Normal/);
     expect(out3).toMatch(
-      /Master MDM:\n {4}Name: mdm1, ID: 0xa1\n.*\n {8}Status: Normal, Version: 3\.6\.700\n/,
+      /^Cluster:\n {4}Mode: 3_node, State: Normal, Active: 3\/3, Replicas: 2\/2\n {4}SDC refresh with MDM IP addresses: disabled\n {4}Virtual IP Addresses: N\/A\n/,
+    );
+    expect(out3).toMatch(
+      /Master MDM:\n {4}Name: mdm1, ID: 0xa1\n {8}IP Addresses: 10\.0\.0\.1, 192\.168\.0\.1, Management IP Addresses: 10\.0\.0\.1, Port: 9011, Virtual IP interfaces: N\/A\n {8}Status: Normal, Version: 3\.6\.700\n/,
     );
   });
 
@@ -369,10 +371,11 @@ describe("emulator output layouts by package version", () => {
     expect(all).toMatch(
       /^System Info:\n {4}Product: {2}EMC ScaleIO Version: R2_0\.14000\.231\n {4}ID: {6}78221ddb0dcff2f5\n/,
     );
+    expect(all).toMatch(/\n {4}Name: {5}lab\n/);
     expect(all).toMatch(
-      /\nProtection Domain pd1 Id: 073890cb00000000 has 1 storage pools, 0 Fault Sets, 0 SDS nodes, 1 volumes and 84\.0 GB \(86016 MB\) available for volume allocation\nOperational state is Active\n/,
+      /\nQuery all returned 1 Protection Domain:\nProtection Domain pd1 \(Id: 073890cb00000000\) has 1 storage pools, 0 Fault Sets, 0 SDS nodes, 1 volumes and 84\.0 GB \(86016 MB\) available for volume allocation\nOperational state is Active\n/,
     );
-    expect(all).toMatch(/\nStorage Pool sp1 Id: 08cd1e2100000000 has 1 volumes and 84\.0 GB/);
+    expect(all).toMatch(/\nStorage Pool sp1 \(Id: 08cd1e2100000000\) has 1 volumes and 84\.0 GB/);
     const sdc = fmt("fmt_all_sdc", s);
     expect(sdc).toMatch(
       /^MDM restricted SDC mode: Disabled\nQuery all SDC returned 1 SDC nodes\.\nSDC ID: 64fae10900000000 Name: N\/A IP: 10\.0\.0\.5 State: Connected GUID: 53023EC4-D754-46A4-B343-0CA5D3A4F55C OS Type: LINUX Loaded Version: 2\.0\.14000 Installed Version: 2\.0\.14000\n {4}Read bandwidth: {2}0 IOPS 0 Bytes per-second\n/,

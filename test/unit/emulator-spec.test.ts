@@ -145,7 +145,8 @@ describe("scli output formats", () => {
     };
     expect(format("fmt_all_volumes", s)).toBe(
       "Query-all-volumes returned 1 volumes\nProtection Domain pd01 Name: pd1\nStorage Pool sp01 Name: sp1\n" +
-        " Volume ID: v01 Name: vol1 Size: 8.0 GB (8192 MB) Mapped to 3 SDC Thick-provisioned\n",
+        // 2.0.1 and later end volume lines with a space and each pool with a blank line.
+        " Volume ID: v01 Name: vol1 Size: 8.0 GB (8192 MB) Mapped to 3 SDC Thick-provisioned \n\n",
     );
   });
 });

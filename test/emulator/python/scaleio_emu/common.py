@@ -155,6 +155,34 @@ def fingerprint_of_pem(pem):
     return fingerprint_of_der(ssl.PEM_cert_to_DER_cert(pem))
 
 
+# DER of every peer certificate seen by call(), by SHA-256 fingerprint (scli shows it to approve).
+PEER_CERTS = {}
+
+
+def describe_certificate(der):
+    """Subject, issuer, validity and SHA-1 thumbprint, as scli shows a certificate to approve."""
+    import tempfile
+    short = {"commonName": "CN", "givenName": "GN", "localityName": "L",
+             "stateOrProvinceName": "ST", "countryName": "C", "organizationName": "O",
+             "organizationalUnitName": "OU"}
+    info = {}
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as f:
+        f.write(ssl.DER_cert_to_PEM_cert(der))
+        f.flush()
+        try:
+            info = ssl._ssl._test_decode_cert(f.name)  # noqa: SLF001 - stdlib's only decoder
+        except (AttributeError, ssl.SSLError, OSError):
+            info = {}
+
+    def name(rdns):
+        return "".join("/%s=%s" % (short.get(k, k), v) for rdn in rdns or () for k, v in rdn)
+
+    thumb = hashlib.sha1(der).hexdigest().upper()
+    return {"subject": name(info.get("subject")), "issuer": name(info.get("issuer")),
+            "not_before": info.get("notBefore", "?"), "not_after": info.get("notAfter", "?"),
+            "thumbprint": ":".join(thumb[i:i + 2] for i in range(0, len(thumb), 2))}
+
+
 class RpcError(Exception):
     """The peer could not be reached or answered garbage (not an application error)."""
 
@@ -175,7 +203,9 @@ def call(host, port, message, timeout=5.0, tls=False):
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
             sock = ctx.wrap_socket(raw, server_hostname=host)
-            fpr = fingerprint_of_der(sock.getpeercert(binary_form=True))
+            der = sock.getpeercert(binary_form=True)
+            fpr = fingerprint_of_der(der)
+            PEER_CERTS[fpr] = der
         sock.sendall((json.dumps(message) + "\n").encode())
         data = b""
         while not data.endswith(b"\n"):

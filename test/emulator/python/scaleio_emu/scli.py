@@ -264,9 +264,15 @@ def check_certificate(fpr, ip, approve):
     if not approve:
         not_trusted = ("Error: The MDM certificate (SHA-256 %s) is not trusted. Approve it by "
                        "running the command with --approve_certificate" % fpr)
-        sys.stdout.write("Certificate info of the MDM at %s:\n  SHA-256 fingerprint: %s\n"
+        # The layout of the real prompt (test/fixtures/scli/messages/login-certificate-prompt.txt).
+        cert = common.describe_certificate(common.PEER_CERTS[fpr]) if fpr in common.PEER_CERTS \
+            else {"subject": "?", "issuer": "?", "not_before": "?", "not_after": "?",
+                  "thumbprint": fpr}
+        sys.stdout.write("Certificate info:\nsubject: %s\nissuer:  %s\nValid-From: %s\n"
+                         "Valid-To:   %s\nThumbprint: %s\n"
                          "Press 'y' to approve this certificate and add it to the truststore\n"
-                         % (ip, fpr))
+                         % (cert["subject"], cert["issuer"], cert["not_before"],
+                            cert["not_after"], cert["thumbprint"]))
         sys.stdout.flush()
         try:
             answer = Stdin.line(PROMPT_TIMEOUT_S)
@@ -376,7 +382,13 @@ def na(name):
 
 
 def fmt_cluster(s):
-    """--query_cluster in the layout of the cluster's version (README, "Layouts")."""
+    """--query_cluster in the layout of the cluster's version (README, "Layouts").
+
+    2.0 (2.0.5014 sample): no virtual IP parts. 2.0.1+/2.5 (2.5.0 sample): `Name:` on the cluster
+    line once renamed, `Virtual IPs:` line, `Virtual IP interfaces:` on managers. 3.x (3.6.2000
+    sample): `SDC refresh ...` and `Virtual IP Addresses:` lines, `IP Addresses:` keys, and a
+    Status line on the master. Unnamed MDMs show only their ID, as in the 3.6 sample.
+    """
     layout = common.layout_of(s["system"]["version"])
     up = s["up"]
     voters = [m for m in s["members"] if m["role"] in ("master", "slave", "tb")]
@@ -388,14 +400,17 @@ def fmt_cluster(s):
     head = []
     if s["system"].get("name"):
         head.append("Name: %s" % s["system"]["name"])
-    if layout == "3":
-        head.append("ID: %s" % s["system"]["id"])
     head.append("Mode: %s, State: %s, Active: %d/%d, Replicas: %d/%d"
                 % (s["mode"], state, active, len(voters), replicas, len(managers)))
     out = ["Cluster:", "    " + ", ".join(head)]
-    if layout != "2.0":
-        out.append("    Virtual IPs: %s" % (", ".join(s["system"].get("virtual_ips") or [])
-                                            or "N/A"))
+    vips = ", ".join(s["system"].get("virtual_ips") or []) or "N/A"
+    if layout == "3":
+        out.append("    SDC refresh with MDM IP addresses: disabled")
+        out.append("    Virtual IP Addresses: %s" % vips)
+    elif layout == "2.0.1":
+        out.append("    Virtual IPs: %s" % vips)
+    ips_key, mgmt_key = (("IP Addresses", "Management IP Addresses") if layout == "3"
+                         else ("IPs", "Management IPs"))
 
     def block(title, role, status=True, kind=False):
         members = [m for m in s["members"] if m["role"] == role]
@@ -407,9 +422,9 @@ def fmt_cluster(s):
             ident = ("Name: %s, ID: %s" % (m["name"], m["id"]) if m.get("name")
                      else "ID: %s" % m["id"])
             out.append("    %s%s" % (ident, suffix))
-            line = "        IPs: %s" % ", ".join(m["ips"])
+            line = "        %s: %s" % (ips_key, ", ".join(m["ips"]))
             if m["manager"]:
-                line += ", Management IPs: %s" % ", ".join(m["mgmt_ips"] or m["ips"])
+                line += ", %s: %s" % (mgmt_key, ", ".join(m["mgmt_ips"] or m["ips"]))
             line += ", Port: %d" % common.MDM_PORT
             if m["manager"] and layout != "2.0":
                 line += ", Virtual IP interfaces: %s" % (", ".join(m.get("vip_interfaces") or [])
@@ -430,53 +445,67 @@ def fmt_cluster(s):
     return "\n".join(out)
 
 
-def fmt_volume_line(s, v):
+def fmt_volume_line(s, v, layout="2.0"):
     mapped = "Mapped to %d SDC" % len(v["mapped"]) if v["mapped"] else "Unmapped"
-    return " Volume ID: %s Name: %s Size: %s %s %s" % (
+    line = " Volume ID: %s Name: %s Size: %s %s %s" % (
         v["id"], na(v["name"]), gb(v["size_gb"]), mapped,
         "Thin-provisioned" if v["thin"] else "Thick-provisioned")
+    # Later 2.x output ends volume lines with a space and pools with a blank line.
+    return line + (" " if layout != "2.0" else "")
 
 
 def fmt_all_volumes(s):
+    """--query_all_volumes: every pool, `<No volumes defined>` for an empty one (2.0 sample)."""
+    layout = common.layout_of(s["system"]["version"])
     out = ["Query-all-volumes returned %d volumes" % len(s["volumes"])]
     for pd in s["pds"]:
-        for pool in [p for p in s["pools"] if p["pd"] == pd["id"]]:
+        pools = [p for p in s["pools"] if p["pd"] == pd["id"]]
+        if not pools:
+            continue
+        out.append("Protection Domain %s Name: %s" % (pd["id"], na(pd["name"])))
+        for pool in pools:
             vols = [v for v in s["volumes"] if v["pool"] == pool["id"]]
-            if not vols:
-                continue
-            out.append("Protection Domain %s Name: %s" % (pd["id"], na(pd["name"])))
             out.append("Storage Pool %s Name: %s" % (pool["id"], na(pool["name"])))
-            out += [fmt_volume_line(s, v) for v in vols]
+            out += [fmt_volume_line(s, v, layout) for v in vols] or [" <No volumes defined>"]
+            if layout != "2.0":
+                out.append("")
     return "\n".join(out)
 
 
-def fmt_sds_line(s, d):
-    return "SDS ID: %s Name: %s State: %s, Joined IP: %s Port: %d Version: %s" % (
-        d["id"], d["name"], "Connected" if s["up"][d["id"]] else "Disconnected", d["ips"][0],
+def fmt_sds_line(s, d, layout="2.0.1"):
+    joined = ("Joined IP    %s" if layout == "2.0" else "Joined IP: %s") % d["ips"][0]
+    return "SDS ID: %s Name: %s State: %s, %s Port: %d Version: %s" % (
+        d["id"], d["name"], "Connected" if s["up"][d["id"]] else "Disconnected", joined,
         common.SDS_PORT, common.short_version(d.get("version") or s["system"]["version"]))
 
 
 def fmt_all_sds(s):
+    """--query_all_sds; 2.0.5014 printed `Joined IP    <ip>` without a colon (sample)."""
+    layout = common.layout_of(s["system"]["version"])
     out = ["Query-all-SDS returned %d SDS nodes." % len(s["sds"])]
     for pd in s["pds"]:
         members = [d for d in s["sds"] if d["pd"] == pd["id"]]
         if members:
-            out.append("Protection Domain %s Name: %s" % (pd["id"], na(pd["name"])))
-            out += [fmt_sds_line(s, d) for d in members]
+            out += ["", "Protection Domain %s Name: %s" % (pd["id"], na(pd["name"]))]
+            out += [fmt_sds_line(s, d, layout) for d in members]
     return "\n".join(out)
 
 
 def fmt_all_sdc(s):
-    """2.0.x layout as printed by real MDMs (README, "Layouts": monitoring script sample)."""
-    out = ["MDM restricted SDC mode: Disabled",
-           "Query all SDC returned %d SDC nodes." % len(s["sdcs"])]
+    """--query_all_sdc: short SDC lines (2.x sample) for 2.0; the restricted-mode header and
+    OS type / versions (2.0.12000 sample) from 2.0.1 on; bandwidth lines under each SDC."""
+    layout = common.layout_of(s["system"]["version"])
+    out = [] if layout == "2.0" else ["MDM restricted SDC mode: Disabled"]
+    out.append("Query all SDC returned %d SDC nodes." % len(s["sdcs"]))
     for c in s["sdcs"]:
         version = common.short_version(c.get("version") or s["system"]["version"])
-        out.append("SDC ID: %s Name: %s IP: %s State: %s GUID: %s OS Type: LINUX "
-                   "Loaded Version: %s Installed Version: %s"
-                   % (c["id"], na(c.get("name")), c["ip"],
-                      "Connected" if s["up"][c["id"]] else "Disconnected", c["guid"], version,
-                      version))
+        line = "SDC ID: %s Name: %s IP: %s State: %s GUID: %s" % (
+            c["id"], na(c.get("name")), c["ip"],
+            "Connected" if s["up"][c["id"]] else "Disconnected", c["guid"])
+        if layout != "2.0":
+            line += " OS Type: LINUX Loaded Version: %s Installed Version: %s" % (version,
+                                                                                  version)
+        out.append(line)
         out.append("    Read bandwidth:  0 IOPS 0 Bytes per-second")
         out.append("    Write bandwidth:  0 IOPS 0 Bytes per-second")
     return "\n".join(out)
@@ -487,14 +516,19 @@ def pool_free_gb(s, pool):
     return max(s["capacity_gb"][pool["id"]] - used, 0)
 
 
+def size_text(size_gb):
+    return gb(size_gb) if size_gb else "0 Bytes"
+
+
 def fmt_all(s):
-    """--query_all: the System Info block, then one paragraph per protection domain and pool."""
+    """--query_all: System Info, license, settings, then each protection domain and its pools
+    as `Protection Domain <name> (Id: <id>) has ...` (1.30 and 2.0.12000 samples)."""
     sysinfo = s["system"]
     out = ["System Info:",
            "    Product:  EMC ScaleIO Version: %s" % common.release_string(sysinfo["version"]),
            "    ID:      %s" % sysinfo["id"]]
     if sysinfo.get("name"):
-        out.append("    Name:    %s" % sysinfo["name"])
+        out.append("    Name:     %s" % sysinfo["name"])
     out += ["    Manager ID:      0000000000000000", "",
             "License info:",
             "    Installation ID: %s" % sysinfo["id"][::-1],
@@ -505,26 +539,29 @@ def fmt_all(s):
             "System settings:",
             "    Capacity alert thresholds: High: 80, Critical: 90",
             "    MDM restricted SDC mode: disabled", "",
-            "Query all returned %d Protection Domain:" % len(s["pds"])]
+            "Query all returned %d Protection Domain%s:" % (len(s["pds"]),
+                                                             "" if len(s["pds"]) == 1 else "s")]
     fault_sets = s.get("fault_sets", [])
     for pd in s["pds"]:
         pools = [p for p in s["pools"] if p["pd"] == pd["id"]]
         free = sum(pool_free_gb(s, p) for p in pools)
-        out.append("Protection Domain %s Id: %s has %d storage pools, %d Fault Sets, %d SDS "
+        out.append("Protection Domain %s (Id: %s) has %d storage pools, %d Fault Sets, %d SDS "
                    "nodes, %d volumes and %s available for volume allocation"
                    % (na(pd["name"]), pd["id"], len(pools),
                       sum(1 for f in fault_sets if f["pd"] == pd["id"]),
                       sum(1 for d in s["sds"] if d["pd"] == pd["id"]),
                       sum(1 for v in s["volumes"] if v["pool"] in [p["id"] for p in pools]),
-                      gb(free)))
+                      size_text(free)))
         out += ["Operational state is Active", ""]
         for pool in pools:
-            out.append("Storage Pool %s Id: %s has %d volumes and %s available for volume "
+            out.append("Storage Pool %s (Id: %s) has %d volumes and %s available for volume "
                        "allocation" % (na(pool["name"]), pool["id"],
                                        sum(1 for v in s["volumes"] if v["pool"] == pool["id"]),
-                                       gb(pool_free_gb(s, pool))))
+                                       size_text(pool_free_gb(s, pool))))
+            out.append("    Zero padding is disabled")
             out.append("    Spare policy: 10% out of total")
             out.append("")
+        out.append("")
     return "\n".join(out).rstrip("\n")
 
 
