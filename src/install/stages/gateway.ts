@@ -113,19 +113,28 @@ export async function configureGateway(
   );
   // Enabled, so that the gateway answers after a reboot.
   const enabled = (probe.enabled?.out ?? "").trim();
+  // "disabled" is what a package that does not enable its service leaves; "static", "generated"
+  // (an init script) and the like start at boot by other means and cannot be enabled.
   if (enabled !== "enabled") {
     if (/not-found|No such file/i.test(enabled) || enabled === "") {
       throw new Error(
         `[${host}] ${STEP}: the gateway service ${GATEWAY_SERVICE} is not installed (systemctl is-enabled: ${enabled || "no answer"}). ` +
-          `Re-run so that the packages stage installs EMC-ScaleIO-gateway.`,
+          `Check \`rpm -q EMC-ScaleIO-gateway\` on ${host}; if the package is there without its unit, reinstall it ` +
+          `(\`I_AM_SURE=1 rpm -e EMC-ScaleIO-gateway\`, then re-run).`,
       );
     }
-    log.info(`enabling ${GATEWAY_SERVICE} (was ${enabled}) so that it starts at boot`);
-    await ctx.run(host, STEP, `systemctl enable ${GATEWAY_SERVICE}`, { change: true });
+    if (enabled === "disabled") {
+      log.info(`enabling ${GATEWAY_SERVICE} (was ${enabled}) so that it starts at boot`);
+      await ctx.run(host, STEP, `systemctl enable ${GATEWAY_SERVICE}`, { change: true });
+    }
   }
   const managers = managerIps(ctx.spec.machines);
-  const listed = probe.properties?.code === 0 ? mdmAddressesOf(probe.properties.out) : undefined;
-  const missing = missingManagers(listed, managers);
+  // An unreadable properties file (another layout) leaves only the login check to go by.
+  const readable = probe.properties?.code === 0;
+  const listed = readable ? mdmAddressesOf(probe.properties!.out) : undefined;
+  const missing = readable ? missingManagers(listed, managers) : [];
+  if (!readable)
+    log.info(`cannot read ${GATEWAY_PROPERTIES}: checking the gateway by a login only`);
   const c = await gatewayClient(ctx, host, STEP);
   if (missing.length === 0 && (await mdmLoginWorks(ctx, c)))
     ctx.remember(gatewayLoginFact(host), true);
