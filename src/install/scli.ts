@@ -138,32 +138,18 @@ export class Scli {
   }
 
   /**
-   * Switch to 3_node/5_node adding the given slaves and tie-breakers: by name (`a` or
-   * `{name}`), or by MDM ID (`--add_slave_mdm_id`, `--add_tb_id`) when one of them has no name
-   * (MDMs added by other tools; 3.6 lists only IDs). Throws for a member with neither.
+   * Switch to 3_node/5_node adding the given slaves and tie-breakers by name (the only form
+   * public automation uses: EMC's Vagrant labs, puppet-scaleio, scaleio-framework).
    */
-  switchClusterMode(
-    mode: "3_node" | "5_node",
-    slaves: (string | { name?: string; id?: string })[],
-    tbs: (string | { name?: string; id?: string })[],
-  ): ScliCommand {
+  switchClusterMode(mode: "3_node" | "5_node", slaves: string[], tbs: string[]): ScliCommand {
     if (this.dialect === "1.3x") return this.base("--switch_to_cluster_mode");
-    const flag = (members: (string | { name?: string; id?: string })[], what: string): string[] => {
-      // An empty list is left out: scli takes "" as a name and refuses it.
-      if (members.length === 0) return [];
-      const m = members.map((x) => (typeof x === "string" ? { name: x } : x));
-      if (m.every((x) => x.name)) return [`--add_${what}_name`, m.map((x) => x.name).join(",")];
-      if (m.every((x) => x.id)) return [`--add_${what}_id`, m.map((x) => x.id).join(",")];
-      throw new Error(
-        `cannot name ${what.replace("_mdm", "")} MDMs for --switch_cluster_mode: one has neither name nor ID`,
-      );
-    };
+    // An empty name list is left out: scli takes "" as a name and refuses it.
     return this.base(
       "--switch_cluster_mode",
       "--cluster_mode",
       mode,
-      ...flag(slaves, "slave_mdm"),
-      ...flag(tbs, "tb"),
+      ...(slaves.length > 0 ? ["--add_slave_mdm_name", slaves.join(",")] : []),
+      ...(tbs.length > 0 ? ["--add_tb_name", tbs.join(",")] : []),
     );
   }
 

@@ -168,17 +168,11 @@ export interface WantedCluster {
   tbs: WantedMdm[];
 }
 
-/** A member named in --switch_cluster_mode: by the name the MDM knows, else by its ID. */
-export interface SwitchMember {
-  name?: string;
-  id?: string;
-}
-
 export interface ClusterPlan {
   /** Standby MDMs to add, managers first. */
   addStandbys: { mdm: WantedMdm; role: "manager" | "tb" }[];
   /** Set when the mode or the manager / tie-breaker sets differ from what is wanted. */
-  switchMode?: { mode: WantedCluster["mode"]; addSlaves: SwitchMember[]; addTbs: SwitchMember[] };
+  switchMode?: { mode: WantedCluster["mode"]; addSlaves: string[]; addTbs: string[] };
   /** Why the cluster cannot be brought to the wanted shape by adding (node in the wrong role). */
   problems: string[];
 }
@@ -232,12 +226,9 @@ export function planCluster(want: WantedCluster, have: ClusterInfo): ClusterPlan
       if (role === "tb" && asManager) wrongRole(w, "tie-breaker");
     }
   }
-  const member = (w: WantedMdm): SwitchMember => {
-    // Not in the cluster yet: it will be added under our name. In it: the name the MDM knows
-    // (ours, or another tool's), and its ID for MDMs without a name.
-    const m = findMdm(everyone, w);
-    return m ? { name: m.name, id: m.id } : { name: w.name };
-  };
+  // Named as the MDM lists it; when it lists no name (3.6 prints only IDs), by the name we gave
+  // it with --new_mdm_name (switching by name is the only form public automation uses).
+  const member = (w: WantedMdm): string => findMdm(everyone, w)?.name ?? w.name;
   const addSlaves = [want.master, ...want.slaves].filter((w) => !findMdm(managers, w)).map(member);
   const addTbs = want.tbs.filter((w) => !findMdm(have.tieBreakers, w)).map(member);
   // With a problem nothing is to be done: the user must fix the cluster first.
