@@ -135,8 +135,8 @@ describe("installer hardening on lab hosts (issue 11)", () => {
 
   it("a tie-breaker installed as a manager is found before it joins, with the fix; nothing joins", async () => {
     // node3's MDM installed in the manager role (as a run with other roles would have left it).
-    // wipeDevices lets this run's device check erase node1's and node2's ext4 (node1's is
-    // unmounted now): every host's devices are checked, whichever host a run works on.
+    // Every host's devices are checked whichever host a run works on; wipeDevices lets the
+    // check pass, and a run for node3 alone erases nothing on node1 or node2.
     const swapped = spec.machines.map((m, i) =>
       i === 1
         ? { ...m, mdm: "tiebreaker" as const }
@@ -144,12 +144,24 @@ describe("installer hardening on lab hosts (issue 11)", () => {
           ? { ...m, mdm: "slave" as const }
           : m,
     );
-    const before = logs.length;
     await runSelected(
       { ...spec, machines: swapped, wipeDevices: wipe },
       { stages: ["prepare", "packages"], hosts: ["node3"] },
       { log: (l) => logs.push(l) },
     );
+    expect(await sh("node3", "cat /opt/emc/scaleio/mdm/cfg/conf.txt")).toContain(
+      "actor_role_is_manager=1",
+    );
+    for (const h of ["node1", "node2"])
+      expect(await sh(h, "blkid -p -o value -s TYPE /dev/vdb")).toBe("ext4");
+    const before = logs.length;
+    const msg = await failure({ wipeDevices: wipe });
+    expect(msg).toMatch(
+      /^\[node3\] packages: the MDM on node3 was installed as a manager \(MDM_ROLE_IS_MANAGER=1\) .*makes it the tiebreaker .*I_AM_SURE=1 rpm -e EMC-ScaleIO-mdm.*Nothing was added to the cluster\.$/,
+    );
+    // The cluster stage never ran: node3 was not half-joined, no cluster was even created.
+    expect(logs.slice(before).filter((l) => l.step.startsWith("cluster"))).toEqual([]);
+    // wipeDevices let node1's and node2's prepare erase their ext4 (node1's is unmounted now).
     for (const h of ["node1", "node2"])
       expect((await lab.exec(h, "blkid -p /dev/vdb")).code).toBe(2);
     expect(
@@ -161,17 +173,6 @@ describe("installer hardening on lab hosts (issue 11)", () => {
         .map((l) => l.host)
         .sort(),
     ).toEqual(["node1", "node2"]);
-    expect(await sh("node3", "cat /opt/emc/scaleio/mdm/cfg/conf.txt")).toContain(
-      "actor_role_is_manager=1",
-    );
-    const during = logs.length;
-    const msg = await failure({ wipeDevices: wipe });
-    expect(msg).toMatch(
-      /^\[node3\] packages: the MDM on node3 was installed as a manager \(MDM_ROLE_IS_MANAGER=1\) .*makes it the tiebreaker .*I_AM_SURE=1 rpm -e EMC-ScaleIO-mdm.*Nothing was added to the cluster\.$/,
-    );
-    // The cluster stage never ran: node3 was not half-joined, no cluster was even created.
-    expect(logs.slice(during).filter((l) => l.step.startsWith("cluster"))).toEqual([]);
-    expect(logs.slice(during).filter((l) => /^erasing/.test(l.text))).toEqual([]);
   });
 
   it("after the fix the install completes; the TB keeps its role through sudo; multipath gets the blacklist where it runs", async () => {

@@ -191,18 +191,23 @@ export function wipeCommand(f: DeviceFinding): string {
   return (parts ? `wipefs -a ${parts} && ` : "") + `wipefs -a ${dev}`;
 }
 
-/** Per SDS host: the refusal message, or undefined when its devices are fine. */
-export type DeviceCheck = Map<string, string | undefined>;
+/** One SDS host's outcome: the refusal message (none when its devices are fine) and what to erase. */
+export interface HostDevices {
+  error?: string;
+  wipe: DeviceFinding[];
+}
 
 /**
- * Probe and judge every SDS host's devices at once (one read-only round trip per host); when no
- * host has a refused device, erase the ones wipeDevices allows. A host whose probe fails (SSH)
- * counts as refused with that error. Never rejects.
+ * Probe and judge every SDS host's devices at once (one read-only round trip per host). A host
+ * whose probe fails (SSH) counts as refused with that error. Never rejects; changes nothing.
  */
-async function checkEveryHost(ctx: InstallContext, step: string): Promise<DeviceCheck> {
+async function checkEveryHost(
+  ctx: InstallContext,
+  step: string,
+): Promise<Map<string, HostDevices>> {
   const sds = ctx.spec.machines.filter((m) => m.services.includes("sds"));
   const verdicts = await Promise.all(
-    sds.map(async (m) => {
+    sds.map(async (m): Promise<[string, HostDevices]> => {
       try {
         const out = (await ctx.run(m.name, step, deviceProbeScript(m.dataDisks), { quiet: true }))
           .stdout;
@@ -210,26 +215,13 @@ async function checkEveryHost(ctx: InstallContext, step: string): Promise<Device
         const error = v.refused.length
           ? `[${m.name}] ${step}: ${v.refused.join(". ")}. Nothing was changed on any host.`
           : undefined;
-        return { host: m.name, error, wipe: v.wipe };
+        return [m.name, { error, wipe: v.wipe }];
       } catch (e) {
-        return { host: m.name, error: (e as Error).message, wipe: [] as DeviceFinding[] };
+        return [m.name, { error: (e as Error).message, wipe: [] }];
       }
     }),
   );
-  const result: DeviceCheck = new Map(verdicts.map((v) => [v.host, v.error]));
-  if (verdicts.some((v) => v.error)) return result;
-  await Promise.all(
-    verdicts
-      .filter((v) => v.wipe.length > 0)
-      .map(async ({ host, wipe }) => {
-        try {
-          await wipeDevices(ctx, host, step, wipe);
-        } catch (e) {
-          result.set(host, (e as Error).message);
-        }
-      }),
-  );
-  return result;
+  return new Map(verdicts);
 }
 
 async function wipeDevices(
@@ -264,9 +256,10 @@ async function wipeDevices(
 
 /**
  * Called first by every host's prepare stage: every SDS host's devices are checked once per
- * run (and wiped where allowed) before any host changes anything. Throws this host's refusal,
- * or, when only other hosts' devices are refused, a one-line error naming them, so no host goes
- * on while a device elsewhere is refused.
+ * run before any host changes anything. Throws this host's refusal, or, when only other hosts'
+ * devices are refused, a one-line error naming them, so no host goes on while a device
+ * elsewhere is refused. Then erases this host's devices that wipeDevices allows (each host its
+ * own, so that a per-host run, as a Pulumi resource is, changes only its host).
  */
 export async function checkAllSdsDevices(
   ctx: InstallContext,
@@ -275,11 +268,13 @@ export async function checkAllSdsDevices(
 ): Promise<void> {
   const results = await ctx.memo("sds-devices", () => checkEveryHost(ctx, step));
   const mine = results.get(host);
-  if (mine) throw new Error(mine);
-  const refused = [...results.entries()].filter(([, e]) => e).map(([h]) => h);
+  if (mine?.error) throw new Error(mine.error);
+  const refused = [...results.entries()].filter(([, r]) => r.error).map(([h]) => h);
   if (refused.length > 0) {
     throw new Error(
       `[${host}] ${step}: not started: the SDS devices of ${refused.join(", ")} are refused (see ${refused.length > 1 ? "their errors" : "its error"}); nothing was changed on ${host}.`,
     );
   }
+  if (mine && mine.wipe.length > 0)
+    await ctx.memo(`sds-wipe:${host}`, () => wipeDevices(ctx, host, step, mine.wipe));
 }
