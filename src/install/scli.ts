@@ -576,9 +576,10 @@ export function parseDrvQueryVols(out: string): { volumeId: string; systemId: st
 /**
  * What a failed scli command means, from its text. scli uses exit status 7 for several of these
  * (already exists, not ready, wrong password), so the text decides.
- * - `no-cluster`: the MDM is not part of any system yet (2.0.1+ `This MDM is not attached to a
- *   system`, 2.0 `The MDM cluster state is incorrect`, per issue 11; the emulator's `has not
- *   been created`). Only then may a cluster be created.
+ * - `no-cluster`: the MDM is not part of any system yet: 2.0 `The MDM cluster state is
+ *   incorrect` (swisscom/puppet-scaleio lib/facter/scaleio_mdm_clustersetup_needed.rb takes it as
+ *   "cluster setup needed"), 2.0.1+ `This MDM is not attached to a system` (issue 11; no public
+ *   sample found), the older emulator's `has not been created`. Only then may a cluster be created.
  * - `certificate`: scli wants the MDM certificate approved (it would ask y/n).
  * - `unreachable`, `no-session`: transient (an MDM starting, a failover); worth retrying.
  * - everything else is the MDM's final word and is shown to the user at once.
