@@ -2,6 +2,10 @@
 // /dev/scini* volumes included, and then the mount unit and Docker find the device busy. On
 // hosts that have multipath installed, a drop-in blacklists the scini devices before the SDC
 // package is installed; hosts without multipath get nothing. Asked in the prepare stage's probe.
+// Syntax and defaults from Red Hat's DM Multipath guide for RHEL 7 (§4.2.2 "Blacklisting By
+// Device Name": `blacklist { devnode "<regex>" }`; `config_dir`, default /etc/multipath/conf.d,
+// whose *.conf files are read as part of multipath.conf). No ScaleIO document was found that
+// names this blacklist; the device names (/dev/scinia, scinib, ...) are the reference's §1.
 import { createHash } from "crypto";
 import { q } from "../shell";
 
@@ -36,6 +40,7 @@ export const MULTIPATH_PROBE = [
   `fi`,
 ].join("\n");
 
+/** What MULTIPATH_PROBE found: installed, running, where drop-ins go, our drop-in's sha256 ("" when absent). */
 export interface MultipathProbe {
   installed: boolean;
   active: boolean;
@@ -43,6 +48,7 @@ export interface MultipathProbe {
   sha: string;
 }
 
+/** Parse MULTIPATH_PROBE's `key=value` lines; empty output means multipath is not installed. */
 export function parseMultipathProbe(out: string): MultipathProbe {
   const kv = new Map<string, string>();
   for (const line of out.split("\n")) {
