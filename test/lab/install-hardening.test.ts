@@ -17,6 +17,7 @@ import { InstallContext } from "../../src/install/context";
 import { type LogLine } from "../../src/install/log";
 import { rpmsFor, runInstall, runSelected } from "../../src/install/runner";
 import type { InstallSpec } from "../../src/install/spec";
+import { setupDocker } from "../../src/install/stages/docker";
 import { gatewayClient, mdmLoginWorks } from "../../src/install/stages/gateway";
 
 const ROLES: { mdm?: MdmRole; services: ServiceRole[] }[] = [
@@ -50,6 +51,7 @@ describe("installer hardening on lab hosts (issue 11)", () => {
   let spec: InstallSpec;
   const logs: LogLine[] = [];
   const wipe = { node1: ["/dev/vdb"], node2: ["/dev/vdb"] };
+  let node2Volume: { device: string; volumeName: string } | undefined;
 
   const install = (s: Partial<InstallSpec> = {}) =>
     runInstall({ ...spec, ...s }, { log: (l) => logs.push(l) });
@@ -194,6 +196,7 @@ describe("installer hardening on lab hosts (issue 11)", () => {
       clusterState: "Normal",
       gatewayLogin: true,
     });
+    node2Volume = r.volumes.node2;
     // The notes about the bundle's other files, once per run.
     const notes = logs
       .slice(before)
@@ -223,6 +226,29 @@ describe("installer hardening on lab hosts (issue 11)", () => {
       expect((await lab.exec(h, "test -e /etc/multipath/conf.d/arrowhead-scaleio.conf")).code).toBe(
         1,
       );
+  });
+
+  it("client side: a missing /dev/disk/by-id means not yet: the docker stage waits for it", async () => {
+    const vol = node2Volume!;
+    expect(vol.device).toMatch(/^\/dev\/disk\/by-id\/emc-vol-/);
+    await sh("node2", "mv /dev/disk/by-id /run/by-id.saved");
+    const ctx = new InstallContext(spec, rpmsFor(spec), { log: (l) => logs.push(l) });
+    try {
+      const started = Date.now();
+      const done = setupDocker(ctx, "node2", vol);
+      await new Promise((res) => setTimeout(res, 3000));
+      // Still waiting (it would have failed at once on an error), then the directory comes back.
+      expect(await Promise.race([done.then(() => "done"), Promise.resolve("waiting")])).toBe(
+        "waiting",
+      );
+      await sh("node2", "mv /run/by-id.saved /dev/disk/by-id");
+      const res = await done;
+      expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+      expect(res.rootDir).toBe("/var/lib/docker");
+      expect(ctx.changes).toEqual([]);
+    } finally {
+      ctx.close();
+    }
   });
 
   it("the gateway: enabled, every manager in its MDM list, and it answers a login after a reboot", async () => {
