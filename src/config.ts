@@ -247,9 +247,16 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
   const cloudGiven = oneOf("cloud", CLOUDS, undefined, `${key("cloud")}: aws`);
   const cloudValid = cloudGiven !== undefined;
   const cloud = cloudGiven ?? "local";
-  const os = oneOf("os", OSES, "centos7", `${key("os")}: rocky9`) ?? "centos7";
+  const osGiven = oneOf("os", OSES, "centos7", `${key("os")}: rocky9`);
+  const os = osGiven ?? "centos7";
   const image = cfg.get("image");
-  if (cloudValid && !image && os === "centos7" && (cloud === "gcp" || cloud === "digitalocean")) {
+  if (
+    cloudValid &&
+    osGiven !== undefined &&
+    !image &&
+    os === "centos7" &&
+    (cloud === "gcp" || cloud === "digitalocean")
+  ) {
     fail(
       "os",
       `CentOS 7 has no public image on ${cloud === "gcp" ? "GCP" : "DigitalOcean"} any more (it reached end of life on 2024-06-30 and the image was removed); use rocky8 or rocky9, or name your own CentOS 7 image in ${key("image")}`,

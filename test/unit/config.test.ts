@@ -259,6 +259,19 @@ describe("readSpec rejects bad input, naming the key, the problem and an example
     ]);
   });
 
+  it("a mistyped os on GCP is one message, not also one about CentOS 7 images", () => {
+    expect(
+      problems({
+        cloud: "gcp",
+        os: "rocky",
+        allowedCidr: "203.0.113.7/32",
+        gcp: { region: "europe-west1", zone: "europe-west1-b" },
+      }),
+    ).toEqual([
+      'arrowhead:os: "rocky" is not one of centos7, rocky8, rocky9. Example: arrowhead:os: rocky9',
+    ]);
+  });
+
   it("one bad nodeCount is one message, naming the key and a right value", () => {
     for (const n of ["abc", "2", "0", "3.5", "65"]) {
       expect(problems({ ...base, nodeCount: n })).toEqual([
