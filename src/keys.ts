@@ -8,7 +8,7 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { Spec } from "./config";
-import { requireProviderModule } from "./dynamic-load";
+import { requireProviderModule } from "./dynamic-provider";
 import type * as SshKeygen from "./ssh-keygen";
 
 export interface SshKeys {

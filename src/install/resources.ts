@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Machine, OsName } from "../machine";
 import type { StepInputs, StepKind, StepOutputs } from "./provider";
 import type { MediaType } from "./scli";
-import { requireProviderModule } from "../dynamic-load";
+import { requireProviderModule, structSafe } from "../dynamic-provider";
 import { rpmsFor } from "./runner";
 import { validateTopology, type InstallSpec } from "./spec";
 
@@ -19,13 +19,15 @@ function providerFor(kind: StepKind): pulumi.dynamic.ResourceProvider {
   const load = () => requireProviderModule<typeof import("./provider")>(impl);
   return {
     async create(inputs: StepInputs) {
-      return load().create({ ...inputs, kind });
+      const r = await load().create({ ...inputs, kind });
+      return { id: r.id, outs: structSafe(r.outs) };
     },
     async diff(_id: string, olds: StepOutputs, news: StepInputs) {
       return load().diff(olds, { ...news, kind });
     },
     async update(_id: string, olds: StepOutputs, news: StepInputs) {
-      return load().update(olds, { ...news, kind });
+      const r = await load().update(olds, { ...news, kind });
+      return { outs: structSafe(r.outs) };
     },
     async delete(_id: string, props: StepOutputs) {
       await load().remove(props);

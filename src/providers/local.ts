@@ -9,7 +9,7 @@ import type { Machine, NodeRoles, OsName } from "../machine";
 import type { AccelSetting } from "./local/accel";
 import type * as Driver from "./local/index";
 import type { MachineState, MachineSpec } from "./local/index";
-import { requireProviderModule } from "../dynamic-load";
+import { requireProviderModule, structSafe } from "../dynamic-provider";
 import { userData as prepareScript } from "./cloud-init";
 import type { MachineProvider, MachinesArgs } from "./common";
 import { defaultSshUser } from "./images";
@@ -85,7 +85,7 @@ interface HubInputs {
 const hubProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: HubInputs) {
     const hub = await loadDriver().startHub(inputs.stateDir, inputs.stack);
-    return { id: `${inputs.stack}-hub`, outs: { ...inputs, ...hub } };
+    return { id: `${inputs.stack}-hub`, outs: structSafe({ ...inputs, ...hub }) };
   },
   async read(id: string, props: HubInputs & Driver.HubState) {
     // A hub that died is gone: refresh drops it and the next `up` starts a new one.
@@ -147,7 +147,7 @@ export function diffMachine(olds: Partial<MachineSpec>, news: Partial<MachineSpe
 const machineProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: MachineInputs) {
     const state = await loadDriver().createMachine(inputs);
-    return { id: `${inputs.stack}-${inputs.name}`, outs: { ...inputs, ...state } };
+    return { id: `${inputs.stack}-${inputs.name}`, outs: structSafe({ ...inputs, ...state }) };
   },
   async read(id: string, props: MachineInputs & MachineState) {
     // A machine whose QEMU died is gone: refresh drops it and the next `up` recreates it.
@@ -158,7 +158,7 @@ const machineProvider: pulumi.dynamic.ResourceProvider = {
   },
   async update(_id: string, olds: MachineInputs & MachineState, news: MachineInputs) {
     // Only settings that matter at create time (boot timeout, accelerator) can differ here.
-    return { outs: { ...olds, ...news } };
+    return { outs: structSafe({ ...olds, ...news }) };
   },
   async delete(_id: string, props: MachineInputs & MachineState) {
     await loadDriver().deleteMachine(props);
