@@ -134,6 +134,7 @@ type Sorted =
   | { kind: "use"; rpm: RpmFile }
   | { kind: "other-os"; file: string; platform: string; rpm?: RpmFile }
   | { kind: "not-installed"; file: string; component: string }
+  | { kind: "not-package"; file: string }
   | { kind: "unreadable"; file: string };
 
 /** Sort one directory entry (named EMC-ScaleIO-*) for a stack whose OS needs `dist`. */
@@ -142,7 +143,7 @@ function sortEntry(dir: string, file: string, dist: string): Sorted {
   if (!v) {
     // A vendor bundle also unpacks Windows/ESX installers, archives and docs: only a name
     // that claims to be an RPM and cannot be read is an error.
-    if (!/\.rpm$/i.test(file)) return { kind: "other-os", file, platform: "not an RPM" };
+    if (!/\.rpm$/i.test(file)) return { kind: "not-package", file };
     return { kind: "unreadable", file };
   }
   if (!(COMPONENTS as readonly string[]).includes(v.component))
@@ -203,6 +204,7 @@ export function selectRpms(
   const usable = sorted.flatMap((s) => (s.kind === "use" ? [s.rpm] : []));
   const otherOs = sorted.flatMap((s) => (s.kind === "other-os" ? [s] : []));
   const notInstalled = sorted.flatMap((s) => (s.kind === "not-installed" ? [s] : []));
+  const notPackages = sorted.flatMap((s) => (s.kind === "not-package" ? [s.file] : []));
   if (usable.filter((r) => PLATFORM.has(r.component)).length === 0) {
     const tags = [...new Set(otherOs.map((r) => r.platform))].join(", ");
     throw new RpmSelectionError(
@@ -265,6 +267,12 @@ export function selectRpms(
     notes.push(
       `ignoring ${notInstalled.length} package(s) of components this stack never installs (${comps}): ` +
         notInstalled.map((r) => r.file).join(", "),
+    );
+  }
+  if (notPackages.length > 0) {
+    notes.push(
+      `ignoring ${notPackages.length} file(s) that are not RPM or DEB packages (other platforms' installers, archives, checksums): ` +
+        notPackages.join(", "),
     );
   }
   const builds = new Map<string, string[]>();

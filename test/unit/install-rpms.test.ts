@@ -201,17 +201,19 @@ describe("selectRpms", () => {
       "EMC-ScaleIO-xcache-2.0-14000.231.el7.x86_64.rpm",
       "EMC-ScaleIO-mgmt-server-3.5-1.2.noarch.rpm",
       "EMC-ScaleIO-sdc-2.0-14000.231.esx6.0.zip",
+      "EMC-ScaleIO-sdc-2.0-14000.231.el7.x86_64.rpm.sha256",
       "EMC-ScaleIO-mdm-2.0-14000.231.el6.x86_64.rpm",
     ];
     const s = selectRpms(dirWith([...set("2.0", "14000.231", "el7"), ...extra]), "centos7", need);
     expect(s.version).toBe("2.0");
-    expect(s.notes).toHaveLength(2);
-    expect(s.notes[0]).toMatch(
-      /^ignoring 2 file\(s\) for another OS.*EMC-ScaleIO-mdm-2\.0-14000\.231\.el6\.x86_64\.rpm, EMC-ScaleIO-sdc-2\.0-14000\.231\.esx6\.0\.zip$/,
-    );
-    expect(s.notes[1]).toMatch(
-      /^ignoring 4 package\(s\) of components this stack never installs \(callhome, gui, mgmt-server, xcache\)/,
-    );
+    expect(s.notes).toEqual([
+      "ignoring 1 file(s) for another OS or distribution (the stack's OS centos7 uses el7): EMC-ScaleIO-mdm-2.0-14000.231.el6.x86_64.rpm",
+      "ignoring 4 package(s) of components this stack never installs (callhome, gui, mgmt-server, xcache): " +
+        "EMC-ScaleIO-callhome-1.32-403.2.el7.x86_64.rpm, EMC-ScaleIO-gui-2.0-14000.231.noarch.rpm, " +
+        "EMC-ScaleIO-mgmt-server-3.5-1.2.noarch.rpm, EMC-ScaleIO-xcache-2.0-14000.231.el7.x86_64.rpm",
+      "ignoring 2 file(s) that are not RPM or DEB packages (other platforms' installers, archives, checksums): " +
+        "EMC-ScaleIO-sdc-2.0-14000.231.el7.x86_64.rpm.sha256, EMC-ScaleIO-sdc-2.0-14000.231.esx6.0.zip",
+    ]);
   });
   it("a single clean set has no notes", () => {
     expect(selectRpms(dirWith(set("3.6", "700.103", "el7")), "centos7", need).notes).toEqual([]);
