@@ -15,6 +15,7 @@ import {
   parseQueryCluster,
   type ClusterInfo,
   type MdmInfo,
+  type ScliCommand,
 } from "../scli";
 import { clusterMode, mdmNodes } from "../spec";
 
@@ -145,6 +146,56 @@ async function freshLogin(
   return l.systemId;
 }
 
+/**
+ * Poll until `f` gives an answer: a transient scli failure (MDM not ready, the master moving to
+ * another manager, session lost) is tried again for up to LOGIN_WAIT_MS, then reported with the
+ * MDM's last words; any other failure is thrown at once.
+ */
+async function whileTransient<T>(
+  ctx: InstallContext,
+  what: string,
+  f: () => Promise<T>,
+): Promise<T> {
+  let last: ScliError | undefined;
+  return waitFor(ctx, what, LOGIN_WAIT_MS, async () => {
+    try {
+      return { v: await f() };
+    } catch (e) {
+      if (e instanceof ScliError && e.transient) {
+        last = e;
+        return undefined;
+      }
+      throw e;
+    }
+  }).then(
+    (r) => r.v,
+    (e: Error) => {
+      if (!last || !/timed out after/.test(e.message)) throw e;
+      throw new ScliError(
+        last.host,
+        last.step,
+        last.command,
+        last.failure,
+        last.vendor,
+        last.exitCode,
+        `The MDMs did not become ready in ${LOGIN_WAIT_MS / 1000} s (${what}); check the MDM services and run again`,
+      );
+    },
+  );
+}
+
+/** A state-changing scli command, retried only while its failure is transient. */
+function scliChange(
+  ctx: InstallContext,
+  host: string,
+  c: ScliCommand,
+  o: { okIfExists?: boolean } = {},
+): Promise<string> {
+  return whileTransient(ctx, `the MDM cluster to accept ${c.line.split(" ")[1]}`, () =>
+    ctx.scliMust(host, STEP, c, { change: true, ...o }),
+  );
+}
+
 export async function queryCluster(
   ctx: InstallContext,
   host: string,
@@ -273,15 +324,9 @@ export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
   if (!systemId) {
     // Only here: the MDM said it is attached to no system (never on a mere "no answer").
     await ctx.step(host, `${STEP}:create`);
-    await ctx.scliMust(
-      host,
-      STEP,
-      s.createCluster({ ip: want.master.ip, name: want.master.name }),
-      {
-        change: true,
-        okIfExists: true,
-      },
-    );
+    await scliChange(ctx, host, s.createCluster({ ip: want.master.ip, name: want.master.name }), {
+      okIfExists: true,
+    });
     // The new master needs a moment before it answers logins; for that moment it may still
     // say "no system". Anything else (e.g. the MDM refusing mdmPassword) is thrown at once.
     systemId = await waitFor(ctx, `the new MDM on ${host} to accept logins`, 180_000, () =>
@@ -293,18 +338,22 @@ export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
   const fail = (problems: string[]) =>
     new Error(`[${host}] ${STEP}: the MDM cluster cannot be completed: ${problems.join("; ")}`);
   if (plan.problems.length > 0) throw fail(plan.problems);
+  // After --add_standby_mdm a new manager may become master, and for a moment no MDM takes
+  // commands ("not ready yet"). Every command carries all manager addresses; after each add the
+  // stage asks afresh until an MDM, the current master, answers again.
+  const currentCluster = () =>
+    whileTransient(ctx, "the master MDM to answer after a change", () =>
+      queryCluster(ctx, host, STEP, { fresh: true }),
+    );
   for (const { mdm, role } of plan.addStandbys) {
     await ctx.step(host, `${STEP}:add-${mdm.node}`);
     // "already exists": an earlier, interrupted run added it; the fresh query below verifies.
-    await ctx.scliMust(host, STEP, s.addStandby({ ip: mdm.ip, name: mdm.name }, role), {
-      change: true,
+    await scliChange(ctx, host, s.addStandby({ ip: mdm.ip, name: mdm.name }, role), {
       okIfExists: true,
     });
+    info = await currentCluster();
   }
   if (plan.addStandbys.length > 0) {
-    // After --add_standby_mdm a new manager may have become master: every command carries all
-    // manager addresses, and this fresh query asks whichever MDM is master now.
-    info = await queryCluster(ctx, host, STEP, { fresh: true });
     plan = planCluster(want, info);
     const stillMissing = plan.addStandbys.map((a) => `${a.mdm.node} (${a.mdm.ip})`);
     if (stillMissing.length > 0)
@@ -314,18 +363,18 @@ export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
   if (plan.switchMode) {
     const { mode, addSlaves, addTbs } = plan.switchMode;
     await ctx.step(host, `${STEP}:switch`);
-    await ctx.scliMust(host, STEP, s.switchClusterMode(mode, addSlaves, addTbs), {
-      change: true,
-    });
+    await scliChange(ctx, host, s.switchClusterMode(mode, addSlaves, addTbs));
   }
   let polls = 0;
   info = await waitFor(ctx, `the MDM cluster to reach ${want.mode} Normal`, 180_000, async () => {
-    const i = await queryCluster(ctx, host, STEP, { fresh: polls++ > 0 });
+    const i = await whileTransient(ctx, "the master MDM to answer", () =>
+      queryCluster(ctx, host, STEP, { fresh: polls++ > 0 }),
+    );
     return i.mode === want.mode && i.state === "Normal" ? i : undefined;
   });
   const all = parseQueryAll(await scliQuery(ctx, host, STEP, "all"));
   if (all.name !== ctx.spec.clusterName) {
-    await ctx.scliMust(host, STEP, s.renameSystem(ctx.spec.clusterName), { change: true });
+    await scliChange(ctx, host, s.renameSystem(ctx.spec.clusterName));
   }
   return { systemId, mode: info.mode, state: info.state };
 }
