@@ -12,6 +12,7 @@ import { type ConformanceStep, pattern, fill, SCENARIOS, type Vars } from "../em
 import { type ExecResult, type Lab, type LabHost, startLab } from "./hosts";
 
 const VERSION = "3.6-700.103";
+const VERSION_20 = "2.0-5014.0";
 const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,6 +22,8 @@ describe.skipIf(!isRoot)("ScaleIO emulator conformance with public automation (l
   const ssh = new Map<string, Client>();
   const times: Record<string, number> = {};
   let hosts: LabHost[] = [];
+  /** A fourth host with the 2.0 (build 5014) MDM package: the oldest layout. */
+  let old: LabHost;
   let vars: Vars = {};
 
   const connect = (h: LabHost, key: string) =>
@@ -72,20 +75,30 @@ describe.skipIf(!isRoot)("ScaleIO emulator conformance with public automation (l
     let t = Date.now();
     outDir = fs.mkdtempSync(path.join(os.tmpdir(), "emu13-rpms-"));
     const rpms = await buildEmulatorRpms({ version: VERSION, dist: "el7", outDir });
+    const rpms20 = await buildEmulatorRpms({
+      version: VERSION_20,
+      dist: "el7",
+      outDir: path.join(outDir, "2.0"),
+      components: ["mdm"],
+    });
     lab = await startLab({
       name: "emu13",
-      hosts: 3,
+      hosts: 4,
       os: "centos7",
       dataDisks: { count: 2, sizeGb: 120 },
     });
-    hosts = lab.hosts;
+    hosts = lab.hosts.slice(0, 3);
+    old = lab.hosts[3];
     times.startLab = Date.now() - t;
     t = Date.now();
-    for (const h of hosts) {
+    for (const h of lab.hosts) {
       ssh.set(h.name, await connect(h, lab.privateKey));
       await must(h, "mkdir -p /root/rpms");
-      for (const f of rpms) await put(h, f, `/root/rpms/${path.basename(f)}`);
+      for (const f of h === old ? rpms20 : rpms) {
+        await put(h, f, `/root/rpms/${path.basename(f)}`);
+      }
     }
+    await must(old, "cd /root/rpms && MDM_ROLE_IS_MANAGER=1 rpm -i EMC-ScaleIO-mdm-*.rpm");
     const [a, b, c] = hosts;
     vars = {
       A: a.privateAddress,
@@ -111,9 +124,10 @@ describe.skipIf(!isRoot)("ScaleIO emulator conformance with public automation (l
       a,
       "cd /root/rpms && GATEWAY_ADMIN_PASSWORD=Gateway-1 rpm -i EMC-ScaleIO-gateway-*.rpm",
     );
-    for (const h of hosts) {
+    for (const h of lab.hosts) {
       const end = Date.now() + 120_000;
-      while ((await run(h, "systemctl is-active mdm sds scini")).code !== 0) {
+      const units = h === old ? "mdm" : "mdm sds scini";
+      while ((await run(h, `systemctl is-active ${units}`)).code !== 0) {
         if (Date.now() > end) throw new Error(`services did not start on ${h.name}`);
         await sleep(500);
       }
@@ -191,6 +205,43 @@ describe.skipIf(!isRoot)("ScaleIO emulator conformance with public automation (l
       times[scenario.name] = Date.now() - t;
     });
   }
+
+  it("a 2.0 MDM (build 5014) answers and prints in its own version's way", async () => {
+    const t = Date.now();
+    const ip = old.privateAddress;
+    // swisscom/puppet-scaleio lib/facter/scaleio_mdm_clustersetup_needed.rb greps for this.
+    const fresh = await run(old, "scli --query_cluster --approve_certificate 2>&1");
+    expect(fresh.code).toBe(7);
+    expect(fresh.stdout).toBe(
+      "Error: MDM failed command.  Status: The MDM cluster state is incorrect\n",
+    );
+    expect(await must(old, "scli --version")).toBe("EMC ScaleIO Version: R2_0.5014.0\n");
+    await must(
+      old,
+      `scli --create_mdm_cluster --master_mdm_ip ${ip} --master_mdm_name m1 --accept_license --approve_certificate`,
+    );
+    const end = Date.now() + 30_000;
+    while ((await run(old, "scli --login --username admin --password admin")).code !== 0) {
+      if (Date.now() > end) throw new Error("the 2.0 MDM did not accept a login");
+      await sleep(500);
+    }
+    await must(old, "printf 'admin\\nConform-1x\\n' | scli --set_password");
+    await must(old, "scli --login --username admin --password Conform-1x");
+    // The 2.0.5014 layout: no virtual IP parts, `IPs:` keys, master with a Version line only.
+    const lines = (await must(old, "scli --query_cluster")).split("\n");
+    expect(lines[3]).toMatch(/^ {4}Name: m1, ID: 0x[0-9a-f]{16}$/);
+    lines[3] = "<name and id>";
+    expect(lines).toEqual([
+      "Cluster:",
+      "    Mode: 1_node, State: Normal, Active: 1/1, Replicas: 1/1",
+      "Master MDM:",
+      "<name and id>",
+      `        IPs: ${ip}, Management IPs: ${ip}, Port: 9011`,
+      "        Version: 2.0.5014",
+      "",
+    ]);
+    times.v20 = Date.now() - t;
+  });
 
   it("moves the master to a new manager at --add_standby_mdm when the knob asks for it", async () => {
     const t = Date.now();
