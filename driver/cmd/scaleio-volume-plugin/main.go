@@ -5,10 +5,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -25,10 +30,22 @@ import (
 // PluginName is the driver name users pass to `docker volume create -d`.
 const PluginName = "scaleio"
 
+// SocketPath is where Docker finds the plugin (its name is the driver name).
+const SocketPath = "/run/docker/plugins/" + PluginName + ".sock"
+
 func main() {
 	cfgPath := flag.String("config", config.DefaultPath, "the plugin's root-only JSON config file")
 	check := flag.Bool("check-config", false, "read the config, log in to the gateway, find this host's SDC, then exit")
+	takeover := flag.String("takeover", "", "ask the running plugin to take volume `NAME` over from another host at its next mount here, then exit")
 	flag.Parse()
+	if *takeover != "" {
+		if err := requestTakeover(*takeover); err != nil {
+			fmt.Fprintln(os.Stderr, "scaleio-volume-plugin:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("takeover of %s requested: the next mount on this host takes it over\n", *takeover)
+		return
+	}
 	level := slog.LevelInfo
 	if os.Getenv("SCALEIO_PLUGIN_DEBUG") != "" {
 		level = slog.LevelDebug
@@ -75,8 +92,34 @@ func run(cfgPath string, check bool, log *slog.Logger) error {
 	}
 	log.Info("state rebuilt from the mounts", "dropped", plan.Dropped)
 	go recoverCluster(d, log)
-	log.Info("serving", "socket", "/run/docker/plugins/"+PluginName+".sock", "gateway", cfg.Gateway, "system", cfg.System)
-	return volume.NewHandler(adapter.New(d, log)).ServeUnix(PluginName, 0)
+	log.Info("serving", "socket", SocketPath, "gateway", cfg.Gateway, "system", cfg.System)
+	a := adapter.New(d, log)
+	h := volume.NewHandler(a)
+	a.RegisterTakeover(h)
+	return h.ServeUnix(PluginName, 0)
+}
+
+// requestTakeover asks the plugin serving SocketPath for a takeover (adapter.TakeoverPath).
+func requestTakeover(name string) error {
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", SocketPath)
+		},
+	}}
+	body, _ := json.Marshal(map[string]string{"Name": name})
+	resp, err := client.Post("http://plugin"+adapter.TakeoverPath, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("ask the plugin at %s: %w (is the scaleio-volume-plugin service running?)", SocketPath, err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Err string }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return fmt.Errorf("the plugin at %s answered %s: %w", SocketPath, resp.Status, err)
+	}
+	if out.Err != "" {
+		return errors.New(out.Err)
+	}
+	return nil
 }
 
 // recoverCluster releases volumes left mapped to this host, retrying while the gateway is

@@ -5,7 +5,9 @@ package adapter
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -32,6 +34,36 @@ type Core interface {
 	Get(ctx context.Context, name string) (core.Info, error)
 	List(ctx context.Context) ([]core.Listed, error)
 	Path(name string) string
+	RequestTakeover(name string) error
+}
+
+// TakeoverPath is the plugin's own endpoint (not part of Docker's protocol) behind
+// `scaleio-volume-plugin -takeover NAME`: POST {"Name": "..."} -> {"Err": ""}.
+const TakeoverPath = "/ScaleIO.RequestTakeover"
+
+// Mux is where extra endpoints are registered (go-plugins-helpers' sdk.Handler).
+type Mux interface {
+	HandleFunc(path string, fn func(w http.ResponseWriter, r *http.Request))
+}
+
+// RegisterTakeover adds TakeoverPath to the plugin's socket (root-only, like Docker's calls).
+func (a *Adapter) RegisterTakeover(m Mux) {
+	m.HandleFunc(TakeoverPath, func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Name string }
+		start := time.Now()
+		err := json.NewDecoder(r.Body).Decode(&req)
+		if err == nil {
+			err = a.core.RequestTakeover(req.Name)
+		}
+		err = a.done("RequestTakeover", start, err, "volume", req.Name)
+		w.Header().Set("Content-Type", "application/vnd.docker.plugins.v1+json")
+		resp := map[string]string{"Err": ""}
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			resp["Err"] = err.Error()
+		}
+		_ = json.NewEncoder(w).Encode(resp)
+	})
 }
 
 // Adapter implements volume.Driver.

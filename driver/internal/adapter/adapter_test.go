@@ -57,11 +57,16 @@ func (c *countingCore) List(ctx context.Context) ([]core.Listed, error) {
 	return []core.Listed{{Name: "data1"}}, c.hit(ctx, "List")
 }
 func (c *countingCore) Path(name string) string { _ = c.hit(nil, "Path"); return "" }
+func (c *countingCore) RequestTakeover(name string) error {
+	return c.hit(nil, "RequestTakeover")
+}
 
 func serve(t *testing.T, c *countingCore) *http.Client {
 	t.Helper()
 	l := sockets.NewInmemSocket("scaleio-test", 0)
-	h := volume.NewHandler(New(c, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	a := New(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := volume.NewHandler(a)
+	a.RegisterTakeover(h)
 	go h.Serve(l)
 	t.Cleanup(func() { l.Close() })
 	return &http.Client{Transport: &http.Transport{Dial: l.Dial}}
@@ -110,6 +115,7 @@ func TestProtocolOverHTTP(t *testing.T) {
 		}},
 		{"path", "/VolumeDriver.Path", map[string]any{"Name": "data1"}, "Path", func(map[string]any) bool { return true }},
 		{"remove", "/VolumeDriver.Remove", map[string]any{"Name": "data1"}, "Remove", func(map[string]any) bool { return true }},
+		{"takeover request (the plugin's own endpoint)", TakeoverPath, map[string]any{"Name": "data1"}, "RequestTakeover", func(map[string]any) bool { return true }},
 		{"capabilities: global scope", "/VolumeDriver.Capabilities", map[string]any{}, "", func(r map[string]any) bool {
 			cp, _ := r["Capabilities"].(map[string]any)
 			return cp["Scope"] == "global"
@@ -139,6 +145,7 @@ func TestErrorsReachDockerAsOneLine(t *testing.T) {
 	c := &countingCore{calls: map[string]int{}, deadline: true, fail: errors.New("volume data1: gateway call addMappedSdc failed:\nThe volume is already mapped")}
 	client := serve(t, c)
 	for _, tc := range []struct{ name, path string }{
+		{"takeover", TakeoverPath},
 		{"create", "/VolumeDriver.Create"},
 		{"mount", "/VolumeDriver.Mount"},
 		{"remove", "/VolumeDriver.Remove"},

@@ -476,11 +476,31 @@ func (d *Driver) release(ctx context.Context, name string, v *state.Volume) erro
 	return nil
 }
 
+// RequestTakeover asks for the next mount of name on this host to take the volume over from
+// any other host, even one whose SDC is still connected (`scaleio-volume-plugin -takeover`).
+// It is the way to ask for an existing volume: Docker asks the driver's Get before Create and
+// never sends Create (so never -o takeover=true) for a volume that exists (moby
+// volume/service/store.go).
+func (d *Driver) RequestTakeover(name string) error {
+	if err := decide.ValidDockerName(name); err != nil {
+		return err
+	}
+	defer d.lock(name)()
+	v := d.record(name)
+	v.TakeoverRequested = true
+	d.log.Warn("takeover requested for the next mount on this host", "volume", name, "scaleioName", v.ScaleIOName)
+	return d.save()
+}
+
 // Mount counts one mount of name by Docker mount ID id, attaching the volume on the first one.
 func (d *Driver) Mount(ctx context.Context, name, id string) (string, error) {
 	defer d.lock(name)()
 	v := d.record(name)
-	if !v.Mounted {
+	if v.Mounted {
+		if err := d.checkStillMapped(ctx, name, v); err != nil {
+			return "", err
+		}
+	} else {
 		if _, err := d.attach(ctx, name, v, nil); err != nil {
 			return "", err
 		}
@@ -491,6 +511,36 @@ func (d *Driver) Mount(ctx context.Context, name, id string) (string, error) {
 		return "", fmt.Errorf("volume %s: %w", name, err)
 	}
 	return d.DataPath(v.ScaleIOName), nil
+}
+
+// checkStillMapped refuses a new mount of a volume mounted here whose mapping went to another
+// host meanwhile (taken over while this host was cut off): its mount here is stale. A gateway
+// that cannot be reached does not block a mount that is already in place.
+func (d *Driver) checkStillMapped(ctx context.Context, name string, v *state.Volume) error {
+	vol, err := d.gw.FindVolume(ctx, v.ScaleIOName)
+	if errors.Is(err, gateway.ErrUnreachable) {
+		d.log.Warn("gateway unreachable; trusting the existing mount", "volume", name, "error", err.Error())
+		return nil
+	}
+	if err != nil {
+		return gwErr(name, "queryIdByKey", err)
+	}
+	me, sdcs, err := d.mySdc(ctx)
+	if err != nil {
+		return fmt.Errorf("volume %s: %w", name, err)
+	}
+	holders := []string{}
+	for _, m := range mappings(vol, sdcs) {
+		if m.SdcID == me {
+			return nil
+		}
+		holders = append(holders, m.Host)
+	}
+	by := "no host"
+	if len(holders) > 0 {
+		by = "host " + strings.Join(holders, ", ")
+	}
+	return fmt.Errorf("volume %s: its mount on this host is stale: the volume is now mapped to %s (taken over while this host was cut off); stop the containers using it here (docker ps --filter volume=%s), then mount it again", name, by, name)
 }
 
 // Unmount drops one mount by id; the last one releases the volume. Unknown ids are a no-op.

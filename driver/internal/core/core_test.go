@@ -189,11 +189,22 @@ func TestMoveBetweenHosts(t *testing.T) {
 			t.Fatalf("mapped to %v, want only sdcA", m)
 		}
 	})
+	t.Run("B's stale mount refuses new containers and releases without touching A", func(t *testing.T) {
+		_, err := c.b.d.Mount(ctx, "data1", "b-new")
+		if err == nil || !strings.Contains(err.Error(), "stale") || !strings.Contains(err.Error(), "hostA") {
+			t.Fatalf("error = %v, want a stale-mount refusal naming hostA", err)
+		}
+		if err := c.b.d.Unmount(ctx, "data1", "b1"); err != nil {
+			t.Fatal(err)
+		}
+		if m := c.gw.mappedTo(sio); len(m) != 1 || m[0] != "sdcA" {
+			t.Fatalf("mapped to %v, want only sdcA", m)
+		}
+	})
 	t.Run("forced takeover with -o takeover=true from a connected host", func(t *testing.T) {
 		if err := c.b.d.Create(ctx, "data1", map[string]string{"takeover": "true"}); err != nil {
 			t.Fatal(err)
 		}
-		c.b.h.Unmount(filepath.Join(c.b.d.cfg.Root, sio)) // B's old mount is gone with its reboot
 		c.b.d = restart(t, c.b.h, c.gw)
 		if _, err := c.b.d.Mount(ctx, "data1", "b2"); err != nil {
 			t.Fatalf("forced takeover: %v", err)
