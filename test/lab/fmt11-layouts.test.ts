@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
 import { type Lab, type LabHost, startLab } from "./hosts";
 import type { Machine, MdmRole, ServiceRole } from "../../src/machine";
-import { runInstall, type InstallResult } from "../../src/install/runner";
+import { InstallContext } from "../../src/install/context";
+import { rpmsFor, runInstall, type InstallResult } from "../../src/install/runner";
 import type { InstallSpec } from "../../src/install/spec";
 import {
   allMdms,
@@ -18,6 +19,7 @@ import {
   parseQueryCluster,
   parseSds,
   parseVolumes,
+  STDIN_CLOSED,
 } from "../../src/install/scli";
 
 const ROLES: { mdm: MdmRole; services: ServiceRole[] }[] = [
@@ -194,6 +196,43 @@ describe("issue 11 cases on lab hosts", () => {
     expect(failedAt - stages.cluster).toBeLessThan(30_000);
     // The cluster exists now with the default password; the corrected run takes it from there.
     await expectComplete(lab, spec, await install(spec));
+    await lab.down();
+  });
+
+  it("scli never waits on the certificate question: it ends at once with a clear error", async () => {
+    const { lab, spec } = await setUp("fmt11c", "3.6-700.103");
+    await expectComplete(lab, spec, await install(spec));
+    // The tie-breaker host never ran scli: its root user has approved no MDM certificate, so
+    // the emulator asks y/n as the real scli does (messages/login-certificate-prompt.txt).
+    const ctx = new InstallContext(spec, rpmsFor(spec), { log: () => undefined });
+    const tb = spec.machines[2].name;
+    const ips = spec.machines
+      .slice(0, 2)
+      .map((m) => m.privateAddress)
+      .join(",");
+    try {
+      for (const line of [
+        `scli --query_cluster --mdm_ip ${ips} ${STDIN_CLOSED}`,
+        // Even without the redirect our transport gives scli no input (stdin ends at once).
+        `scli --query_cluster --mdm_ip ${ips}`,
+      ]) {
+        const t = Date.now();
+        const r = await ctx.scliRun(tb, "cluster", { line, secrets: [] });
+        expect(Date.now() - t).toBeLessThan(15_000);
+        expect(r.ok).toBe(false);
+        expect(r.failure).toBe("certificate");
+        expect(ctx.scliError(tb, "cluster", { line, secrets: [] }, r).message).toMatch(
+          new RegExp(
+            `^\\[${tb}\\] cluster: scli --query_cluster .* failed \\(exit 1\\): .*not trusted.*approve the MDM certificate`,
+          ),
+        );
+      }
+      // With --approve_certificate, as every command of ours carries it, the same host answers.
+      const ok = await ctx.scliRun(tb, "cluster", ctx.scli.queryCluster());
+      expect(ok.failure).not.toBe("certificate");
+    } finally {
+      ctx.close();
+    }
     await lab.down();
   });
 });
