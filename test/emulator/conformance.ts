@@ -292,6 +292,13 @@ SCENARIOS.push({
       state: [{ sh: "scli --query_all_sds", match: ["returned 2 SDS nodes"] }],
     },
     {
+      title:
+        "an SDS port the SDS does not listen on is refused by the MDM (--sds_port, as swisscom/puppet-scaleio passes it)",
+      sh: "scli --add_sds --sds_name SDS_{C} --protection_domain_name pd1 --sds_ip {C} --sds_port 3454",
+      code: 7,
+      out: ["Status: Could not communicate with the SDS at {C}:3454"],
+    },
+    {
       title: "add it again with one pool per device, in the fault set",
       sh: "scli --add_sds --sds_name SDS_{C} --protection_domain_name pd1 --sds_ip {C} --sds_ip_role all --storage_pool_name sp1,sp2 --device_path /dev/vdb,/dev/vdc --fault_set_name fs1",
       out: ["Successfully created SDS SDS_{C}"],
@@ -300,6 +307,7 @@ SCENARIOS.push({
           sh: "scli --query_sds --sds_name SDS_{C}",
           match: [
             "Fault Set: [0-9a-f]+, Name: fs1",
+            "IP information total 1 IPs:\\n {5}1: {C} {5}Role: All SDS and SDC\\n {4}Port: 7072",
             "1: Name: N/A {2}Path: /dev/vdb .*\\n {8}Storage Pool: sp1, Capacity: 120\\.0 GB",
             "2: Name: N/A {2}Path: /dev/vdc .*\\n {8}Storage Pool: sp2, Capacity: 120\\.0 GB",
           ],

@@ -351,7 +351,7 @@ class Mdm:
 
     def poll_sds(self, sds):
         try:
-            reply, _ = common.call(sds["ips"][0], common.SDS_PORT,
+            reply, _ = common.call(sds["ips"][0], sds.get("port", common.SDS_PORT),
                                    {"op": "ping", "system_id": self.state["system"]["id"]},
                                    timeout=0.5)
             if reply.get("ok"):
@@ -672,14 +672,13 @@ class Mdm:
         return ok(message="Successfully created fault set %s. Object ID %s" % (name or "",
                                                                                fs["id"]))
 
-    def check_devices(self, ip, paths, known=()):
-        """Ask the SDS daemon at ip about paths; a list of devices or a failure reply."""
+    def check_devices(self, ip, paths, known=(), port=common.SDS_PORT):
+        """Ask the SDS daemon at ip:port about paths; a list of devices or a failure reply."""
         try:
-            info, _ = common.call(ip, common.SDS_PORT, {"op": "describe", "devices": paths},
-                                  timeout=5.0)
+            info, _ = common.call(ip, port, {"op": "describe", "devices": paths}, timeout=5.0)
         except common.RpcError:
             return None, fail("Could not communicate with the SDS at %s:%d (is the SDS package "
-                              "installed and the sds service running?)" % (ip, common.SDS_PORT))
+                              "installed and the sds service running?)" % (ip, port))
         if info.get("system_id") and info["system_id"] != self.state["system"]["id"]:
             return None, fail("The SDS at %s already belongs to system %s"
                               % (ip, info["system_id"]))
@@ -731,6 +730,15 @@ class Mdm:
         pool = pools[0] if pools else None
         if names and len(names) != len(paths):
             return fail("--device_name needs one name per --device_path", code=1)
+        roles = split_list(args.get("sds_ip_role"))
+        if any(r not in ("all", "sdc_only", "sds_only") for r in roles):
+            return fail("--sds_ip_role must be all, sdc_only or sds_only (one per IP)", code=1)
+        if roles and len(roles) != len(ips):
+            return fail("--sds_ip_role needs one role per --sds_ip address", code=1)
+        try:
+            port = int(args.get("sds_port") or common.SDS_PORT)
+        except ValueError:
+            return fail("--sds_port must be a port number", code=1)
         fault_set = None
         if args.get("fault_set_name") or args.get("fault_set_id"):
             fault_set = self.find_fault_set(args, pd)
@@ -740,7 +748,7 @@ class Mdm:
             return fail("An SDS with the name %s already exists" % name)
         if any(set(ips) & set(s["ips"]) for s in self.state["sds"]):
             return fail("An SDS with the IP %s already exists" % ips[0])
-        found, error = self.check_devices(ips[0], paths)
+        found, error = self.check_devices(ips[0], paths, port=port)
         if error:
             return error
         devices, info = found
@@ -751,9 +759,9 @@ class Mdm:
         sds = {"id": common.new_id(), "name": name or "SDS_[%s]" % ips[0], "ips": ips,
                "pd": pd["id"], "pool": pool["id"] if pool else None,
                "fault_set": fault_set["id"] if fault_set else None, "devices": devices,
-               "version": info["version"]}
+               "version": info["version"], "ip_roles": roles, "port": port}
         try:
-            reply, _ = common.call(ips[0], common.SDS_PORT,
+            reply, _ = common.call(ips[0], port,
                                    {"op": "adopt", "system_id": self.state["system"]["id"],
                                     "sds_id": sds["id"],
                                     "mdm_ips": [ip for m in self.members() for ip in m["ips"]
@@ -790,7 +798,8 @@ class Mdm:
         if not pool:
             return fail("Could not find the Storage Pool")
         found, error = self.check_devices(sds["ips"][0], paths,
-                                          known=[d["path"] for d in sds["devices"]])
+                                          known=[d["path"] for d in sds["devices"]],
+                                          port=sds.get("port", common.SDS_PORT))
         if error:
             return error
         devices, _ = found
@@ -824,7 +833,7 @@ class Mdm:
         self.state["sds"].remove(sds)
         self.commit()
         try:
-            common.call(sds["ips"][0], common.SDS_PORT,
+            common.call(sds["ips"][0], sds.get("port", common.SDS_PORT),
                         {"op": "release", "system_id": self.state["system"]["id"]}, timeout=2.0)
         except common.RpcError:
             pass

@@ -291,6 +291,14 @@ def mdm_ips(args):
     return [ip.strip() for ip in str(args.get("mdm_ip") or "127.0.0.1").split(",") if ip.strip()]
 
 
+def mgmt_port(args):
+    """--mdm_port: the management port to reach the master on (6611 unless given)."""
+    try:
+        return int(args.get("mdm_port") or common.MDM_MGMT_PORT)
+    except ValueError:
+        raise usage("--mdm_port must be a port number, not %r" % args["mdm_port"]) from None
+
+
 def send(ip, port, message, args):
     reply, fpr = common.call(ip, port, message, timeout=30.0, tls=True)
     check_certificate(fpr, ip, bool(args.get("approve_certificate")))
@@ -325,7 +333,7 @@ def run_command(cmd, args, token):
     reasons = []
     for ip in ips:
         try:
-            reply = send(ip, common.MDM_MGMT_PORT,
+            reply = send(ip, mgmt_port(args),
                          {"op": "cmd", "cmd": cmd, "args": args, "token": token}, args)
         except common.RpcError as e:
             reasons.append(diagnose(ip, e, args))
@@ -476,7 +484,8 @@ def fmt_sds_line(s, d, layout="2.0.1"):
     joined = ("Joined IP    %s" if layout == "2.0" else "Joined IP: %s") % d["ips"][0]
     return "SDS ID: %s Name: %s State: %s, %s Port: %d Version: %s" % (
         d["id"], d["name"], "Connected" if s["up"][d["id"]] else "Disconnected", joined,
-        common.SDS_PORT, common.short_version(d.get("version") or s["system"]["version"]))
+        d.get("port", common.SDS_PORT),
+        common.short_version(d.get("version") or s["system"]["version"]))
 
 
 def fmt_all_sds(s):
@@ -610,9 +619,11 @@ def fmt_sds(s, args):
     if fs:
         out.append("Fault Set: %s, Name: %s" % (fs["id"], na(fs["name"])))
     out.append("IP information total %d IPs:" % len(sds["ips"]))
+    roles = sds.get("ip_roles") or []
     for i, ip in enumerate(sds["ips"], 1):
-        out.append("     %d: %s     Role: All SDS and SDC" % (i, ip))
-    out.append("    Port: %d" % common.SDS_PORT)
+        role = roles[i - 1] if i <= len(roles) else "all"
+        out.append("     %d: %s     Role: %s" % (i, ip, SDS_ROLE_TEXT.get(role, role)))
+    out.append("    Port: %d" % sds.get("port", common.SDS_PORT))
     out.append("Device information total %d devices:" % len(sds["devices"]))
     for i, dev in enumerate(sds["devices"], 1):
         out.append("     %d: Name: %s  Path: %s  Original-path: %s  ID: %s"
@@ -623,6 +634,11 @@ def fmt_sds(s, args):
     out.append("Membership-state: Joined; Connection-state: %s; SDS-state: Normal"
                % ("Connected" if s["up"][sds["id"]] else "Disconnected"))
     return "\n".join(out)
+
+
+# How --query_sds names --sds_ip_role values (thecodeteam/puppet-scaleio manifests/sds.pp greps
+# for these; `All SDS and SDC` is in the 2.0.12000 --query_sds sample).
+SDS_ROLE_TEXT = {"all": "All SDS and SDC", "sdc_only": "SDC Only", "sds_only": "SDS Only"}
 
 
 def fmt_fault_sets(s, args):
