@@ -274,7 +274,12 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
   const mdmNeeded = clusterMode === "5_node" ? 5 : 3;
 
   const problemsBeforeNodes = problems.length;
-  const nodes = readNodes(cfg, clusterMode, problems);
+  // Existing hosts name the nodes themselves: adding a host entry adds a node.
+  const hostNames =
+    cloud === "existing" && cfg.get("nodeCount") === undefined
+      ? hostEntryNames(cfg.getObject<unknown>("hosts"))
+      : undefined;
+  const nodes = readNodes(cfg, clusterMode, problems, hostNames);
   // A nodes/nodeCount value that could not be read is one problem, not four: the checks
   // derived from the node list only run on a list that was read.
   const nodesRead = problems.length === problemsBeforeNodes || nodes.length > 0;
@@ -468,12 +473,30 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
   return spec;
 }
 
-function readNodes(cfg: RawConfig, clusterMode: ClusterMode, problems: string[]): NodeSpec[] {
+/** The names of arrowhead:hosts entries, when every entry has one (else undefined). */
+function hostEntryNames(hosts: unknown): string[] | undefined {
+  if (!Array.isArray(hosts) || hosts.length === 0) return undefined;
+  const names = hosts.map((h) => (h as { name?: unknown })?.name);
+  return names.every((n): n is string => typeof n === "string" && n !== "") ? names : undefined;
+}
+
+/**
+ * The nodes: `nodes` as listed, or `nodeCount` nodes named node1..N, or (existing hosts without
+ * either) one node per entry of `hosts`, by its name. The first 3 (5_node: 5) are the MDMs and
+ * the first is the gateway; every node runs SDS, SDC and Docker.
+ */
+function readNodes(
+  cfg: RawConfig,
+  clusterMode: ClusterMode,
+  problems: string[],
+  hostNames?: string[],
+): NodeSpec[] {
   const listed = cfg.getObject<unknown>("nodes");
   if (listed === undefined) {
     const countRaw = cfg.get("nodeCount");
     const mdmNodes = clusterMode === "5_node" ? 5 : 3;
-    const count = countRaw === undefined ? mdmNodes : Number(countRaw);
+    const named = hostNames && hostNames.length >= mdmNodes ? hostNames : undefined;
+    const count = named ? named.length : countRaw === undefined ? mdmNodes : Number(countRaw);
     if (!Number.isInteger(count) || count < mdmNodes || count > 64) {
       problems.push(
         `${key("nodeCount")}: "${countRaw}" must be a whole number from ${mdmNodes} to 64 (a ${clusterMode} cluster ` +
@@ -482,7 +505,7 @@ function readNodes(cfg: RawConfig, clusterMode: ClusterMode, problems: string[])
       return [];
     }
     return Array.from({ length: count }, (_, i) => ({
-      name: `node${i + 1}`,
+      name: named?.[i] ?? `node${i + 1}`,
       roles: [
         ...(i < mdmNodes ? (["mdm"] as NodeRoleName[]) : []),
         "sds",

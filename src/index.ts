@@ -17,6 +17,7 @@ const spec = readSpec(
   },
   pulumi.getStack(),
 );
+for (const warning of spec.warnings) pulumi.log.warn(warning);
 const nodes = assignRoles(spec.nodes, spec.clusterMode);
 // Missing or mismatched RPMs fail here, before a single machine is created.
 preflight(nodes, spec.os, spec.rpmDir);
@@ -52,6 +53,7 @@ const cluster = new ScaleioCluster("scaleio", {
   vaultUrl: spec.centos7VaultUrl,
   adopted: spec.cloud === "existing",
   deleteVolumes: spec.deleteVolumes,
+  wipeDevices: spec.wipeDevices,
 });
 
 export const cloud = spec.cloud;

@@ -110,6 +110,8 @@ export interface ScaleioClusterArgs {
   adopted?: boolean;
   /** On delete (adopted hosts), also remove the Docker volumes and the ScaleIO packages. */
   deleteVolumes?: boolean;
+  /** node -> SDS devices the user allows to be wiped (config `wipeDevices`); others are refused. */
+  wipeDevices?: Record<string, string[]>;
   dockerPackages?: string[];
 }
 
@@ -137,7 +139,9 @@ export function preflight(
   }));
   validateTopology(roles);
   const dir = path.resolve(rpmDir ?? path.join(__dirname, "..", "..", "assets", "rpms"));
-  rpmsFor({ machines: roles, os, rpmDir: dir } as InstallSpec);
+  const rpms = rpmsFor({ machines: roles, os, rpmDir: dir } as InstallSpec);
+  // What the RPM folder holds besides the set (other OSes, unused components), said once.
+  for (const note of rpms.notes) pulumi.log.info(note);
   return dir;
 }
 
@@ -177,6 +181,7 @@ export class ScaleioCluster extends pulumi.ComponentResource {
         vaultUrl: args.vaultUrl,
         adopted: args.adopted ?? false,
         deleteVolumes: args.deleteVolumes ?? false,
+        wipeDevices: args.wipeDevices ?? {},
         dockerPackages: args.dockerPackages,
       }));
     const secretSpec = (pinned?: pulumi.Input<Record<string, string>>) =>

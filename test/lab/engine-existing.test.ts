@@ -51,7 +51,7 @@ describe("existing stack through the real Pulumi engine", () => {
       "node1",
       `printf '%s\\n' '${MDM_PASSWORD}' | scli --login --username admin --approve_certificate ${mdm} >/dev/null && scli --query_all_volumes ${mdm}`,
     );
-    return [...out.matchAll(/Name: (\S+)/g)].map((m) => m[1]).sort();
+    return [...out.matchAll(/Volume ID: \S+ Name: (\S+)/g)].map((m) => m[1]).sort();
   };
   /** Install times of the ScaleIO packages on a host ("" when none). */
   const installed = (host: string) =>

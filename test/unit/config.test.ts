@@ -353,3 +353,30 @@ describe("readSpec rejects bad input, naming the key, the problem and an example
     expect(p.length).toBeGreaterThanOrEqual(4);
   });
 });
+
+describe("existing hosts name the nodes", () => {
+  const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostHostHostHostHostHostHostHostHostHost";
+  const hosts = (names: string[]) =>
+    names.map((name, i) => ({
+      name,
+      address: `192.0.2.${i + 1}`,
+      dataDisks: ["/dev/sdb"],
+      hostKey,
+    }));
+
+  it("makes one node per host entry, by its name, the first three the MDMs", () => {
+    const spec = readSpec(raw({ cloud: "existing", hosts: hosts(["a", "b", "c", "d"]) }), "dev");
+    expect(spec.nodes).toEqual([
+      { name: "a", roles: ["mdm", "sds", "sdc", "docker", "gateway"] },
+      { name: "b", roles: ["mdm", "sds", "sdc", "docker"] },
+      { name: "c", roles: ["mdm", "sds", "sdc", "docker"] },
+      { name: "d", roles: ["sds", "sdc", "docker"] },
+    ]);
+  });
+
+  it("keeps an explicit nodeCount, and refuses a host entry beyond it", () => {
+    expect(
+      problems({ cloud: "existing", nodeCount: 3, hosts: hosts(["node1", "node2", "node3", "x"]) }),
+    ).toEqual([expect.stringMatching(/^arrowhead:hosts\[3\]\.name: "x" is not one of the nodes/)]);
+  });
+});
