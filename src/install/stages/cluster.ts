@@ -151,7 +151,7 @@ async function freshLogin(
  * another manager, session lost) is tried again for up to LOGIN_WAIT_MS, then reported with the
  * MDM's last words; any other failure is thrown at once.
  */
-async function whileTransient<T>(
+export async function whileTransient<T>(
   ctx: InstallContext,
   what: string,
   f: () => Promise<T>,
@@ -184,15 +184,19 @@ async function whileTransient<T>(
   );
 }
 
-/** A state-changing scli command, retried only while its failure is transient. */
-function scliChange(
+/**
+ * A state-changing scli command, retried only while its failure is transient (see
+ * whileTransient); `okIfExists` takes "already exists" as done (the caller verifies).
+ */
+export function scliChange(
   ctx: InstallContext,
   host: string,
+  step: string,
   c: ScliCommand,
   o: { okIfExists?: boolean } = {},
 ): Promise<string> {
   return whileTransient(ctx, `the MDM cluster to accept ${c.line.split(" ")[1]}`, () =>
-    ctx.scliMust(host, STEP, c, { change: true, ...o }),
+    ctx.scliMust(host, step, c, { change: true, ...o }),
   );
 }
 
@@ -324,9 +328,15 @@ export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
   if (!systemId) {
     // Only here: the MDM said it is attached to no system (never on a mere "no answer").
     await ctx.step(host, `${STEP}:create`);
-    await scliChange(ctx, host, s.createCluster({ ip: want.master.ip, name: want.master.name }), {
-      okIfExists: true,
-    });
+    await scliChange(
+      ctx,
+      host,
+      STEP,
+      s.createCluster({ ip: want.master.ip, name: want.master.name }),
+      {
+        okIfExists: true,
+      },
+    );
     // The new master needs a moment before it answers logins; for that moment it may still
     // say "no system". Anything else (e.g. the MDM refusing mdmPassword) is thrown at once.
     systemId = await waitFor(ctx, `the new MDM on ${host} to accept logins`, 180_000, () =>
@@ -348,7 +358,7 @@ export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
   for (const { mdm, role } of plan.addStandbys) {
     await ctx.step(host, `${STEP}:add-${mdm.node}`);
     // "already exists": an earlier, interrupted run added it; the fresh query below verifies.
-    await scliChange(ctx, host, s.addStandby({ ip: mdm.ip, name: mdm.name }, role), {
+    await scliChange(ctx, host, STEP, s.addStandby({ ip: mdm.ip, name: mdm.name }, role), {
       okIfExists: true,
     });
     info = await currentCluster();
@@ -363,7 +373,7 @@ export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
   if (plan.switchMode) {
     const { mode, addSlaves, addTbs } = plan.switchMode;
     await ctx.step(host, `${STEP}:switch`);
-    await scliChange(ctx, host, s.switchClusterMode(mode, addSlaves, addTbs));
+    await scliChange(ctx, host, STEP, s.switchClusterMode(mode, addSlaves, addTbs));
   }
   let polls = 0;
   info = await waitFor(ctx, `the MDM cluster to reach ${want.mode} Normal`, 180_000, async () => {
@@ -374,7 +384,7 @@ export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
   });
   const all = parseQueryAll(await scliQuery(ctx, host, STEP, "all"));
   if (all.name !== ctx.spec.clusterName) {
-    await scliChange(ctx, host, s.renameSystem(ctx.spec.clusterName));
+    await scliChange(ctx, host, STEP, s.renameSystem(ctx.spec.clusterName));
   }
   return { systemId, mode: info.mode, state: info.state };
 }

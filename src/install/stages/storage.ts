@@ -6,7 +6,7 @@ import type { InstallContext } from "../context";
 import { objectName, parseQueryAll, parseSds, type SdsInfo, type SystemInfo } from "../scli";
 import { q } from "../shell";
 import { mdmNodes } from "../spec";
-import { login } from "./cluster";
+import { login, scliChange } from "./cluster";
 
 export const STEP = "storage";
 
@@ -64,11 +64,8 @@ export async function configureStorage(ctx: InstallContext): Promise<{ sds: stri
   if (!poolPresent(all)) {
     // "already exists" (an interrupted run got there first) is done, once a fresh query shows it.
     if (!all.protectionDomains.some((p) => p.name === pd))
-      await ctx.scliMust(host, STEP, s.addProtectionDomain(pd), { change: true, okIfExists: true });
-    await ctx.scliMust(host, STEP, s.addStoragePool(pd, sp, mediaType), {
-      change: true,
-      okIfExists: true,
-    });
+      await scliChange(ctx, host, STEP, s.addProtectionDomain(pd), { okIfExists: true });
+    await scliChange(ctx, host, STEP, s.addStoragePool(pd, sp, mediaType), { okIfExists: true });
     if (!poolPresent(parseQueryAll(await scliQuery(ctx, host, STEP, "all", { fresh: true }))))
       throw new Error(
         `[${host}] ${STEP}: storage pool ${sp} in protection domain ${pd} was created but --query_all does not list it`,
@@ -90,8 +87,7 @@ export async function configureStorage(ctx: InstallContext): Promise<{ sds: stri
     }
     const name = objectName(n.name);
     await ctx.step(host, `${STEP}:sds-${n.name}`);
-    await ctx.scliMust(host, STEP, s.addSds(n.privateAddress, n.dataDisks, name, pd, sp), {
-      change: true,
+    await scliChange(ctx, host, STEP, s.addSds(n.privateAddress, n.dataDisks, name, pd, sp), {
       okIfExists: true,
     });
     added.push(name);

@@ -17,7 +17,7 @@ import {
 import { q } from "../shell";
 import { forHosts } from "../parallel";
 import { mdmNodes } from "../spec";
-import { login } from "./cluster";
+import { login, scliChange } from "./cluster";
 
 export const STEP = "volume";
 
@@ -99,7 +99,8 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
   let found = await findAll();
   const absent = nodes.filter((n) => !found.get(n));
   for (const n of absent) {
-    await ctx.scliMust(
+    await scliChange(
+      ctx,
       master,
       STEP,
       s.addVolume(
@@ -108,7 +109,7 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
         ctx.spec.dockerVolumeGb,
         volumeName(n),
       ),
-      { change: true, okIfExists: true },
+      { okIfExists: true },
     );
   }
   // A fresh look: "already exists" counts as done only once the volume is listed.
