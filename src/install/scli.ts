@@ -607,7 +607,7 @@ export function classifyFailure(out: string): ScliFailure {
       "certificate",
       /approve this certificate|Press 'y'|\(y\/n\)|\[y\/n\]|certificate .*(not trusted|untrusted)/i,
     ],
-    ["exists", /already (exists|in use|mapped|added|a member)|name .* is (already )?in use/i],
+    ["exists", /already (exists|in use|mapped|added|a member)|name .* is already in use/i],
     [
       "no-session",
       /not logged in|log ?in first|login (is )?required|session (has )?(expired|ended|timed out|is not valid)/i,

@@ -200,6 +200,7 @@ export function scliChange(
   );
 }
 
+/** `scli --query_cluster`, parsed (the run's cached answer unless `fresh`). */
 export async function queryCluster(
   ctx: InstallContext,
   host: string,
@@ -318,6 +319,14 @@ export function wantedCluster(ctx: InstallContext): WantedCluster {
   };
 }
 
+/**
+ * Bring the MDM cluster to the wanted shape from whatever state it is in: create it only when
+ * the master's MDM says it belongs to no system, set the admin password, add the missing
+ * standbys (finding the current master again after each), switch the mode, name the system.
+ * Returns the system ID and the final mode/state. Throws a ScliError (host, step, command, the
+ * MDM's words, a fix) for any refusal, and an Error for a cluster that cannot be completed
+ * (planCluster problems); transient failures are waited on for up to LOGIN_WAIT_MS.
+ */
 export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
   const want = wantedCluster(ctx);
   const host = want.master.node;
