@@ -30,11 +30,12 @@ export interface LocalHost {
   netns: string;
 }
 
+/** Run cmd with /bin/sh, stdin closed (a command that asks, e.g. scli's certificate prompt, fails). */
 async function sh(cmd: string, allowFail = false): Promise<ExecResult> {
   try {
-    const { stdout, stderr } = await execFileP("/bin/sh", ["-c", cmd], {
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const running = execFileP("/bin/sh", ["-c", cmd], { maxBuffer: 64 * 1024 * 1024 });
+    running.child.stdin?.end();
+    const { stdout, stderr } = await running;
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
