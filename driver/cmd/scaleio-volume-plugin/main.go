@@ -86,6 +86,10 @@ func run(cfgPath string, check bool, log *slog.Logger) error {
 		log.Info("config ok: gateway answered and this host's SDC is registered", "gateway", cfg.Gateway, "system", sys, "sdc", sdc)
 		return nil
 	}
+	// goscaleio prints some lookups to stdout (fmt.Printf); the plugin logs to stderr only.
+	if devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		os.Stdout = devnull
+	}
 	plan, err := d.RecoverLocal()
 	if err != nil {
 		return fmt.Errorf("rebuild state from /proc/self/mountinfo: %w", err)
