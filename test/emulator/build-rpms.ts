@@ -36,21 +36,27 @@ export interface BuildOptions {
   components?: readonly Component[];
 }
 
+// spec.ts and this file as they were when this process loaded them: their code (in memory) is
+// what builds the packages, so the cache key must not follow later edits on disk (another
+// process editing them meanwhile would otherwise file old packages under the new key).
+const LOADED_TS = ["spec.ts", "build-rpms.ts"].map((f) => ({
+  name: f,
+  text: fs.readFileSync(path.join(HERE, f)),
+}));
+
 /** Hash of everything that ends up in a package, so any source change rebuilds. */
 export function sourceHash(): string {
   const h = createHash("sha256");
-  const files = [
-    path.join(HERE, "spec.ts"),
-    path.join(HERE, "build-rpms.ts"),
-    ...fs
-      .readdirSync(PYTHON_DIR)
-      .filter((f) => f.endsWith(".py"))
-      .sort()
-      .map((f) => path.join(PYTHON_DIR, f)),
-  ];
-  for (const f of files) {
-    h.update(path.basename(f));
-    h.update(fs.readFileSync(f));
+  for (const f of LOADED_TS) {
+    h.update(f.name);
+    h.update(f.text);
+  }
+  for (const f of fs
+    .readdirSync(PYTHON_DIR)
+    .filter((n) => n.endsWith(".py"))
+    .sort()) {
+    h.update(f);
+    h.update(fs.readFileSync(path.join(PYTHON_DIR, f)));
   }
   return h.digest("hex").slice(0, 16);
 }
@@ -107,6 +113,11 @@ function stage(component: Component, version: string, root: string): Staged {
       0o600,
       staged,
     );
+  }
+  for (const f of spec.extraFiles ?? []) {
+    const dir = path.dirname(f.path);
+    if (!staged.dirs.includes(dir)) staged.dirs.push(dir);
+    write(root, f.path, f.content, f.mode, staged);
   }
   for (const [link, target] of Object.entries(spec.links ?? {})) {
     fs.mkdirSync(path.dirname(path.join(root, link)), { recursive: true });

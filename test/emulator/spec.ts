@@ -53,7 +53,58 @@ interface ComponentSpec {
   links?: Record<string, string>;
   /** Files under /opt/emc/scaleio/<component> the admin edits (kept on upgrade). */
   config?: string[];
+  /** Files at other absolute paths, where the vendor's package puts them. */
+  extraFiles?: ExtraFile[];
 }
+
+export interface ExtraFile {
+  path: string;
+  content: string;
+  mode: number;
+  /** Edited by admins and automation: %config(noreplace), kept on upgrade. */
+  config?: boolean;
+}
+
+// The SDC's driver-sync tooling, where EMC's Puppet module (thecodeteam/puppet-scaleio
+// manifests/driver_sync.pp) edits and runs it. The emulator has no kernel module, so there is
+// nothing to download; the scripts check what they can and say so.
+const SCINI_SYNC = "/bin/emc/scaleio/scini_sync";
+const DRIVER_SYNC_CONF = [
+  "# driver_sync.conf (Arrowhead emulator): where update_driver_cache.sh fetches scini modules.",
+  "# The emulator has no kernel module; the keys are the vendor's and are checked, not used.",
+  "repo_address=ftp://ftp.emc.com",
+  "repo_user=",
+  "repo_password=",
+  `local_dir=${SCINI_SYNC}/driver_cache/`,
+  "module_sigcheck=1",
+  `emc_public_gpg_key=${SCINI_SYNC}/RPM-GPG-KEY-ScaleIO`,
+  `repo_public_rsa_key=${SCINI_SYNC}/scini_repo_key.pub`,
+  "sync_pattern=.*",
+  "",
+].join("\n");
+const UPDATE_DRIVER_CACHE = [
+  "#!/bin/sh",
+  "# update_driver_cache.sh (Arrowhead emulator): checks driver_sync.conf; there is no module to fetch.",
+  `conf=${SCINI_SYNC}/driver_sync.conf`,
+  `repo=$(sed -n 's/^repo_address=//p' "$conf" | tail -n 1)`,
+  `dir=$(sed -n 's/^local_dir=//p' "$conf" | tail -n 1)`,
+  `[ -n "$repo" ] || { echo "update_driver_cache.sh: repo_address is not set in $conf" >&2; exit 1; }`,
+  `[ -n "$dir" ] || { echo "update_driver_cache.sh: local_dir is not set in $conf" >&2; exit 1; }`,
+  `mkdir -p "$dir" || exit 1`,
+  `echo "Arrowhead emulator: scini is a user-space daemon; no kernel module to fetch from $repo"`,
+  "",
+].join("\n");
+const VERIFY_DRIVER = [
+  "#!/bin/sh",
+  "# verify_driver.sh (Arrowhead emulator): the 'driver' is the scini daemon; verified when it answers.",
+  "if /opt/emc/scaleio/sdc/bin/drv_cfg --query_guid >/dev/null 2>&1; then",
+  '  echo "scini is loaded and answering (Arrowhead emulator: user-space daemon)"',
+  "  exit 0",
+  "fi",
+  'echo "verify_driver.sh: scini is not running (systemctl start scini)" >&2',
+  "exit 1",
+  "",
+].join("\n");
 
 const python = (comp: Component, code: string) =>
   `/usr/bin/python3 -c 'import sys; sys.path.insert(0, "/opt/emc/scaleio/${comp}/lib"); ${code}'`;
@@ -107,6 +158,16 @@ export const SPECS: Record<Component, ComponentSpec> = {
     ],
     service: "scini",
     serviceDescription: "ScaleIO SDC scini driver (Arrowhead emulator)",
+    extraFiles: [
+      {
+        path: `${SCINI_SYNC}/driver_sync.conf`,
+        content: DRIVER_SYNC_CONF,
+        mode: 0o600,
+        config: true,
+      },
+      { path: `${SCINI_SYNC}/update_driver_cache.sh`, content: UPDATE_DRIVER_CACHE, mode: 0o755 },
+      { path: `${SCINI_SYNC}/verify_driver.sh`, content: VERIFY_DRIVER, mode: 0o755 },
+    ],
     // Checked in %pre: a failing %post does not stop rpm from installing the package.
     pre: [
       `if [ -n "$MDM_IP" ] && ! echo "$MDM_IP" | grep -Eq '^[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+(,[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+)*$'; then`,
@@ -281,9 +342,10 @@ export function renderSpec(input: SpecInput): string {
   const v = parseVersion(input.version);
   const spec = SPECS[input.component];
   const s = scriptlets(input.component);
-  const configs = new Set(
-    (spec.config ?? []).map((f) => `/opt/emc/scaleio/${input.component}/${f}`),
-  );
+  const configs = new Set([
+    ...(spec.config ?? []).map((f) => `/opt/emc/scaleio/${input.component}/${f}`),
+    ...(spec.extraFiles ?? []).filter((f) => f.config).map((f) => f.path),
+  ]);
   for (const text of Object.values(s)) {
     // rpm expands macros inside scriptlets; a stray % would silently change the script.
     if (text.includes("%")) throw new Error(`scriptlet of ${input.component} contains a %`);

@@ -161,6 +161,22 @@ describe.skipIf(!isRoot)("ScaleIO emulator conformance with public automation (l
       ),
     ).toMatch(/^mdm\.ip\.addresses=$/m);
     expect(await must(a, "readlink /usr/bin/scli")).toBe("/opt/emc/scaleio/mdm/bin/cli\n");
+    // Driver sync, edited and run the way thecodeteam/puppet-scaleio manifests/driver_sync.pp does
+    // (`key=value` lines in driver_sync.conf, then `update_driver_cache.sh && verify_driver.sh`).
+    const sync = "/bin/emc/scaleio/scini_sync";
+    expect(await must(a, `cat ${sync}/driver_sync.conf`)).toMatch(/^repo_address=.+$/m);
+    await must(
+      a,
+      `sed -i 's|^repo_address=.*|repo_address=sftp://repo.example.test|; s|^local_dir=.*|local_dir=/var/tmp/scini-cache/|' ${sync}/driver_sync.conf`,
+    );
+    expect(await must(a, `cd ${sync} && ./update_driver_cache.sh && ./verify_driver.sh`)).toMatch(
+      /no kernel module to fetch from sftp:\/\/repo\.example\.test\n.*scini is loaded/,
+    );
+    await must(a, "test -d /var/tmp/scini-cache");
+    await must(a, `sed -i 's|^repo_address=.*|repo_address=|' ${sync}/driver_sync.conf`);
+    const noRepo = await run(a, `${sync}/update_driver_cache.sh`);
+    expect(noRepo.code).toBe(1);
+    expect(noRepo.stderr).toMatch(/repo_address is not set in .*driver_sync\.conf/);
     expect(await must(a, "test -x /opt/emc/scaleio/sdc/bin/drv_cfg && echo yes")).toBe("yes\n");
   });
 

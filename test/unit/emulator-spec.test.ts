@@ -44,6 +44,24 @@ describe("emulator install scripts", () => {
     expect(unitFile("gateway")).toMatch(/ExecStart=\/opt\/emc\/scaleio\/gateway\/bin\/gateway/);
   });
 
+  it("lays the SDC's driver-sync files where automation edits them, the conf kept on upgrade", () => {
+    const spec = renderSpec({
+      component: "sdc",
+      version: "3.6-700.103",
+      dist: "el7",
+      stagedRoot: "/tmp/x",
+      files: [
+        "/bin/emc/scaleio/scini_sync/driver_sync.conf",
+        "/bin/emc/scaleio/scini_sync/verify_driver.sh",
+      ],
+      dirs: ["/bin/emc/scaleio/scini_sync"],
+    });
+    expect(spec).toMatch(
+      /^%config\(noreplace\) \/bin\/emc\/scaleio\/scini_sync\/driver_sync\.conf$/m,
+    );
+    expect(spec).toMatch(/^\/bin\/emc\/scaleio\/scini_sync\/verify_driver\.sh$/m);
+  });
+
   it("renders a spec with lua scriptlets, no automatic requirements, and the emulator summary", () => {
     const spec = renderSpec({
       component: "mdm",
