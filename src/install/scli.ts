@@ -574,6 +574,17 @@ export function parseDrvQueryVols(out: string): { volumeId: string; systemId: st
 }
 
 /**
+ * `drv_cfg --query_guid`: the SDC's GUID alone on a line (thecodeteam/goscaleio sdc.go reads it
+ * that way; the emulator prints it upper case, the published sample is lower case). Lower-cased;
+ * undefined when no GUID is printed (scini not loaded, drv_cfg missing).
+ */
+export function parseDrvGuid(out: string): string | undefined {
+  return /\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b/
+    .exec(out)?.[0]
+    .toLowerCase();
+}
+
+/**
  * What a failed scli command means, from its text. scli uses exit status 7 for several of these
  * (already exists, not ready, wrong password), so the text decides.
  * - `no-cluster`: the MDM is not part of any system yet: 2.0 `The MDM cluster state is

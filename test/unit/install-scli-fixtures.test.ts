@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   allMdms,
   classifyFailure,
+  parseDrvGuid,
   parseDrvQueryVols,
   parseLogin,
   parseQueryAll,
@@ -272,6 +273,15 @@ describe("drv_cfg and the gateway", () => {
       { volumeId: "2f93fa7700000000", systemId: "4267f11a3b9d8194" },
     ]);
     expect(parseDrvQueryVols(fixture("1.31/drv_cfg-query_vols-empty.txt"))).toEqual([]);
+  });
+  it("drv_cfg --query_guid: the GUID alone, either case", () => {
+    expect(parseDrvGuid(fixture("messages/drv_cfg-query_guid.txt"))).toBe(
+      "271bad82-08ee-44f2-a2b1-7e2787c27be1",
+    );
+    expect(parseDrvGuid("185803B6-2F21-4AE7-ADF3-50EE85697CAF\n")).toBe(
+      "185803b6-2f21-4ae7-adf3-50ee85697caf",
+    );
+    expect(parseDrvGuid("drv_cfg not found (is the SDC package installed?)")).toBeUndefined();
   });
   it("gateway version and token are JSON strings (read as the gateway stage reads them)", () => {
     const answer = (text: string) => {

@@ -8,10 +8,12 @@ import { waitFor } from "../context";
 import {
   drvCfg,
   objectName,
+  parseDrvGuid,
   parseDrvQueryVols,
   parseSdcs,
   parseVolumes,
   volumeDevicePath,
+  type SdcInfo,
   type VolumeInfo,
 } from "../scli";
 import { q } from "../shell";
@@ -72,16 +74,28 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
   if (!systemId) throw new Error(`[${master}] ${STEP}: the MDM cluster does not exist yet`);
   const ipOf = (n: string) => ctx.machine(n).privateAddress;
   let unregistered = nodes;
+  let sdcs: SdcInfo[] = [];
   let polls = 0;
   await waitFor(ctx, `the SDCs to register with the MDM`, 180_000, async () => {
     const out = await scliQuery(ctx, master, STEP, "sdc", { fresh: polls++ > 0 });
-    const sdcs = parseSdcs(out);
+    sdcs = parseSdcs(out);
     unregistered = nodes.filter((n) => !sdcs.some((c) => c.ip === ipOf(n)));
     return unregistered.length === 0 ? true : undefined;
-  }).catch((e: Error) => {
-    const which = unregistered.map((n) => `${n} (${ipOf(n)})`).join(", ");
+  }).catch(async (e: Error) => {
+    // Ask each missing host for its SDC's GUID: registered under another address is a
+    // different fix from not registered at all.
+    const why = await forHosts(unregistered, async (n) => {
+      const r = await ctx.run(n, STEP, drvCfg("--query_guid"), { check: false, quiet: true });
+      const guid = parseDrvGuid(r.stdout);
+      if (!guid)
+        return `${n} (${ipOf(n)}): drv_cfg --query_guid printed no GUID (is scini loaded?)`;
+      const other = sdcs.find((c) => c.guid?.toLowerCase() === guid);
+      return other
+        ? `${n} (${ipOf(n)}): its SDC (GUID ${guid}) registered as ${other.ip}; the cluster network address of ${n} must be the one its SDC uses`
+        : `${n} (${ipOf(n)}): SDC GUID ${guid}, unknown to the MDM`;
+    });
     throw new Error(
-      `[${master}] ${STEP}: ${e.message}; not registered: ${which}. ` +
+      `[${master}] ${STEP}: ${e.message}; not registered: ${why.join("; ")}. ` +
         `Check that scini runs on those hosts and that they reach the MDM addresses.`,
     );
   });
