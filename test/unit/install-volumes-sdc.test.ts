@@ -60,6 +60,7 @@ describe("SDCs that do not register", () => {
     const p = ensureVolumes(ctx, ["node2", "node3"]).catch((e: unknown) => e as Error);
     for (let t = 0; t < 200_000; t += 5000) await vi.advanceTimersByTimeAsync(5000);
     const e = await p;
+    if (!(e instanceof Error)) throw new Error("expected the volume stage to fail");
     expect(e.message).toMatch(
       /^\[node1\] volume: timed out after 180 s: the SDCs to register with the MDM; not registered: /,
     );
