@@ -103,7 +103,73 @@ async function unmountUnder(dir: string): Promise<void> {
   for (const m of mounts) await sh(`umount -l ${q(m)}`, true);
 }
 
+// One test process at a time owns the emulated hosts (fixed names, addresses and bridge): a
+// second run waits for the first instead of tearing its hosts down under it.
+const LOCK = `${BASE}.lock`;
+const LOCK_WAIT_MS = 30 * 60_000;
+
+function lockOwner(): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(LOCK, "pid"), "utf8"));
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** True when another live process holds the emulated hosts. */
+function heldByOther(): boolean {
+  const pid = lockOwner();
+  return pid !== undefined && pid !== process.pid && isAlive(pid);
+}
+
+async function acquireHostsLock(): Promise<void> {
+  const end = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      fs.mkdirSync(LOCK);
+      fs.writeFileSync(path.join(LOCK, "pid"), String(process.pid));
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const pid = lockOwner();
+    if (pid === process.pid) return;
+    let age = 0;
+    try {
+      age = Date.now() - fs.statSync(LOCK).mtimeMs;
+    } catch {
+      continue; // released meanwhile
+    }
+    if ((pid !== undefined && !isAlive(pid)) || (pid === undefined && age > 30_000)) {
+      fs.rmSync(LOCK, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > end) {
+      throw new Error(
+        `the emulated hosts under ${BASE} are in use by process ${pid} (another emulator test run); ` +
+          `waited ${LOCK_WAIT_MS / 60_000} min. Run one emulator test at a time.`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+/**
+ * Remove every emulated host, also what a dead run left. Does nothing while another live test
+ * process holds them.
+ */
 export async function teardownLocalHosts(): Promise<void> {
+  if (heldByOther()) return;
   DISKS.clear();
   await killAll(processesUnderBase());
   // Filesystems on SDC devices first, then the loops, then the host trees.
@@ -117,6 +183,7 @@ export async function teardownLocalHosts(): Promise<void> {
   }
   await sh(`ip link delete ${BRIDGE}`, true);
   fs.rmSync(BASE, { recursive: true, force: true });
+  if (lockOwner() === process.pid) fs.rmSync(LOCK, { recursive: true, force: true });
 }
 
 async function makeDev(dev: string): Promise<void> {
@@ -144,7 +211,10 @@ async function makeDev(dev: string): Promise<void> {
 
 /** Create hosts named names[i] with IPs SUBNET.(11+i). */
 export async function startLocalHosts(names: string[]): Promise<LocalHost[]> {
+  await acquireHostsLock();
   await teardownLocalHosts();
+  // Tearing down released the lock (ours): take it again for the life of these hosts.
+  await acquireHostsLock();
   fs.mkdirSync(BASE, { recursive: true });
   // A private tmpfs: nothing mounted below it propagates anywhere else.
   await sh(`mount -t tmpfs -o size=16g emuhosts ${BASE} && mount --make-private ${BASE}`);
@@ -172,6 +242,10 @@ export async function startLocalHosts(names: string[]): Promise<LocalHost[]> {
     fs.writeFileSync(path.join(root, "etc/hostname"), name + "\n");
     const ns = `emu-${name}`;
     const ip = `${SUBNET}.${11 + i}`;
+    // A run killed mid-way can leave daemons whose chroot was lazily unmounted (so they no
+    // longer look like ours) holding their namespace, and its veth, alive. Deleting our end of
+    // the old veth unplugs them without touching any process.
+    await sh(`ip link delete ve-${name}`, true);
     await sh(
       [
         `ip netns add ${ns}`,
