@@ -242,10 +242,13 @@ class Stdin:
             left = end - time.time()
             if left <= 0:
                 raise TimeoutError()
-            ready, _, _ = select.select([0], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(0, 4096)
+            try:
+                ready, _, _ = select.select([0], [], [], left)
+                if not ready:
+                    continue
+                chunk = os.read(0, 4096)
+            except (OSError, ValueError):
+                chunk = b""  # no stdin at all (`<&-`): nobody can answer
             if not chunk:
                 cls.eof = True
             cls.buffer += chunk
