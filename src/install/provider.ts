@@ -158,10 +158,9 @@ export async function remove(props: StepOutputs): Promise<void> {
     pinnedHostKeys: { ...props.spec.pinnedHostKeys, ...props.hostKeys },
   };
   if (!spec.adopted) return;
-  if (props.kind === "DockerVolume") await runUninstall(spec, [props.host], { log: consoleSink() });
-  if (props.kind === "HostPackages" && spec.deleteVolumes) {
-    await runUninstall({ ...spec, machines: spec.machines }, [props.host], { log: consoleSink() });
-  }
+  const log = consoleSink();
+  if (props.kind === "DockerVolume") await runUninstall(spec, [props.host], "docker", { log });
+  if (props.kind === "HostPackages") await runUninstall(spec, [props.host], "packages", { log });
 }
 
 /** Nodes each per-host kind exists for. */

@@ -202,20 +202,35 @@ export async function runSelected(
   }
 }
 
-/** Undo what the stack installed on adopted hosts (delete). Volumes are removed only with deleteVolumes. */
+/** What a delete on adopted hosts undoes: one resource's share (see provider.ts remove()). */
+export type UninstallPart = "docker" | "packages";
+
+/**
+ * Undo what the stack installed on adopted hosts (delete). "docker": the /var/lib/docker mount
+ * and the host's volume mapping (the volume itself only with deleteVolumes); "packages": the
+ * ScaleIO packages, only with deleteVolumes (removing the MDMs ends the cluster and its data).
+ * The engine deletes the resources in parallel where they do not depend on each other, so each
+ * part touches only its own host's share: a host's packages go when its HostPackages is
+ * deleted, after every step that needs them (cluster, storage, every host's volume).
+ */
 export async function runUninstall(
   spec: InstallSpec,
   hosts: string[],
+  part: UninstallPart,
   opts: RunOptions,
 ): Promise<Change[]> {
   const ctx = new InstallContext(spec, rpmsFor(spec), opts);
   try {
-    for (const h of hosts) {
-      if (!ctx.machine(h).services.includes("docker")) continue;
-      await teardownDocker(ctx, h);
-      await dropVolume(ctx, h, !!spec.deleteVolumes);
+    if (part === "docker") {
+      for (const h of hosts) {
+        if (!ctx.machine(h).services.includes("docker")) continue;
+        await teardownDocker(ctx, h);
+        await dropVolume(ctx, h, !!spec.deleteVolumes);
+      }
     }
-    if (spec.deleteVolumes) await forHosts(hosts, (h) => removePackages(ctx, h));
+    if (part === "packages" && spec.deleteVolumes) {
+      await forHosts(hosts, (h) => removePackages(ctx, h));
+    }
     return ctx.changes;
   } finally {
     ctx.close();
