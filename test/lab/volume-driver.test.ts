@@ -346,6 +346,14 @@ describe("Docker volume driver scaleio on lab hosts", () => {
     expect((await gatewayVolume("node2", id)).mappedSdcInfo ?? []).toEqual([]);
   });
 
+  it("a quick move there and back again finds the other host's writes", async () => {
+    const run = (h: string, cmd: string) =>
+      sh(h, `docker run --rm --volume-driver scaleio -v data1:/data ${IMAGE} sh -c '${cmd}'`);
+    await run("node1", "echo ping > /data/p");
+    expect(await run("node2", "cat /data/p; echo pong > /data/p")).toBe("ping");
+    expect(await run("node1", "cat /data/p")).toBe("pong");
+  });
+
   it("a volume held by a host that is up is refused elsewhere, naming that host", async () => {
     times.remount = await timed(
       "node3",

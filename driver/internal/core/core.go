@@ -39,6 +39,7 @@ type Gateway interface {
 type Host interface {
 	SdcGUID(ctx context.Context) (string, error)
 	WaitDevice(ctx context.Context, systemID, volumeID string) (string, error)
+	Rescan(ctx context.Context) error
 	FsType(ctx context.Context, dev string) (string, error)
 	Mkfs(ctx context.Context, dev, fsType string) error
 	Mount(dev, target, fsType string) error
@@ -471,6 +472,11 @@ func (d *Driver) release(ctx context.Context, name string, v *state.Volume) erro
 	}
 	if err := d.gw.Unmap(ctx, v.VolumeID, me); err != nil {
 		return gwErr(name, "removeMappedSdc", err)
+	}
+	// Let the SDC drop the device now rather than at its next poll, so a later mapping here
+	// never finds the old device still in place.
+	if err := d.host.Rescan(ctx); err != nil {
+		d.log.Warn("drv_cfg --rescan after unmapping failed", "volume", name, "error", err.Error())
 	}
 	d.log.Info("released volume", "volume", name, "scaleioName", v.ScaleIOName, "volumeId", v.VolumeID, "sdc", me)
 	return nil

@@ -137,6 +137,9 @@ func TestMountCountingAndRelease(t *testing.T) {
 	if n := c.gw.count("Map"); n != 2 { // create's preparation, then the first mount
 		t.Fatalf("Map called %d times, want 2", n)
 	}
+	if c.a.h.rescans != 2 { // one after each release, so the SDC drops the device at once
+		t.Fatalf("%d rescans after 2 releases, want 2", c.a.h.rescans)
+	}
 }
 
 func TestMoveBetweenHosts(t *testing.T) {

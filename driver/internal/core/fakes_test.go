@@ -182,6 +182,8 @@ type fakeHost struct {
 	mu     sync.Mutex
 	mounts map[string]string // target -> volume id
 	mkfs   int
+	// rescans counts drv_cfg --rescan calls
+	rescans int
 }
 
 func (h *fakeHost) SdcGUID(context.Context) (string, error) { return h.guid, nil }
@@ -194,6 +196,13 @@ func (h *fakeHost) WaitDevice(ctx context.Context, sys, vol string) (string, err
 	}
 	<-ctx.Done()
 	return "", fmt.Errorf("device emc-vol-%s-%s did not appear in time", sys, vol)
+}
+
+func (h *fakeHost) Rescan(context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.rescans++
+	return nil
 }
 
 func (h *fakeHost) volOf(dev string) string { return filepath.Base(dev)[len("dev-"):] }
