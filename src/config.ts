@@ -116,6 +116,8 @@ export interface Spec {
   rpmDir: string;
   centos7VaultUrl: string;
   deleteVolumes: boolean;
+  /** The Docker volume plugin "scaleio" on every Docker host (default true; needs Go to build). */
+  volumePlugin: boolean;
   /** Whether the stack supplies its own SSH key (else one is generated per stack). */
   sshPublicKey?: string;
   hasSshPrivateKey: boolean;
@@ -442,6 +444,14 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
     );
   }
   const wipeDevices = readWipeDevices(cfg, nodes, problems);
+  const volumePluginRaw = cfg.get("volumePlugin");
+  if (volumePluginRaw !== undefined && volumePluginRaw !== "true" && volumePluginRaw !== "false") {
+    fail(
+      "volumePlugin",
+      `"${volumePluginRaw}" must be true or false (true, the default, installs the Docker volume plugin "scaleio" on every Docker host)`,
+      `${key("volumePlugin")}: false`,
+    );
+  }
 
   const spec: Spec = {
     stack,
@@ -463,6 +473,7 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
     rpmDir: cfg.get("rpmDir") ?? "assets/rpms",
     centos7VaultUrl: cfg.get("centos7VaultUrl") ?? "https://vault.centos.org/7.9.2009",
     deleteVolumes: cfg.get("deleteVolumes") === "true",
+    volumePlugin: volumePluginRaw !== "false",
     sshPublicKey,
     hasSshPrivateKey,
   };

@@ -4,7 +4,15 @@
 import type { NodeRoles, ServiceRole } from "../machine";
 
 export type StageName =
-  "prepare" | "packages" | "cluster" | "storage" | "volumes" | "gateway" | "docker" | "verify";
+  | "prepare"
+  | "packages"
+  | "cluster"
+  | "storage"
+  | "volumes"
+  | "gateway"
+  | "docker"
+  | "volumeplugin"
+  | "verify";
 
 export const STAGES: readonly StageName[] = [
   "prepare",
@@ -14,8 +22,15 @@ export const STAGES: readonly StageName[] = [
   "volumes",
   "gateway",
   "docker",
+  "volumeplugin",
   "verify",
 ];
+
+/** What shapes the plan besides the roles. */
+export interface PlanOptions {
+  /** The Docker volume plugin on every Docker host (default true; needs a gateway node). */
+  volumePlugin?: boolean;
+}
 
 export interface PlanPhase {
   stage: StageName;
@@ -27,12 +42,12 @@ export interface PlanPhase {
 }
 
 /** The plan as stages in order (for reports and host-by-host runs), read off `planTasks`. */
-export function planInstall(nodes: NodeRoles[]): PlanPhase[] {
+export function planInstall(nodes: NodeRoles[], opts: PlanOptions = {}): PlanPhase[] {
   const master = nodes.find((n) => n.mdm === "master");
   if (!master) throw new Error("plan: no master MDM");
   const docker = nodes.filter((n) => n.services.includes("docker")).map((n) => n.name);
   const phases: PlanPhase[] = [];
-  for (const t of planTasks(nodes)) {
+  for (const t of planTasks(nodes, opts)) {
     let phase = phases.find((p) => p.stage === t.stage);
     if (!phase) {
       phase = t.host
@@ -55,7 +70,8 @@ export function planInstall(nodes: NodeRoles[]): PlanPhase[] {
  * The same plan as a graph: one task per stage and host (one per cluster-wide stage), each
  * starting as soon as what it needs is done. So a host's packages wait only for its own
  * preparation, the cluster only for the MDM hosts' packages, the gateway only for the cluster,
- * and Docker hosts do not wait for the gateway. The Pulumi resources (resources.ts) follow the
+ * and Docker hosts do not wait for the gateway; a host's volume plugin waits for its Docker and
+ * the gateway (it needs the gateway's address and certificate). The Pulumi resources (resources.ts) follow the
  * same dependencies, one resource per task or group of tasks.
  */
 export interface PlanTask {
@@ -71,7 +87,8 @@ export function taskId(stage: StageName, host?: string): string {
   return host ? `${stage}:${host}` : stage;
 }
 
-export function planTasks(nodes: NodeRoles[]): PlanTask[] {
+/** The plan's tasks in a valid order, each with the ids it waits for. */
+export function planTasks(nodes: NodeRoles[], opts: PlanOptions = {}): PlanTask[] {
   const has = (n: NodeRoles, s: ServiceRole) => n.services.includes(s);
   const pkgs = (ns: NodeRoles[]) => ns.map((n) => taskId("packages", n.name));
   const docker = nodes.filter((n) => has(n, "docker"));
@@ -104,6 +121,17 @@ export function planTasks(nodes: NodeRoles[]): PlanTask[] {
   }
   for (const n of docker) {
     tasks.push({ id: taskId("docker", n.name), stage: "docker", host: n.name, after: ["volumes"] });
+  }
+  // The plugin talks to the gateway: without a gateway node there is no plugin.
+  if (opts.volumePlugin !== false && gateways.length > 0) {
+    for (const n of docker) {
+      tasks.push({
+        id: taskId("volumeplugin", n.name),
+        stage: "volumeplugin",
+        host: n.name,
+        after: [taskId("docker", n.name), ...gateways.map((g) => taskId("gateway", g.name))],
+      });
+    }
   }
   tasks.push({
     id: "verify",

@@ -44,6 +44,13 @@ export interface InstallSpec {
   dockerPackages?: string[];
   /** How long to wait for a machine's SSH (default 10 min). */
   connectTimeoutMs?: number;
+  /**
+   * The Docker volume plugin "scaleio" (driver/) on every Docker host; on unless false (config
+   * `volumePlugin`). Needs a gateway node: without one there is nothing for it to talk to.
+   */
+  volumePlugin?: boolean;
+  /** The plugin binary built for this run (path on this machine, sha256); built when absent. */
+  volumePluginBinary?: { path: string; sha256: string };
 }
 
 export function mdmNodes(ms: Machine[]) {
@@ -74,6 +81,19 @@ export function componentsOf(m: Machine): Component[] {
 
 export function dockerHosts(ms: Machine[]): Machine[] {
   return ms.filter((m) => m.services.includes("docker"));
+}
+
+/** The gateway node (the first with role "gateway"), or undefined when there is none. */
+export function gatewayNode<M extends Pick<Machine, "services">>(ms: M[]): M | undefined {
+  return ms.find((m) => m.services.includes("gateway"));
+}
+
+/** Whether the volume plugin is installed: on unless turned off, and only with a gateway. */
+export function volumePluginOn(spec: {
+  machines: Pick<Machine, "services">[];
+  volumePlugin?: boolean;
+}): boolean {
+  return spec.volumePlugin !== false && gatewayNode(spec.machines) !== undefined;
 }
 
 /** Check the roles make one valid cluster; errors name the node and the fix. */

@@ -52,6 +52,10 @@ describe("install task graph", () => {
       "docker:node2",
       "docker:node3",
       "docker:node4",
+      "volumeplugin:node1",
+      "volumeplugin:node2",
+      "volumeplugin:node3",
+      "volumeplugin:node4",
       "verify",
     ]);
   });

@@ -38,6 +38,7 @@ describe("plan", () => {
       "volumes",
       "gateway",
       "docker",
+      "volumeplugin",
       "verify",
     ]);
     expect(p[0]).toEqual({
