@@ -19,8 +19,9 @@ const spec = readSpec(
 );
 for (const warning of spec.warnings) pulumi.log.warn(warning);
 const nodes = assignRoles(spec.nodes, spec.clusterMode);
-// Missing or mismatched RPMs fail here, before a single machine is created.
-preflight(nodes, spec.os, spec.rpmDir);
+// Missing or mismatched RPMs, or no Go for the volume plugin, fail here, before a single
+// machine is created (the plugin's binary is built here when the cache has none).
+preflight(nodes, spec.os, spec.rpmDir, { volumePlugin: spec.volumePlugin });
 const keys = sshKeys(spec, config);
 const { machines } = createMachines({ spec, nodes, sshPublicKey: keys.publicKey });
 
@@ -54,6 +55,7 @@ const cluster = new ScaleioCluster("scaleio", {
   adopted: spec.cloud === "existing",
   deleteVolumes: spec.deleteVolumes,
   wipeDevices: spec.wipeDevices,
+  volumePlugin: spec.volumePlugin,
 });
 
 export const cloud = spec.cloud;

@@ -5,7 +5,14 @@ import { createHash } from "crypto";
 import { consoleSink } from "./log";
 import type { StageName } from "./plan";
 import { runSelected, runUninstall } from "./runner";
-import { dockerHosts, managerIps, mdmNodes, type InstallSpec } from "./spec";
+import {
+  dockerHosts,
+  gatewayNode,
+  managerIps,
+  mdmNodes,
+  volumePluginOn,
+  type InstallSpec,
+} from "./spec";
 
 export type StepKind =
   | "HostPrep"
@@ -14,6 +21,7 @@ export type StepKind =
   | "StorageLayout"
   | "Gateway"
   | "DockerVolume"
+  | "VolumePlugin"
   | "Verification";
 
 /** What every install-step resource receives. */
@@ -31,6 +39,7 @@ const STAGES: Record<StepKind, StageName[]> = {
   StorageLayout: ["storage"],
   Gateway: ["gateway"],
   DockerVolume: ["volumes", "docker"],
+  VolumePlugin: ["volumeplugin"],
   Verification: ["verify"],
 };
 
@@ -84,6 +93,19 @@ export function relevant(i: StepInputs): string {
         pk: s.dockerPackages,
         deleteVolumes: s.deleteVolumes ?? false,
       });
+    case "VolumePlugin": {
+      const gw = gatewayNode(s.machines);
+      return JSON.stringify({
+        node,
+        gateway: gw && [gw.name, gw.privateAddress],
+        system: s.clusterName,
+        pd: s.protectionDomain,
+        sp: s.storagePool,
+        // The plugin logs in with the MDM admin password; a new binary is a new install.
+        pw: hash(s.mdmPassword),
+        binary: s.volumePluginBinary?.sha256 ?? "",
+      });
+    }
     case "Verification":
       return JSON.stringify(s.machines.map((x) => [x.name, x.mdm, x.services, x.privateAddress]));
   }
@@ -103,7 +125,9 @@ export interface StepOutputs extends StepInputs {
 
 async function apply(i: StepInputs, pinned: Record<string, string>): Promise<StepOutputs> {
   const spec: InstallSpec = { ...i.spec, pinnedHostKeys: { ...i.spec.pinnedHostKeys, ...pinned } };
-  const perHost = ["HostPrep", "HostPackages", "Gateway", "DockerVolume"].includes(i.kind);
+  const perHost = ["HostPrep", "HostPackages", "Gateway", "DockerVolume", "VolumePlugin"].includes(
+    i.kind,
+  );
   const res = await runSelected(
     spec,
     { stages: STAGES[i.kind], hosts: perHost ? [i.host] : undefined },
@@ -159,12 +183,17 @@ export async function remove(props: StepOutputs): Promise<void> {
   };
   if (!spec.adopted) return;
   const log = consoleSink();
+  if (props.kind === "VolumePlugin")
+    await runUninstall(spec, [props.host], "volumeplugin", { log });
   if (props.kind === "DockerVolume") await runUninstall(spec, [props.host], "docker", { log });
   if (props.kind === "HostPackages") await runUninstall(spec, [props.host], "packages", { log });
 }
 
 /** Nodes each per-host kind exists for. */
-export function hostsFor(kind: StepKind, spec: Pick<InstallSpec, "machines">): string[] {
+export function hostsFor(
+  kind: StepKind,
+  spec: Pick<InstallSpec, "machines" | "volumePlugin">,
+): string[] {
   const ms = spec.machines;
   switch (kind) {
     case "HostPrep":
@@ -174,6 +203,8 @@ export function hostsFor(kind: StepKind, spec: Pick<InstallSpec, "machines">): s
       return ms.filter((m) => m.services.includes("gateway")).map((m) => m.name);
     case "DockerVolume":
       return dockerHosts(ms).map((m) => m.name);
+    case "VolumePlugin":
+      return volumePluginOn(spec) ? dockerHosts(ms).map((m) => m.name) : [];
     default:
       return [mdmNodes(ms).master.name];
   }

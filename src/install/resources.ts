@@ -8,8 +8,9 @@ import type { Machine, OsName } from "../machine";
 import type { StepInputs, StepKind, StepOutputs } from "./provider";
 import type { MediaType } from "./scli";
 import { requireProviderModule, structSafe } from "../dynamic-provider";
+import { ensurePluginBinary, type PluginBinary } from "./plugin-build";
 import { rpmsFor } from "./runner";
-import { validateTopology, type InstallSpec } from "./spec";
+import { validateTopology, volumePluginOn, type InstallSpec } from "./spec";
 
 const IMPL = path.join(__dirname, "provider");
 
@@ -113,17 +114,32 @@ export interface ScaleioClusterArgs {
   /** node -> SDS devices the user allows to be wiped (config `wipeDevices`); others are refused. */
   wipeDevices?: Record<string, string[]>;
   dockerPackages?: string[];
+  /** The Docker volume plugin on every Docker host (default true; config `volumePlugin`). */
+  volumePlugin?: boolean;
 }
 
 /**
- * Checks what can be checked before any machine exists: the roles make one valid cluster and
- * the RPM directory holds the right package set for the OS. Returns the absolute RPM directory.
- * The program calls it before registering any resource; ScaleioCluster calls it again.
+ * The volume plugin's binary when the plugin is on (and a gateway node exists): built into the
+ * cache now unless it is there already. Throws when Go is missing or the build fails.
+ */
+export function pluginBinaryFor(
+  nodes: Pick<Machine, "services">[],
+  volumePlugin: boolean | undefined,
+): PluginBinary | undefined {
+  return volumePluginOn({ machines: nodes, volumePlugin }) ? ensurePluginBinary() : undefined;
+}
+
+/**
+ * Checks what can be checked before any machine exists: the roles make one valid cluster, the
+ * RPM directory holds the right package set for the OS, and, with the volume plugin on, Go is
+ * on PATH and the plugin's binary is built (cached by source hash). Returns the absolute RPM
+ * directory. The program calls it before registering any resource; ScaleioCluster calls it again.
  */
 export function preflight(
   nodes: Pick<Machine, "name" | "mdm" | "services">[],
   os: OsName,
   rpmDir?: string,
+  opts: { volumePlugin?: boolean } = {},
 ): string {
   const roles: Machine[] = nodes.map((m) => ({
     name: m.name,
@@ -142,6 +158,7 @@ export function preflight(
   const rpms = rpmsFor({ machines: roles, os, rpmDir: dir } as InstallSpec);
   // What the RPM folder holds besides the set (other OSes, unused components), said once.
   for (const note of rpms.notes) pulumi.log.info(note);
+  pluginBinaryFor(nodes, opts.volumePlugin);
   return dir;
 }
 
@@ -159,7 +176,10 @@ export class ScaleioCluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: ScaleioClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("arrowhead:scaleio:ScaleioCluster", name, {}, opts);
-    const rpmDir = preflight(args.machines, args.os, args.rpmDir);
+    const rpmDir = preflight(args.machines, args.os, args.rpmDir, {
+      volumePlugin: args.volumePlugin,
+    });
+    const pluginBinary = pluginBinaryFor(args.machines, args.volumePlugin);
     const machines = pulumi.all(args.machines.map((m) => pulumi.output(m))) as pulumi.Output<
       Machine[]
     >;
@@ -183,6 +203,8 @@ export class ScaleioCluster extends pulumi.ComponentResource {
         deleteVolumes: args.deleteVolumes ?? false,
         wipeDevices: args.wipeDevices ?? {},
         dockerPackages: args.dockerPackages,
+        volumePlugin: args.volumePlugin ?? true,
+        volumePluginBinary: pluginBinary,
       }));
     const secretSpec = (pinned?: pulumi.Input<Record<string, string>>) =>
       pulumi.secret(
@@ -253,11 +275,25 @@ export class ScaleioCluster extends pulumi.ComponentResource {
             { ...child, dependsOn: [storage, pkgs[m.name]] },
           ),
       );
+    // The volume plugin on each Docker host: after its Docker and the gateway (planTasks).
+    const plugins = pluginBinary
+      ? args.machines
+          .filter((m) => m.services.includes("docker"))
+          .map(
+            (m, i) =>
+              new InstallStep(
+                "VolumePlugin",
+                `${name}-volume-plugin-${m.name}`,
+                { host: m.name, spec },
+                { ...child, dependsOn: [dockers[i], ...gateways] },
+              ),
+          )
+      : [];
     const verification = new InstallStep(
       "Verification",
       `${name}-verify`,
       { host: master, spec },
-      { ...child, dependsOn: [storage, ...gateways, ...dockers] },
+      { ...child, dependsOn: [storage, ...gateways, ...dockers, ...plugins] },
     );
 
     this.clusterState = pulumi.interpolate`${verification.clusterMode} ${verification.clusterState}`;

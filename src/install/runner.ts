@@ -2,12 +2,21 @@
 // Everything is checked before any host is touched (topology, RPM set); then each task of the
 // plan (a stage on a host, or a cluster-wide stage) runs as soon as the tasks it needs are done.
 // Every stage is idempotent, so a run killed anywhere is completed by re-running.
+import * as fs from "fs";
 import * as path from "path";
 import { InstallContext, type Change, type RunOptions } from "./context";
 import { forHosts, throwAll } from "./parallel";
 import { planTasks, type PlanTask, type StageName } from "./plan";
 import { selectRpms, type Component, type RpmSet } from "./rpms";
-import { componentsOf, dockerHosts, mdmNodes, validateTopology, type InstallSpec } from "./spec";
+import { ensurePluginBinary } from "./plugin-build";
+import {
+  componentsOf,
+  dockerHosts,
+  mdmNodes,
+  validateTopology,
+  volumePluginOn,
+  type InstallSpec,
+} from "./spec";
 import { formCluster, type ClusterResult } from "./stages/cluster";
 import { setupDocker, teardownDocker } from "./stages/docker";
 import { configureGateway } from "./stages/gateway";
@@ -15,6 +24,7 @@ import { installPackages, removePackages } from "./stages/packages";
 import { prepareHost } from "./stages/prepare";
 import { configureStorage } from "./stages/storage";
 import { verify, type Verification } from "./stages/verify";
+import { setupVolumePlugin, teardownVolumePlugin } from "./stages/volume-plugin";
 import { dropVolume, ensureVolumes, type VolumeResult } from "./stages/volumes";
 
 export type { RunOptions } from "./context";
@@ -110,7 +120,7 @@ export async function runStages(
     durationMs: 0,
   };
   const wanted = (h: string) => !sel.hosts || sel.hosts.includes(h);
-  const tasks = planTasks(ctx.spec.machines).filter(
+  const tasks = planTasks(ctx.spec.machines, { volumePlugin: ctx.spec.volumePlugin }).filter(
     (t) => (!sel.stages || sel.stages.includes(t.stage)) && (!t.host || wanted(t.host)),
   );
   const dockerNodes = dockerHosts(ctx.spec.machines).map((m) => m.name);
@@ -164,6 +174,9 @@ async function runTask(
       await volumesOf(ctx, res, [t.host!]);
       await setupDocker(ctx, t.host!, res.volumes[t.host!]);
       break;
+    case "volumeplugin":
+      await setupVolumePlugin(ctx, t.host!);
+      break;
     case "verify":
       await volumesOf(
         ctx,
@@ -175,11 +188,22 @@ async function runTask(
   }
 }
 
+/**
+ * The spec with the volume plugin's binary, built now when the plugin is on and the caller has
+ * not built it (a missing Go or a failed build stops the run before any host is touched).
+ */
+export function withPluginBinary(spec: InstallSpec): InstallSpec {
+  if (!volumePluginOn(spec)) return spec;
+  // Given (built at preflight) and still in the cache: used as it is.
+  if (spec.volumePluginBinary && fs.existsSync(spec.volumePluginBinary.path)) return spec;
+  return { ...spec, volumePluginBinary: ensurePluginBinary() };
+}
+
 /** Check the spec, then run every stage. The one entry point for a full install. */
 export async function runInstall(spec: InstallSpec, opts: RunOptions): Promise<InstallResult> {
   validateTopology(spec.machines);
   const rpms = rpmsFor(spec);
-  const ctx = new InstallContext(spec, rpms, opts);
+  const ctx = new InstallContext(withPluginBinary(spec), rpms, opts);
   try {
     return await runStages(ctx);
   } finally {
@@ -194,7 +218,8 @@ export async function runSelected(
   opts: RunOptions,
 ): Promise<InstallResult> {
   validateTopology(spec.machines);
-  const ctx = new InstallContext(spec, rpmsFor(spec), opts);
+  const plugin = !sel.stages || sel.stages.includes("volumeplugin");
+  const ctx = new InstallContext(plugin ? withPluginBinary(spec) : spec, rpmsFor(spec), opts);
   try {
     return await runStages(ctx, sel);
   } finally {
@@ -203,11 +228,13 @@ export async function runSelected(
 }
 
 /** What a delete on adopted hosts undoes: one resource's share (see provider.ts remove()). */
-export type UninstallPart = "docker" | "packages";
+export type UninstallPart = "docker" | "volumeplugin" | "packages";
 
 /**
- * Undo what the stack installed on adopted hosts (delete). "docker": the /var/lib/docker mount
- * and the host's volume mapping (the volume itself only with deleteVolumes); "packages": the
+ * Undo what the stack installed on adopted hosts (delete). "volumeplugin": the Docker volume
+ * plugin (refused while it has volumes mounted for containers); "docker": Docker's service and
+ * /var/lib/docker mount, then the plugin (its containers are stopped by then), and the host's
+ * volume mapping (the volume itself only with deleteVolumes); "packages": the
  * ScaleIO packages, only with deleteVolumes (removing the MDMs ends the cluster and its data).
  * The engine deletes the resources in parallel where they do not depend on each other, so each
  * part touches only its own host's share: a host's packages go when its HostPackages is
@@ -221,10 +248,17 @@ export async function runUninstall(
 ): Promise<Change[]> {
   const ctx = new InstallContext(spec, rpmsFor(spec), opts);
   try {
+    if (part === "volumeplugin") {
+      for (const h of hosts) {
+        if (ctx.machine(h).services.includes("docker"))
+          await teardownVolumePlugin(ctx, h, { refuseMounted: true });
+      }
+    }
     if (part === "docker") {
       for (const h of hosts) {
         if (!ctx.machine(h).services.includes("docker")) continue;
         await teardownDocker(ctx, h);
+        await teardownVolumePlugin(ctx, h, { refuseMounted: false });
         await dropVolume(ctx, h, !!spec.deleteVolumes);
       }
     }

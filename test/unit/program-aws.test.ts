@@ -87,6 +87,9 @@ describe("aws stack", () => {
         "DockerVolume scaleio-docker-node1",
         "DockerVolume scaleio-docker-node2",
         "DockerVolume scaleio-docker-node3",
+        "VolumePlugin scaleio-volume-plugin-node1",
+        "VolumePlugin scaleio-volume-plugin-node2",
+        "VolumePlugin scaleio-volume-plugin-node3",
         "Verification scaleio-verify",
       ].sort(),
     );
