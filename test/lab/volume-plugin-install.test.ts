@@ -1,0 +1,151 @@
+// The installer's volumeplugin stage (issue 12) on three lab hosts with the emulator's packages:
+// the plugin is installed by the installer alone (no hand install), runs before Docker with a
+// root-only config, serves `docker volume create -d scaleio`, a second install changes nothing
+// (no restart), and a changed binary on one host is replaced and restarted there only.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildEmulatorRpms } from "../emulator/build-rpms";
+import { type Lab, type LabHost, startLab } from "./hosts";
+import type { Machine, MdmRole, ServiceRole } from "../../src/machine";
+import type { LogLine } from "../../src/install/log";
+import { runInstall, type InstallResult } from "../../src/install/runner";
+import type { InstallSpec } from "../../src/install/spec";
+
+const ROLES: { mdm?: MdmRole; services: ServiceRole[] }[] = [
+  { mdm: "master", services: ["sds", "sdc", "lia", "gateway", "docker"] },
+  { mdm: "slave", services: ["sds", "sdc", "docker"] },
+  { mdm: "tiebreaker", services: ["sds", "sdc", "docker"] },
+];
+const MDM_PASSWORD = 'Vp"Mdm\\Pw1';
+const GATEWAY_PASSWORD = "Vp-Gw-Pw2";
+const BIN = "/usr/local/bin/scaleio-volume-plugin";
+const CONFIG = "/etc/scaleio-volume-plugin/config.json";
+const UNIT = "scaleio-volume-plugin";
+const SOCKET = "/run/docker/plugins/scaleio.sock";
+
+function machineOf(h: LabHost, i: number): Machine {
+  return {
+    name: h.name,
+    ...ROLES[i],
+    sshHost: h.sshHost,
+    sshPort: h.sshPort,
+    // One host through sudo: the upload, the root-only files and the secret on stdin both ways.
+    sshUser: i === 1 ? "centos" : "root",
+    publicAddress: h.sshHost,
+    privateAddress: h.privateAddress,
+    dataDisks: h.dataDisks,
+    os: "centos7",
+  };
+}
+
+describe("volume plugin installed by the installer", () => {
+  let lab: Lab;
+  let tmp: string;
+  let spec: InstallSpec;
+  const logs: LogLine[] = [];
+  const times: Record<string, number> = {};
+
+  const install = (): Promise<InstallResult> => runInstall(spec, { log: (l) => logs.push(l) });
+  const sh = async (host: string, cmd: string) => {
+    const r = await lab.exec(host, cmd);
+    if (r.code !== 0) throw new Error(`${host}: ${cmd}: exit ${r.code}: ${r.stderr}${r.stdout}`);
+    return r.stdout.trim();
+  };
+  const mainPid = (host: string) => sh(host, `systemctl show -p MainPID --value ${UNIT}`);
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-vplugin-"));
+    const rpmDir = path.join(tmp, "rpms");
+    await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
+    lab = await startLab({ name: "vplugin", hosts: 3, os: "centos7" });
+    spec = {
+      machines: lab.hosts.map((h, i) => machineOf(h, i)),
+      privateKey: lab.privateKey,
+      os: "centos7",
+      rpmDir,
+      clusterName: "vplugin",
+      protectionDomain: "pd1",
+      storagePool: "sp1",
+      mediaType: "HDD",
+      dockerVolumeGb: 8,
+      mdmPassword: MDM_PASSWORD,
+      gatewayPassword: GATEWAY_PASSWORD,
+      vaultUrl: lab.repoUrl.replace(/\/$/, "") + "/vault",
+      connectTimeoutMs: 60_000,
+    };
+  });
+
+  afterAll(async () => {
+    await lab?.down();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    console.log("volume plugin install timings (s):", JSON.stringify(times));
+  });
+
+  it("installs, starts and verifies the plugin on every Docker host", async () => {
+    const t = Date.now();
+    const r = await install();
+    times.install = (Date.now() - t) / 1000;
+    times.volumepluginStage = (r.timings.volumeplugin ?? 0) / 1000;
+    expect(r.timings.volumeplugin).toBeGreaterThan(0);
+    for (const h of lab.hosts) {
+      expect(await sh(h.name, `systemctl is-active ${UNIT}`)).toBe("active");
+      expect(await sh(h.name, `systemctl is-enabled ${UNIT}`)).toBe("enabled");
+      expect(await sh(h.name, `test -S ${SOCKET} && echo yes`)).toBe("yes");
+      expect(await sh(h.name, `stat -c '%a %U' ${CONFIG} /etc/scaleio-volume-plugin`)).toBe(
+        "600 root\n700 root",
+      );
+      expect(await sh(h.name, `systemctl show -p Before --value ${UNIT}`)).toContain(
+        "docker.service",
+      );
+      const config = JSON.parse(await sh(h.name, `cat ${CONFIG}`)) as Record<string, unknown>;
+      expect(config).toMatchObject({
+        gateway: `https://${lab.hosts[0].privateAddress}:443`,
+        user: "admin",
+        password: MDM_PASSWORD,
+        system: "vplugin",
+        protectionDomain: "pd1",
+        storagePool: "sp1",
+      });
+      await sh(h.name, `${BIN} -config ${CONFIG} -check-config`);
+    }
+    // The password (with a quote and a backslash) never reached a log line.
+    expect(logs.filter((l) => l.text.includes(MDM_PASSWORD))).toEqual([]);
+  });
+
+  it("serves docker volume create -d scaleio", async () => {
+    const t = Date.now();
+    await sh("node2", "docker volume create -d scaleio -o size=8 v1");
+    times.volumeCreate = (Date.now() - t) / 1000;
+    const st = JSON.parse(
+      await sh("node3", "docker volume inspect v1 --format '{{json .Status}}'"),
+    ) as Record<string, unknown>;
+    expect(JSON.stringify(st)).toMatch(/8/);
+    await sh("node2", "docker volume rm v1");
+  });
+
+  it("a second install changes nothing and restarts nothing", async () => {
+    const pids = await Promise.all(lab.hosts.map((h) => mainPid(h.name)));
+    const t = Date.now();
+    const r = await install();
+    times.noopInstall = (Date.now() - t) / 1000;
+    expect(r.changes).toEqual([]);
+    expect(await Promise.all(lab.hosts.map((h) => mainPid(h.name)))).toEqual(pids);
+  });
+
+  it("a changed binary on one host is replaced and restarted there only", async () => {
+    await sh(
+      "node3",
+      `cp ${BIN} /tmp/p && printf 'x' >> /tmp/p && mv -f /tmp/p ${BIN} && systemctl restart ${UNIT}`,
+    );
+    const pids = await Promise.all(lab.hosts.map((h) => mainPid(h.name)));
+    const r = await install();
+    expect([...new Set(r.changes.map((c) => c.host))]).toEqual(["node3"]);
+    expect(r.changes.map((c) => c.step)).toEqual(["volumeplugin", "volumeplugin"]);
+    const after = await Promise.all(lab.hosts.map((h) => mainPid(h.name)));
+    expect(after.slice(0, 2)).toEqual(pids.slice(0, 2));
+    expect(after[2]).not.toBe(pids[2]);
+    expect(await sh("node3", `test -S ${SOCKET} && systemctl is-active ${UNIT}`)).toBe("active");
+  });
+});
