@@ -39,6 +39,8 @@ const GATEWAY_PASSWORD = "E2e-Gw-Passw0rd";
  */
 const DOCKER_RUN_OPTS = process.env.ARROWHEAD_E2E_IMAGE ? "" : "--security-opt apparmor=unconfined";
 const EMULATOR = { version: "3.6-700.103", dist: "el7" } as const;
+/** The busybox image the Docker check imports on every Docker host (no registry here). */
+const BUSYBOX_TAG = "arrowhead-e2e/busybox:1";
 const stateDir = path.join(os.tmpdir(), "arrowhead-e2e-state");
 const pulumiDir = path.join(os.tmpdir(), "arrowhead-e2e-pulumi");
 const timings: Record<string, number> = {};
@@ -310,7 +312,7 @@ describe("local stack", () => {
       expect(info.stdout.trim()).toBe("/var/lib/docker");
       // An image without a registry, then a container writing a file: its writable layer must
       // be on the ScaleIO volume.
-      const tag = "arrowhead-e2e/busybox:1";
+      const tag = BUSYBOX_TAG;
       const imp = await sshExec(root, `docker import ${BUSYBOX_TAR} ${tag}`, 300_000);
       expect(imp.code, imp.stderr).toBe(0);
       const runC = await sshExec(
@@ -327,6 +329,34 @@ describe("local stack", () => {
       expect(upperDev.trim()).toBe(mounted.trim());
       await sshExec(root, "docker rm -f e2e-writer");
     }
+  });
+
+  it("gives a container a ScaleIO volume that follows it from node1 to node2 (volume plugin)", async () => {
+    const [a, b] = [machines()[0], machines()[1]];
+    const run = (m: LocalOuts, script: string) =>
+      sshExec(
+        target(m, "root"),
+        `docker run --rm ${DOCKER_RUN_OPTS} -v e2e-data:/data ${BUSYBOX_TAG} sh -c '${script}'`,
+        300_000,
+      );
+    const created = await sshExec(
+      target(a, "root"),
+      "docker volume create -d scaleio -o size=8 e2e-data && docker volume inspect -f '{{.Driver}} {{json .Status}}' e2e-data",
+      300_000,
+    );
+    expect(created.code, created.stdout + created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/^scaleio /m);
+    let t = Date.now();
+    const write = await run(a, `echo written-on-${a.name} > /data/proof`);
+    timings.volumeFirstMountSeconds = Math.round((Date.now() - t) / 1000);
+    expect(write.code, write.stdout + write.stderr).toBe(0);
+    t = Date.now();
+    const read = await run(b, "cat /data/proof");
+    timings.volumeMoveSeconds = Math.round((Date.now() - t) / 1000);
+    expect(read.code, read.stdout + read.stderr).toBe(0);
+    expect(read.stdout.trim()).toBe(`written-on-${a.name}`);
+    const rm = await sshExec(target(b, "root"), "docker volume rm e2e-data", 300_000);
+    expect(rm.code, rm.stdout + rm.stderr).toBe(0);
   });
 
   it("serves the REST gateway at the gatewayUrl output, for the cluster that was created", async () => {
