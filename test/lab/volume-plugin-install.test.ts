@@ -1,16 +1,17 @@
 // The installer's volumeplugin stage (issue 12) on three lab hosts with the emulator's packages:
 // the plugin is installed by the installer alone (no hand install), runs before Docker with a
 // root-only config, serves `docker volume create -d scaleio`, a second install changes nothing
-// (no restart), and a changed binary on one host is replaced and restarted there only.
+// (no restart), a changed binary on one host is replaced and restarted there only, and the
+// removal (delete on adopted hosts) waits for containers to let go of their volumes.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { type Lab, type LabHost, startLab } from "./hosts";
+import { BUSYBOX_TAR_IN_HOST, type Lab, type LabHost, startLab } from "./hosts";
 import type { Machine, MdmRole, ServiceRole } from "../../src/machine";
 import type { LogLine } from "../../src/install/log";
-import { runInstall, type InstallResult } from "../../src/install/runner";
+import { runInstall, runUninstall, type InstallResult } from "../../src/install/runner";
 import type { InstallSpec } from "../../src/install/spec";
 
 const ROLES: { mdm?: MdmRole; services: ServiceRole[] }[] = [
@@ -147,5 +148,42 @@ describe("volume plugin installed by the installer", () => {
     expect(after.slice(0, 2)).toEqual(pids.slice(0, 2));
     expect(after[2]).not.toBe(pids[2]);
     expect(await sh("node3", `test -S ${SOCKET} && systemctl is-active ${UNIT}`)).toBe("active");
+  });
+
+  it("removal is refused while a container uses a plugin volume, then removes unit, binary and config", async () => {
+    await sh(
+      "node2",
+      `docker image inspect lab/busybox >/dev/null 2>&1 || docker import ${BUSYBOX_TAR_IN_HOST} lab/busybox >/dev/null`,
+    );
+    await sh("node2", "docker volume create -d scaleio -o size=8 held");
+    await sh(
+      "node2",
+      "docker run -d --name holder --volume-driver scaleio -v held:/data lab/busybox sleep 3600",
+    );
+    const err = await runUninstall(spec, ["node2"], "volumeplugin", { log: () => {} }).catch(
+      (e: Error) => e,
+    );
+    expect(String(err)).toMatch(
+      /\[node2\] remove: the volume plugin still has 1 volume\(s\) mounted .*Stop those containers/,
+    );
+    expect(await sh("node2", `systemctl is-active ${UNIT}`)).toBe("active");
+    await sh("node2", "docker rm -f holder && docker volume rm held");
+    const changes = await runUninstall(spec, ["node2"], "volumeplugin", { log: () => {} });
+    expect(changes.map((c) => c.host)).toEqual(["node2"]);
+    expect(
+      await sh(
+        "node2",
+        `ls ${BIN} ${CONFIG} /etc/systemd/system/${UNIT}.service 2>&1 | grep -c 'No such' || true`,
+      ),
+    ).toBe("3");
+    expect((await lab.exec("node2", `systemctl is-active ${UNIT}`)).stdout.trim()).not.toBe(
+      "active",
+    );
+    // Removed twice: nothing left to do.
+    expect(await runUninstall(spec, ["node2"], "volumeplugin", { log: () => {} })).toEqual([]);
+    // The next install puts it back on that host only.
+    const r = await install();
+    expect([...new Set(r.changes.map((c) => c.host))]).toEqual(["node2"]);
+    expect(await sh("node2", `systemctl is-active ${UNIT}`)).toBe("active");
   });
 });
