@@ -17,6 +17,7 @@ import {
 } from "../../src/install/plugin-build";
 import { hostsFor, relevant, type StepInputs } from "../../src/install/provider";
 import { preflight } from "../../src/install/resources";
+import { withPluginBinary } from "../../src/install/runner";
 import type { InstallSpec } from "../../src/install/spec";
 import {
   gatewayTrust,
@@ -196,6 +197,46 @@ describe("Go, a prerequisite of the plugin", () => {
     }
     expect(goMissingMessage()).toMatch(/Go \(1\.26 or later\) is a prerequisite of the plugin/);
     expect(goMissingMessage()).toContain("pulumi config set arrowhead:volumePlugin false");
+  });
+});
+
+describe("the runner's binary, before any host is touched", () => {
+  const spec = {
+    machines: nodes,
+    privateKey: "k",
+    os: "centos7",
+    rpmDir: "/rpms",
+    clusterName: "lab",
+    protectionDomain: "pd1",
+    storagePool: "sp1",
+    mediaType: "HDD",
+    dockerVolumeGb: 16,
+    mdmPassword: "Passw0rd!",
+    gatewayPassword: "Gatew4y!",
+  } satisfies InstallSpec;
+
+  it("builds nothing when the plugin is off or the given binary is still there", () => {
+    const off = { ...spec, volumePlugin: false };
+    expect(withPluginBinary(off)).toBe(off);
+    const file = path.join(tmp, "given-binary");
+    fs.writeFileSync(file, "x");
+    const given = { ...spec, volumePluginBinary: { path: file, sha256: "c".repeat(64) } };
+    expect(withPluginBinary(given)).toBe(given);
+  });
+
+  it("stops a run when the plugin is on and Go is missing", () => {
+    const saved = process.env.PATH;
+    process.env.PATH = path.join(tmp, "empty-bin");
+    try {
+      expect(() => withPluginBinary(spec)).toThrow(/no `go` is on PATH/);
+      const gone = {
+        ...spec,
+        volumePluginBinary: { path: "/nonexistent", sha256: "d".repeat(64) },
+      };
+      expect(() => withPluginBinary(gone)).toThrow(/no `go` is on PATH/);
+    } finally {
+      process.env.PATH = saved;
+    }
   });
 });
 
