@@ -227,7 +227,7 @@ async function main(): Promise<void> {
     if (want("engine")) {
       console.log("\n== 3 hosts, the existing stack through the real Pulumi engine ==");
       try {
-        await withLab("benchengine", 3, (lab) => benchEngine(lab, rpmDir, tmp));
+        await withLab("benchengin", 3, (lab) => benchEngine(lab, rpmDir, tmp));
       } catch (e) {
         const msg = `engine benchmark FAILED: ${(e as Error).message}`;
         failures.push(msg);
