@@ -3,12 +3,12 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Machine, MdmRole, ServiceRole } from "../src/machine";
 import type { StepLog } from "../src/install/log";
 import type { InstallSpec } from "../src/install/spec";
 import { SshSession } from "../src/install/ssh";
 import { buildEmulatorRpms } from "../test/emulator/build-rpms";
 import { startLab, type Lab, type LabHost } from "../test/lab/hosts";
+import { labInstallSpec } from "../test/lab/spec";
 
 export const SCALEIO_VERSION = "3.6-700.103";
 
@@ -21,44 +21,17 @@ export async function emulatorRpms(tmp: string): Promise<string> {
   return dir;
 }
 
-/** Roles as the lab install test uses them; nodes past the third are SDS + SDC + Docker. */
-function rolesOf(i: number): { mdm?: MdmRole; services: ServiceRole[] } {
-  if (i === 0) return { mdm: "master", services: ["sds", "sdc", "lia", "gateway", "docker"] };
-  if (i === 1) return { mdm: "slave", services: ["sds", "sdc", "docker"] };
-  if (i === 2) return { mdm: "tiebreaker", services: ["sds", "sdc", "docker"] };
-  return { services: ["sds", "sdc", "docker"] };
-}
-
+/** The lab tests' spec, every host as root with its host key known (none pinned blindly). */
 export function specFor(lab: Lab, rpmDir: string): InstallSpec {
-  const machines: Machine[] = lab.hosts.map((h, i) => ({
-    name: h.name,
-    ...rolesOf(i),
-    sshHost: h.sshHost,
-    sshPort: h.sshPort,
-    sshUser: "root",
-    publicAddress: h.sshHost,
-    privateAddress: h.privateAddress,
-    dataDisks: h.dataDisks,
-    // Known keys: every connection verifies the host key, none is pinned blindly.
-    hostKey: h.hostKey,
-    os: "centos7",
-  }));
-  return {
-    machines,
-    privateKey: lab.privateKey,
-    os: "centos7",
+  return labInstallSpec(lab, {
     rpmDir,
     clusterName: `bench${lab.hosts.length}`,
-    protectionDomain: "pd1",
-    storagePool: "sp1",
-    mediaType: "HDD",
-    dockerVolumeGb: 8,
     // Bench-only throwaway credentials for emulated hosts that live for one run.
     mdmPassword: "Bench-Mdm-Pw1",
     gatewayPassword: "Bench-Gw-Pw2",
-    vaultUrl: lab.repoUrl.replace(/\/$/, "") + "/vault",
+    machine: () => ({ knownHostKey: true }),
     connectTimeoutMs: 120_000,
-  };
+  });
 }
 
 /** Start `hosts` lab hosts, run `fn`, and remove the hosts afterwards in every case. */

@@ -8,8 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { type Lab, type LabHost, startLab } from "./hosts";
-import type { Machine, MdmRole, ServiceRole } from "../../src/machine";
+import { type Lab, startLab } from "./hosts";
+import { labInstallSpec } from "./spec";
 import { InstallContext } from "../../src/install/context";
 import { rpmsFor, runInstall, type InstallResult } from "../../src/install/runner";
 import type { InstallSpec } from "../../src/install/spec";
@@ -22,11 +22,6 @@ import {
   STDIN_CLOSED,
 } from "../../src/install/scli";
 
-const ROLES: { mdm: MdmRole; services: ServiceRole[] }[] = [
-  { mdm: "master", services: ["sds", "sdc", "lia", "gateway", "docker"] },
-  { mdm: "slave", services: ["sds", "sdc", "docker"] },
-  { mdm: "tiebreaker", services: ["sds", "sdc", "docker"] },
-];
 const MDM_PASSWORD = "Fmt11-Mdm-Pw1";
 
 /** 32 characters each; cut at 31 all three were "storage-node-01-rack12-example-". */
@@ -48,32 +43,12 @@ async function setUp(
   await buildEmulatorRpms({ version, dist: "el7", outDir: rpmDir });
   const lab = await startLab({ name, hosts: 3, os: "centos7", hostNames });
   labs.push(lab);
-  const machine = (h: LabHost, i: number): Machine => ({
-    name: h.name,
-    ...ROLES[i],
-    sshHost: h.sshHost,
-    sshPort: h.sshPort,
-    sshUser: "root",
-    publicAddress: h.sshHost,
-    privateAddress: h.privateAddress,
-    dataDisks: h.dataDisks,
-    os: "centos7",
-  });
-  const spec: InstallSpec = {
-    machines: lab.hosts.map(machine),
-    privateKey: lab.privateKey,
-    os: "centos7",
+  const spec = labInstallSpec(lab, {
     rpmDir,
     clusterName: "fmt11",
-    protectionDomain: "pd1",
-    storagePool: "sp1",
-    mediaType: "HDD",
-    dockerVolumeGb: 8,
     mdmPassword: MDM_PASSWORD,
     gatewayPassword: "Fmt11-Gw-Pw2",
-    vaultUrl: lab.repoUrl.replace(/\/$/, "") + "/vault",
-    connectTimeoutMs: 60_000,
-  };
+  });
   return { lab, spec };
 }
 

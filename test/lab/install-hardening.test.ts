@@ -11,8 +11,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { type Lab, type LabHost, startLab } from "./hosts";
-import type { Machine, MdmRole, ServiceRole } from "../../src/machine";
+import { type Lab, startLab } from "./hosts";
+import { labInstallSpec } from "./spec";
 import { InstallContext } from "../../src/install/context";
 import { type LogLine } from "../../src/install/log";
 import { rpmsFor, runInstall, runSelected } from "../../src/install/runner";
@@ -20,29 +20,9 @@ import type { InstallSpec } from "../../src/install/spec";
 import { setupDocker } from "../../src/install/stages/docker";
 import { gatewayClient, mdmLoginWorks } from "../../src/install/stages/gateway";
 
-const ROLES: { mdm?: MdmRole; services: ServiceRole[] }[] = [
-  { mdm: "master", services: ["sds", "sdc", "gateway", "docker"] },
-  { mdm: "slave", services: ["sds", "sdc", "docker"] },
-  { mdm: "tiebreaker", services: ["sds", "sdc", "docker"] },
-];
 const MDM_PASSWORD = "Lab-Mdm-Pw1";
 const GATEWAY_PASSWORD = "Lab-Gw-Pw2";
 const PROPS = "/opt/emc/scaleio/gateway/webapps/ROOT/WEB-INF/classes/gatewayUser.properties";
-
-function machineOf(h: LabHost, i: number, roles = ROLES[i]): Machine {
-  return {
-    name: h.name,
-    ...roles,
-    sshHost: h.sshHost,
-    sshPort: h.sshPort,
-    // The tie-breaker through sudo: MDM_ROLE_IS_MANAGER must survive it.
-    sshUser: i === 2 ? "centos" : "root",
-    publicAddress: h.sshHost,
-    privateAddress: h.privateAddress,
-    dataDisks: h.dataDisks,
-    os: "centos7",
-  };
-}
 
 describe("installer hardening on lab hosts (issue 11)", () => {
   let lab: Lab;
@@ -80,21 +60,18 @@ describe("installer hardening on lab hosts (issue 11)", () => {
     fs.writeFileSync(path.join(rpmDir, "EMC-ScaleIO-sdc-3.6-5014.0.Ubuntu.16.04.x86_64.deb"), "x");
     fs.writeFileSync(path.join(rpmDir, "EMC-ScaleIO-gui-3.6-700.103.noarch.rpm"), "x");
     lab = await startLab({ name: "cfg11", hosts: 3, os: "centos7" });
-    spec = {
-      machines: lab.hosts.map((h, i) => machineOf(h, i)),
-      privateKey: lab.privateKey,
-      os: "centos7",
+    spec = labInstallSpec(lab, {
       rpmDir,
       clusterName: "hardening",
-      protectionDomain: "pd1",
-      storagePool: "sp1",
-      mediaType: "HDD",
-      dockerVolumeGb: 8,
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: GATEWAY_PASSWORD,
-      vaultUrl: lab.repoUrl.replace(/\/$/, "") + "/vault",
-      connectTimeoutMs: 60_000,
-    };
+      // The tie-breaker through sudo: MDM_ROLE_IS_MANAGER must survive it. No LIA here.
+      machine: (i) => ({
+        sudo: i === 2,
+        roles:
+          i === 0 ? { mdm: "master", services: ["sds", "sdc", "gateway", "docker"] } : undefined,
+      }),
+    });
   });
 
   afterAll(async () => {

@@ -7,36 +7,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { BUSYBOX_TAR_IN_HOST, type Lab, type LabHost, startLab } from "./hosts";
-import type { Machine, MdmRole, ServiceRole } from "../../src/machine";
+import { BUSYBOX_TAR_IN_HOST, type Lab, startLab } from "./hosts";
+import { labInstallSpec, labMachine } from "./spec";
 import { runInstall, type InstallResult } from "../../src/install/runner";
 import type { InstallSpec } from "../../src/install/spec";
 import { nullSink, Redactor, stepLog, type LogLine } from "../../src/install/log";
 import { SshSession } from "../../src/install/ssh";
 
 const REPO = path.resolve(__dirname, "..", "..");
-const ROLES: { mdm?: MdmRole; services: ServiceRole[] }[] = [
-  { mdm: "master", services: ["sds", "sdc", "lia", "gateway", "docker"] },
-  { mdm: "slave", services: ["sds", "sdc", "docker"] },
-  { mdm: "tiebreaker", services: ["sds", "sdc", "docker"] },
-];
 const MDM_PASSWORD = "Lab-Mdm-Pw1";
 const GATEWAY_PASSWORD = "Lab-Gw-Pw2";
-
-function machineOf(h: LabHost, i: number, roles = ROLES[i]): Machine {
-  return {
-    name: h.name,
-    ...roles,
-    sshHost: h.sshHost,
-    sshPort: h.sshPort,
-    // One host through sudo, the others as root: both paths are exercised.
-    sshUser: i === 1 ? "centos" : "root",
-    publicAddress: h.sshHost,
-    privateAddress: h.privateAddress,
-    dataDisks: h.dataDisks,
-    os: "centos7",
-  };
-}
 
 describe("installer on lab hosts", () => {
   let lab: Lab;
@@ -62,21 +42,14 @@ describe("installer on lab hosts", () => {
     rpmDir = path.join(tmp, "rpms");
     await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
     lab = await startLab({ name: "itest", hosts: 3, os: "centos7" });
-    spec = {
-      machines: lab.hosts.map((h, i) => machineOf(h, i)),
-      privateKey: lab.privateKey,
-      os: "centos7",
+    // One host through sudo, the others as root: both paths are exercised.
+    spec = labInstallSpec(lab, {
       rpmDir,
       clusterName: "itest",
-      protectionDomain: "pd1",
-      storagePool: "sp1",
-      mediaType: "HDD",
-      dockerVolumeGb: 8,
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: GATEWAY_PASSWORD,
-      vaultUrl: lab.repoUrl.replace(/\/$/, "") + "/vault",
-      connectTimeoutMs: 60_000,
-    };
+      machine: (i) => ({ sudo: i === 1 }),
+    });
   });
 
   afterAll(async () => {
@@ -271,7 +244,7 @@ describe("installer on lab hosts", () => {
       h4.name,
       "mkdir -p /var/lib/docker/containers && echo precious > /var/lib/docker/containers/keep.txt",
     );
-    const machines = [...spec.machines, machineOf(h4, 3, { services: ["sds", "sdc", "docker"] })];
+    const machines = [...spec.machines, labMachine(h4, 3)];
     const e = await install({ machines }).catch((x: Error) => x);
     expect(e).toBeInstanceOf(Error);
     expect((e as Error).message).toMatch(

@@ -7,16 +7,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { BUSYBOX_TAR_IN_HOST, type Lab, type LabHost, startLab } from "./hosts";
-import type { Machine, MdmRole, ServiceRole } from "../../src/machine";
+import { BUSYBOX_TAR_IN_HOST, type Lab, startLab } from "./hosts";
+import { labInstallSpec } from "./spec";
 import { runInstall } from "../../src/install/runner";
-import type { InstallSpec } from "../../src/install/spec";
 
-const ROLES: { mdm?: MdmRole; services: ServiceRole[] }[] = [
-  { mdm: "master", services: ["sds", "sdc", "lia", "gateway", "docker"] },
-  { mdm: "slave", services: ["sds", "sdc", "docker"] },
-  { mdm: "tiebreaker", services: ["sds", "sdc", "docker"] },
-];
 const MDM_PASSWORD = "Dvol-Mdm-Pw1";
 const GATEWAY_PASSWORD = "Dvol-Gw-Pw2";
 const CLUSTER = "dvol";
@@ -26,20 +20,6 @@ const STATE = "/var/lib/scaleio-volume-plugin/state.json";
 const MOUNTS = "/var/lib/scaleio-volume-plugin/mounts";
 const UNIT = "scaleio-volume-plugin";
 const IMAGE = "lab/busybox";
-
-function machineOf(h: LabHost, i: number): Machine {
-  return {
-    name: h.name,
-    ...ROLES[i],
-    sshHost: h.sshHost,
-    sshPort: h.sshPort,
-    sshUser: "root",
-    publicAddress: h.sshHost,
-    privateAddress: h.privateAddress,
-    dataDisks: h.dataDisks,
-    os: "centos7",
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,21 +68,12 @@ describe("Docker volume driver scaleio on lab hosts", () => {
     lab = await startLab({ name: "dvol", hosts: 3, os: "centos7" });
     for (const h of lab.hosts) addr[h.name] = h.privateAddress;
     gatewayIp = lab.hosts[0].privateAddress;
-    const spec: InstallSpec = {
-      machines: lab.hosts.map((h, i) => machineOf(h, i)),
-      privateKey: lab.privateKey,
-      os: "centos7",
+    const spec = labInstallSpec(lab, {
       rpmDir,
       clusterName: CLUSTER,
-      protectionDomain: "pd1",
-      storagePool: "sp1",
-      mediaType: "HDD",
-      dockerVolumeGb: 8,
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: GATEWAY_PASSWORD,
-      vaultUrl: lab.repoUrl.replace(/\/$/, "") + "/vault",
-      connectTimeoutMs: 60_000,
-    };
+    });
     const t = Date.now();
     const res = await runInstall(spec, { log: () => {} });
     times.install = (Date.now() - t) / 1000;

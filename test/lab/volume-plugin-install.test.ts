@@ -8,38 +8,18 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { BUSYBOX_TAR_IN_HOST, type Lab, type LabHost, startLab } from "./hosts";
-import type { Machine, MdmRole, ServiceRole } from "../../src/machine";
+import { BUSYBOX_TAR_IN_HOST, type Lab, startLab } from "./hosts";
+import { labInstallSpec } from "./spec";
 import type { LogLine } from "../../src/install/log";
 import { runInstall, runUninstall, type InstallResult } from "../../src/install/runner";
 import type { InstallSpec } from "../../src/install/spec";
 
-const ROLES: { mdm?: MdmRole; services: ServiceRole[] }[] = [
-  { mdm: "master", services: ["sds", "sdc", "lia", "gateway", "docker"] },
-  { mdm: "slave", services: ["sds", "sdc", "docker"] },
-  { mdm: "tiebreaker", services: ["sds", "sdc", "docker"] },
-];
 const MDM_PASSWORD = 'Vp"Mdm\\Pw1';
 const GATEWAY_PASSWORD = "Vp-Gw-Pw2";
 const BIN = "/usr/local/bin/scaleio-volume-plugin";
 const CONFIG = "/etc/scaleio-volume-plugin/config.json";
 const UNIT = "scaleio-volume-plugin";
 const SOCKET = "/run/docker/plugins/scaleio.sock";
-
-function machineOf(h: LabHost, i: number): Machine {
-  return {
-    name: h.name,
-    ...ROLES[i],
-    sshHost: h.sshHost,
-    sshPort: h.sshPort,
-    // One host through sudo: the upload, the root-only files and the secret on stdin both ways.
-    sshUser: i === 1 ? "centos" : "root",
-    publicAddress: h.sshHost,
-    privateAddress: h.privateAddress,
-    dataDisks: h.dataDisks,
-    os: "centos7",
-  };
-}
 
 describe("volume plugin installed by the installer", () => {
   let lab: Lab;
@@ -61,21 +41,14 @@ describe("volume plugin installed by the installer", () => {
     const rpmDir = path.join(tmp, "rpms");
     await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
     lab = await startLab({ name: "vplugin", hosts: 3, os: "centos7" });
-    spec = {
-      machines: lab.hosts.map((h, i) => machineOf(h, i)),
-      privateKey: lab.privateKey,
-      os: "centos7",
+    // One host through sudo: the upload, the root-only files and the secret on stdin both ways.
+    spec = labInstallSpec(lab, {
       rpmDir,
       clusterName: "vplugin",
-      protectionDomain: "pd1",
-      storagePool: "sp1",
-      mediaType: "HDD",
-      dockerVolumeGb: 8,
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: GATEWAY_PASSWORD,
-      vaultUrl: lab.repoUrl.replace(/\/$/, "") + "/vault",
-      connectTimeoutMs: 60_000,
-    };
+      machine: (i) => ({ sudo: i === 1 }),
+    });
   });
 
   afterAll(async () => {
