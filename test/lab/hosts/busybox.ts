@@ -27,6 +27,8 @@ export async function ensureBusyboxTar(baseRootfs: string, key: string): Promise
       if (a !== "busybox") fs.symlinkSync("busybox", path.join(stage, "bin", a));
     }
     const tmp = `${tar}.${process.pid}`;
+    // The e2e image build can come first on a new machine, before any lab made the cache.
+    fs.mkdirSync(path.dirname(tar), { recursive: true });
     await run("tar", ["-C", stage, "-cf", tmp, "."]);
     fs.renameSync(tmp, tar);
     return tar;
