@@ -232,7 +232,7 @@ describe("installer on lab hosts", () => {
     const noDevice = spec.machines.map((m, i) => (i === 2 ? { ...m, dataDisks: ["/dev/vdz"] } : m));
     await bad(
       { machines: noDevice },
-      /\[node3\] storage: SDS device\(s\) \/dev\/vdz do not exist on the host/,
+      /\[node3\] prepare: SDS device \/dev\/vdz on node3 does not exist: fix dataDisks for node node3.*Nothing was changed on any host/,
     );
     // Nothing above changed anything.
     expect((await install()).changes).toEqual([]);

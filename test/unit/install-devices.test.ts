@@ -145,12 +145,18 @@ describe("judgeDevices", () => {
     expect(judgeDevices("node1", [clean("/dev/vdb", 99)], ["/dev/vdb"]).refused).toHaveLength(1);
   });
 
-  it("leaves missing and non-block paths to the storage stage's check", () => {
+  it("refuses missing and non-block paths before anything changes, naming node and fix", () => {
     const v = judgeDevices(
       "h",
       probe(["dev=/dev/nope", "missing=1", "dev=/tmp/x", "real=/tmp/x", "notblock=1"]),
     );
-    expect(v).toEqual({ refused: [], wipe: [] });
+    expect(v).toEqual({
+      refused: [
+        "SDS device /dev/nope on h does not exist: fix dataDisks for node h (its disks: lsblk -dn -o NAME,SIZE,TYPE on the host)",
+        "SDS device /tmp/x on h is not a block device: fix dataDisks for node h (its disks: lsblk -dn -o NAME,SIZE,TYPE on the host)",
+      ],
+      wipe: [],
+    });
   });
 
   it("wipes the partitions, then the device", () => {

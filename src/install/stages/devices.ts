@@ -117,7 +117,7 @@ export function parseDeviceProbe(out: string): DeviceFinding[] {
 
 /** What to do about the devices of one host. */
 export interface DeviceVerdict {
-  /** One sentence per refused device (host, device, what is on it, the fix). Missing paths are not judged here. */
+  /** One sentence per refused device (host, device, what is on it or that it is missing, the fix). */
   refused: string[];
   /** Devices to erase (listed in wipeDevices, holding only signatures). */
   wipe: DeviceFinding[];
@@ -138,9 +138,14 @@ export function judgeDevices(
   const optIn = `arrowhead:wipeDevices: {${host}: [<device>]}`;
   for (const f of findings) {
     const at = `SDS device ${f.device} on ${host}`;
-    // A missing or non-block path is the storage stage's check (it lists the host's block
-    // devices in its message); nothing here can be said about it.
-    if (!f.exists || !f.block) continue;
+    // Found here, before any host changes, not at the storage stage after the cluster exists.
+    if (!f.exists || !f.block) {
+      refused.push(
+        `${at} ${f.exists ? "is not a block device" : "does not exist"}: fix dataDisks for node ${host} ` +
+          `(its disks: lsblk -dn -o NAME,SIZE,TYPE on the host)`,
+      );
+      continue;
+    }
     const inUse = [
       ...f.mounts.map((m) => `mounted (${m})`),
       ...f.swaps.map((s) => `active swap (${s})`),
