@@ -217,6 +217,15 @@ export class SshSession {
       } catch (e) {
         const err = e as Error;
         if (!retryable(err)) throw err;
+        // A host the stack did not create has its keys in place already: a refused login will
+        // not get better by waiting (machines the stack creates may still be writing theirs).
+        if (!t.mayPin && /authentication methods failed/i.test(err.message)) {
+          throw new Error(
+            `[${t.name}] SSH login refused for ${t.user}@${t.host}:${t.port}: the host does not accept the ` +
+              `configured private key (${err.message}). Put its public half in ~${t.user}/.ssh/authorized_keys ` +
+              `on the host, or set arrowhead:sshPublicKey and arrowhead:sshPrivateKey to a key it accepts.`,
+          );
+        }
         last = err;
         if (Date.now() + backoff > deadline) break;
         if (attempt === 1 || attempt % 5 === 0) {

@@ -13,6 +13,7 @@ import { runInstall, type InstallResult } from "../../src/install/runner";
 import type { InstallSpec } from "../../src/install/spec";
 import { nullSink, Redactor, stepLog, type LogLine } from "../../src/install/log";
 import { SshSession } from "../../src/install/ssh";
+import { generateHostKey } from "../../src/ssh-keygen";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const MDM_PASSWORD = "Lab-Mdm-Pw1";
@@ -229,6 +230,17 @@ describe("installer on lab hosts", () => {
       { adopted: true },
       /REFUSING to connect to existing host node\d .*no host key is configured/,
     );
+    // An adopted host that refuses the key: said at once, not retried for the connect timeout.
+    const t0 = Date.now();
+    await bad(
+      {
+        adopted: true,
+        machines: spec.machines.map((m, i) => ({ ...m, hostKey: lab.hosts[i].hostKey })),
+        privateKey: generateHostKey("not-accepted").privateKey,
+      },
+      /SSH login refused for \w+@127\.0\.0\.1:\d+: the host does not accept the configured private key/,
+    );
+    expect(Date.now() - t0).toBeLessThan(50_000);
     const noDevice = spec.machines.map((m, i) => (i === 2 ? { ...m, dataDisks: ["/dev/vdz"] } : m));
     await bad(
       { machines: noDevice },
