@@ -41,7 +41,17 @@ function devOf(file: string): string | undefined {
 
 function nspawnPidsOf(netns: string, known: number[]): number[] {
   const inNs = pidsInNetwork(netns).filter((p) => readProc(p)?.comm === "systemd-nspawn");
-  return [...new Set([...known.filter(isAlive), ...inNs])];
+  return [...new Set([...ours(netns, known), ...inNs])];
+}
+
+/**
+ * The recorded pids that are still this lab's: alive and in its network namespace, where every
+ * lab process runs. Pids are reused (pid_max is 32768 here), so a recorded pid alone may name
+ * another lab's container or relay by now; killing it took down labs of other test runs.
+ */
+function ours(netns: string, recorded: number[]): number[] {
+  const inNs = new Set(pidsInNetwork(netns));
+  return recorded.filter((p) => isAlive(p) && inNs.has(p));
 }
 
 function waitGone(pids: number[], ms: number): void {
@@ -63,7 +73,7 @@ function killProcesses(netns: string, knownNspawn: number[], relayPids: number[]
   }
   for (const init of inits) killQuietly(init, "SIGKILL");
   waitGone(inits, 10_000);
-  const rest = [...new Set([...pidsInNetwork(netns), ...nspawns, ...relayPids])];
+  const rest = [...new Set([...pidsInNetwork(netns), ...nspawns, ...ours(netns, relayPids)])];
   for (const p of rest) killQuietly(p, "SIGKILL");
   waitGone(rest, 10_000);
   return devs;
@@ -138,7 +148,7 @@ export function teardownLab(name: string): void {
   }
   const known = (state?.hosts ?? []).map((h) => h.nspawnPid).filter((p): p is number => !!p);
   for (const d of killProcesses(netns, known, state?.relayPids ?? [])) innerDevs.add(d);
-  if (state?.repoPid) killQuietly(state.repoPid, "SIGKILL");
+  for (const p of ours(netns, state?.repoPid ? [state.repoPid] : [])) killQuietly(p, "SIGKILL");
   const machines = [
     ...(state?.hosts ?? []).map((h) => h.machine),
     ...hostDirs.map((h) => machineOf(name, h)),
