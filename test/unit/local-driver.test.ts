@@ -281,6 +281,12 @@ describe("diffMachine", () => {
     });
     expect(diffMachine({ ...base, sshPort: 4000 } as typeof base, base).changes).toBe(false);
   });
+  it("sees no change between a machine's state and the same inputs (the engine's no-op up)", () => {
+    // What the engine passes: the old outputs (inputs + the driver's state) against new inputs.
+    const inputs = { ...base, accel: "auto" as const };
+    const state = { pid: 42, sshPort: 40022, accelUsed: "tcg", bootSeconds: 30 };
+    expect(diffMachine({ ...inputs, ...state }, inputs).changes).toBe(false);
+  });
 });
 
 describe("serialTail", () => {

@@ -199,9 +199,18 @@ export interface MachineState {
   hostKey: string;
   /** Guest device names of the data disks (/dev/vdb...). */
   dataDevices: string[];
-  accel: string;
+  /** The accelerator QEMU runs with (the input `accel` is the setting, e.g. "auto"). */
+  accelUsed: string;
   bootSeconds: number;
 }
+
+/**
+ * No state key may shadow an input key but `name`: the engine diffs new inputs against the old
+ * outputs, which hold both, so a shadowed key reads as a change on every `pulumi up` (it did:
+ * `accel` "auto" against the "tcg" QEMU ran with, an update of every machine).
+ */
+type ShadowedInputs = Exclude<Extract<keyof MachineState, keyof MachineSpec>, "name">;
+export const STATE_SHADOWS_NO_INPUT: [ShadowedInputs] extends [never] ? true : never = true;
 
 function qemuImg(args: string[]): string {
   try {
@@ -392,7 +401,7 @@ export async function createMachine(spec: MachineSpec, log: Log = defaultLog) {
     privateAddress: spec.privateCidr.split("/")[0],
     hostKey: hostKey.publicKey,
     dataDevices: dataDiskDevices(spec.dataDisks.count),
-    accel: accel.accel,
+    accelUsed: accel.accel,
     bootSeconds: Math.round((Date.now() - started) / 1000),
   };
   fs.writeFileSync(path.join(dir, "machine.json"), JSON.stringify(state, null, 2) + "\n");
