@@ -433,6 +433,18 @@ export interface VolumeInfo {
 }
 
 /**
+ * A protection domain's section header in the volume and SDS listings, `Protection Domain <id>
+ * Name: <pd>` (1.3x/2.x) or `Protection Domain: Name: <pd> ID: <id>`; undefined for other lines.
+ */
+function protectionDomainHeader(line: string): { name: string | undefined } | undefined {
+  const m =
+    /^Protection Domain:?\s+(?:Name:\s*(\S+)\s+ID:\s*[0-9a-fA-F]+|[0-9a-fA-F]+\s+Name:\s*(\S+))/.exec(
+      line,
+    );
+  return m ? { name: nameOrUndefined(m[1] ?? m[2]) } : undefined;
+}
+
+/**
  * `scli --query_all_volumes`. 2.x: ` Volume ID: <id> Name: <n> Size: 8.0 GB (8192 MB) Mapped to
  * 3 SDC Thick-provisioned` under `Protection Domain <id> Name: <pd>` / `Storage Pool <id> Name:
  * <sp>` headers; 1.30: `>> Volume ID <id> Name: <n> Storage pool: <sp> Size:8 GB (8192 MB)`
@@ -445,12 +457,9 @@ export function parseVolumes(out: string): VolumeInfo[] {
   let last: VolumeInfo | undefined;
   for (const raw of out.replace(/\r/g, "").split("\n")) {
     const line = raw.trim();
-    const pdm =
-      /^Protection Domain:?\s+(?:Name:\s*(\S+)\s+ID:\s*[0-9a-fA-F]+|[0-9a-fA-F]+\s+Name:\s*(\S+))/.exec(
-        line,
-      );
+    const pdm = protectionDomainHeader(line);
     if (pdm) {
-      pd = nameOrUndefined(pdm[1] ?? pdm[2]);
+      pd = pdm.name;
       sp = undefined;
       continue;
     }
@@ -506,12 +515,9 @@ export function parseSds(out: string): SdsInfo[] {
   let pd: string | undefined;
   for (const raw of out.replace(/\r/g, "").split("\n")) {
     const line = raw.trim();
-    const pdm =
-      /^Protection Domain:?\s+(?:Name:\s*(\S+)\s+ID:\s*[0-9a-fA-F]+|[0-9a-fA-F]+\s+Name:\s*(\S+))/.exec(
-        line,
-      );
+    const pdm = protectionDomainHeader(line);
     if (pdm) {
-      pd = nameOrUndefined(pdm[1] ?? pdm[2]);
+      pd = pdm.name;
       continue;
     }
     const m = /^SDS ID:\s*([0-9a-fA-F]+)\s+(.*)$/.exec(line);
