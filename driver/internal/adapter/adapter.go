@@ -33,7 +33,7 @@ type Core interface {
 	Unmount(ctx context.Context, name, id string) error
 	Get(ctx context.Context, name string) (core.Info, error)
 	List(ctx context.Context) ([]core.Listed, error)
-	Path(name string) string
+	Path(name string) (string, error)
 	RequestTakeover(name string) error
 }
 
@@ -168,9 +168,13 @@ func (a *Adapter) List() (*volume.ListResponse, error) {
 	return out, nil
 }
 
-// Path implements volume.Driver.
+// Path implements volume.Driver. Only refusals are logged: Docker asks often.
 func (a *Adapter) Path(r *volume.PathRequest) (*volume.PathResponse, error) {
-	return &volume.PathResponse{Mountpoint: a.core.Path(r.Name)}, nil
+	p, err := a.core.Path(r.Name)
+	if err != nil {
+		return nil, a.done("Path", time.Now(), err, "volume", r.Name)
+	}
+	return &volume.PathResponse{Mountpoint: p}, nil
 }
 
 // Capabilities implements volume.Driver: "global", one volume is seen by every host.

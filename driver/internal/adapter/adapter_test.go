@@ -56,7 +56,7 @@ func (c *countingCore) Get(ctx context.Context, name string) (core.Info, error) 
 func (c *countingCore) List(ctx context.Context) ([]core.Listed, error) {
 	return []core.Listed{{Name: "data1"}}, c.hit(ctx, "List")
 }
-func (c *countingCore) Path(name string) string { _ = c.hit(nil, "Path"); return "" }
+func (c *countingCore) Path(name string) (string, error) { return "", c.hit(nil, "Path") }
 func (c *countingCore) RequestTakeover(name string) error {
 	return c.hit(nil, "RequestTakeover")
 }
@@ -149,6 +149,9 @@ func TestErrorsReachDockerAsOneLine(t *testing.T) {
 		{"create", "/VolumeDriver.Create"},
 		{"mount", "/VolumeDriver.Mount"},
 		{"remove", "/VolumeDriver.Remove"},
+		{"unmount", "/VolumeDriver.Unmount"},
+		{"get", "/VolumeDriver.Get"},
+		{"path (a refused name reaches Docker too)", "/VolumeDriver.Path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := post(t, client, tc.path, map[string]any{"Name": "data1", "ID": "x"})

@@ -100,6 +100,9 @@ func New(gw Gateway, h Host, namer *decide.Namer, cfg Config, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
+	for _, name := range state.DropInvalid(st) {
+		log.Warn("dropped a state record with an invalid volume name (saved by an older plugin)", "volume", name)
+	}
 	return &Driver{gw: gw, host: h, namer: namer, cfg: cfg, log: log, st: st, locks: map[string]*sync.Mutex{}}, nil
 }
 
@@ -126,6 +129,26 @@ func (d *Driver) record(name string) *state.Volume {
 		d.st.Volumes[name] = v
 	}
 	return v
+}
+
+// draft returns a copy of name's state record (a new one if there is none) that is not part of
+// the state until commit: a Create or Mount that fails leaves the state, in memory and in
+// stateFile, as it was. The caller holds name's lock.
+func (d *Driver) draft(name string) *state.Volume {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if v, ok := d.st.Volumes[name]; ok {
+		return v.Clone()
+	}
+	return &state.Volume{ScaleIOName: d.namer.ScaleIOName(name)}
+}
+
+// commit makes v name's state record and saves the state.
+func (d *Driver) commit(name string, v *state.Volume) error {
+	d.mu.Lock()
+	d.st.Volumes[name] = v
+	d.mu.Unlock()
+	return d.save()
 }
 
 func (d *Driver) lookup(name string) *state.Volume {
@@ -229,7 +252,7 @@ func (d *Driver) Create(ctx context.Context, name string, opts map[string]string
 		return fmt.Errorf("volume %s: %w", name, err)
 	}
 	defer d.lock(name)()
-	v := d.record(name)
+	v := d.draft(name)
 	vol, err := d.gw.FindVolume(ctx, v.ScaleIOName)
 	switch {
 	case err == nil:
@@ -253,13 +276,14 @@ func (d *Driver) Create(ctx context.Context, name string, opts map[string]string
 		if rmErr != nil {
 			return fmt.Errorf("volume %s: preparing the new volume failed (%w); removing it failed too (%v): remove ScaleIO volume %s by hand", name, err, rmErr, v.ScaleIOName)
 		}
-		d.forget(name)
 		return fmt.Errorf("volume %s: preparing the new volume failed, so it was removed again: %w", name, err)
 	}
 	if err := d.release(ctx, name, v); err != nil {
+		// The volume exists and may still be mounted or mapped here: the state must say so.
+		_ = d.commit(name, v)
 		return err
 	}
-	return d.save()
+	return d.commit(name, v)
 }
 
 // adopt accepts an existing volume at Create (idempotent create from any host).
@@ -272,7 +296,7 @@ func (d *Driver) adopt(name string, v *state.Volume, vol gateway.Volume, o decid
 	if _, asked := opts["size"]; asked && decide.RoundUpGB(o.SizeGB) != vol.SizeGB {
 		d.log.Warn("volume exists with another size; keeping it", "volume", name, "sizeGB", vol.SizeGB, "askedGB", o.SizeGB)
 	}
-	return d.save()
+	return d.commit(name, v)
 }
 
 func (d *Driver) forget(name string) {
@@ -499,9 +523,13 @@ func (d *Driver) RequestTakeover(name string) error {
 }
 
 // Mount counts one mount of name by Docker mount ID id, attaching the volume on the first one.
+// The state changes only when the mount worked.
 func (d *Driver) Mount(ctx context.Context, name, id string) (string, error) {
+	if err := validNameAndID(name, id); err != nil {
+		return "", err
+	}
 	defer d.lock(name)()
-	v := d.record(name)
+	v := d.draft(name)
 	if v.Mounted {
 		if err := d.checkStillMapped(ctx, name, v); err != nil {
 			return "", err
@@ -513,10 +541,21 @@ func (d *Driver) Mount(ctx context.Context, name, id string) (string, error) {
 		v.TakeoverRequested = false
 	}
 	v.Mounts.Add(id)
-	if err := d.save(); err != nil {
+	if err := d.commit(name, v); err != nil {
 		return "", fmt.Errorf("volume %s: %w", name, err)
 	}
 	return d.DataPath(v.ScaleIOName), nil
+}
+
+// validNameAndID checks a Docker volume name and mount ID (Mount, Unmount).
+func validNameAndID(name, id string) error {
+	if err := decide.ValidDockerName(name); err != nil {
+		return err
+	}
+	if err := decide.ValidMountID(id); err != nil {
+		return fmt.Errorf("volume %s: %w", name, err)
+	}
+	return nil
 }
 
 // checkStillMapped refuses a new mount of a volume mounted here whose mapping went to another
@@ -551,6 +590,9 @@ func (d *Driver) checkStillMapped(ctx context.Context, name string, v *state.Vol
 
 // Unmount drops one mount by id; the last one releases the volume. Unknown ids are a no-op.
 func (d *Driver) Unmount(ctx context.Context, name, id string) error {
+	if err := validNameAndID(name, id); err != nil {
+		return err
+	}
 	defer d.lock(name)()
 	v := d.lookup(name)
 	if v == nil {
@@ -572,6 +614,9 @@ func (d *Driver) Unmount(ctx context.Context, name, id string) error {
 
 // Remove unmaps and removes the volume; refused while it is mounted here or mapped elsewhere.
 func (d *Driver) Remove(ctx context.Context, name string) error {
+	if err := decide.ValidDockerName(name); err != nil {
+		return err
+	}
 	defer d.lock(name)()
 	v := d.lookup(name)
 	if v != nil && v.Mounts.Total() > 0 {
@@ -624,6 +669,9 @@ type Info struct {
 
 // Get describes a volume (Status for `docker volume inspect`).
 func (d *Driver) Get(ctx context.Context, name string) (Info, error) {
+	if err := decide.ValidDockerName(name); err != nil {
+		return Info{}, err
+	}
 	sio := d.namer.ScaleIOName(name)
 	vol, err := d.gw.FindVolume(ctx, sio)
 	if errors.Is(err, gateway.ErrNotFound) {
@@ -729,12 +777,15 @@ func (d *Driver) List(ctx context.Context) ([]Listed, error) {
 }
 
 // Path returns the mount point of a volume mounted here, else "".
-func (d *Driver) Path(name string) string {
+func (d *Driver) Path(name string) (string, error) {
+	if err := decide.ValidDockerName(name); err != nil {
+		return "", err
+	}
 	v := d.lookup(name)
 	if v == nil || !v.Mounted {
-		return ""
+		return "", nil
 	}
-	return d.DataPath(v.ScaleIOName)
+	return d.DataPath(v.ScaleIOName), nil
 }
 
 // Check logs in to the gateway and finds this host's SDC, changing nothing.

@@ -129,8 +129,8 @@ func TestMountCountingAndRelease(t *testing.T) {
 			if mapped != s.wantMapped {
 				t.Fatalf("mapped = %v, want %v", mapped, s.wantMapped)
 			}
-			if got := c.a.d.Path("data1") != ""; got != s.wantMapped {
-				t.Fatalf("Path non-empty = %v, want %v", got, s.wantMapped)
+			if p, err := c.a.d.Path("data1"); err != nil || (p != "") != s.wantMapped {
+				t.Fatalf("Path = %q, %v; want non-empty %v", p, err, s.wantMapped)
 			}
 		})
 	}

@@ -15,6 +15,15 @@ import (
 // 226 "The given name exceeds the allowed length of 31 characters" (dvol-reference §2).
 const MaxScaleIONameLen = 31
 
+// MaxDockerNameLen is the longest Docker volume name accepted: 255 bytes, NAME_MAX of Linux file
+// systems. Docker's own local driver makes a directory of the name, so a longer name never works
+// there either; the bound keeps hostile requests from growing the state file without limit.
+const MaxDockerNameLen = 255
+
+// MaxMountIDLen is the longest Docker mount ID accepted. Docker sends 64 hex digits
+// (moby volume/mounts: stringid.GenerateRandomID); older Docker sent none.
+const MaxMountIDLen = 128
+
 // DefaultPrefix marks the ScaleIO volumes this plugin owns, so that List, Remove and the
 // restart recovery never touch other volumes of the pool (such as the per-host volume under
 // /var/lib/docker that the installer creates).
@@ -30,6 +39,7 @@ var (
 	// dockerName is Docker's rule for volume names (moby volume/local: [a-zA-Z0-9][a-zA-Z0-9_.-]).
 	dockerName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 	prefixRule = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+	mountID    = regexp.MustCompile(`^[a-zA-Z0-9_.-]*$`)
 )
 
 // Namer turns Docker volume names into ScaleIO volume names and back.
@@ -59,10 +69,29 @@ func NewNamer(prefix string) (*Namer, error) {
 	}, nil
 }
 
-// ValidDockerName reports whether name follows Docker's volume name rule; the error says why not.
+// ValidDockerName reports whether name follows Docker's volume name rule and is at most
+// MaxDockerNameLen bytes; the error says why not. Every handler that takes a name checks it with
+// this one rule before it touches the gateway, the host or the state, so no name can climb out
+// of the mount root ("/" and ".." cannot appear at the start or as a path separator).
 func ValidDockerName(name string) error {
+	if len(name) > MaxDockerNameLen {
+		return fmt.Errorf("volume name %q... (%d bytes) is not valid: use 1 to %d characters of [a-zA-Z0-9_.-], starting with a letter or digit, e.g. data1", name[:32], len(name), MaxDockerNameLen)
+	}
 	if !dockerName.MatchString(name) {
-		return fmt.Errorf("volume name %q is not valid: use [a-zA-Z0-9][a-zA-Z0-9_.-]*", name)
+		return fmt.Errorf("volume name %q is not valid: use 1 to %d characters of [a-zA-Z0-9_.-], starting with a letter or digit, e.g. data1", name, MaxDockerNameLen)
+	}
+	return nil
+}
+
+// ValidMountID reports whether id can be a Docker mount ID: empty (Docker before 1.13) or up to
+// MaxMountIDLen characters of [a-zA-Z0-9_.-] (Docker sends 64 hex digits).
+func ValidMountID(id string) error {
+	if len(id) > MaxMountIDLen || !mountID.MatchString(id) {
+		short := id
+		if len(short) > 32 {
+			short = short[:32] + "..."
+		}
+		return fmt.Errorf("mount ID %q is not valid: Docker sends up to %d characters of [a-zA-Z0-9_.-] (64 hex digits)", short, MaxMountIDLen)
 	}
 	return nil
 }

@@ -22,13 +22,37 @@ const DefaultSizeGB = 16
 // (scaleio-reference §4, dvol-reference §2; PowerFlex 5 uses 1 GB, not supported here).
 const GranularityGB = 8
 
+// MaxSizeGB is the largest volume size accepted, in GB: 1 PB (1024 * 1024 GB), ScaleIO's
+// largest volume (ScaleIO 2.x/3.x "product limits": volumes of 8 GB to 1 PB). Besides being the
+// vendor's limit it keeps every later computation in range: the gateway call sends the size in
+// KB, 2^40 KB here, far below int64's limit (sizes such as 2^44 GB used to wrap to 8 GB).
+const MaxSizeGB = 1024 * 1024
+
 // MinIOPSLimit is the smallest non-zero per-mapping IOPS limit ScaleIO accepts
 // (setMappedSdcLimits iopsLimit: 0 = unlimited, else greater than 10; dvol-reference §2).
 const MinIOPSLimit = 11
 
+// MaxIOPSLimit is the largest per-mapping IOPS limit accepted: 2^31 - 1, the largest value of
+// the gateway's 32-bit integer fields (iopsLimit is sent as a string and read back as the
+// integer limitIops, dvol-reference §2). ScaleIO documents no smaller upper bound.
+const MaxIOPSLimit = 1<<31 - 1
+
 // BandwidthStepKBps is the unit of setMappedSdcLimits bandwidthLimitInKbps: 0 = unlimited,
 // else a multiple of 1024 KB/s (read back as limitBwInMbps, MB/s; dvol-reference §2).
 const BandwidthStepKBps = 1024
+
+// MaxBandwidthKBps is the largest per-mapping bandwidth limit accepted, in KB/s: the largest
+// multiple of 1024 that fits the gateway's 32-bit integer field bandwidthLimitInKbps (2^31 - 1024
+// KB/s, about 2 TB/s). ScaleIO documents no smaller upper bound.
+const MaxBandwidthKBps = 1<<31 - BandwidthStepKBps
+
+// MaxOwnerID is the largest uid or gid accepted for the data directory: 2^32 - 2. Linux ids are
+// 32-bit unsigned, and 2^32 - 1 is (uid_t)-1, which chown(2) reads as "leave unchanged".
+const MaxOwnerID = 1<<32 - 2
+
+// MaxMode is the largest mode accepted for the data directory: permission bits plus setuid,
+// setgid and sticky (chmod(2)).
+const MaxMode = 0o7777
 
 // Options are the per-volume settings given with `docker volume create -o key=value`.
 type Options struct {
@@ -56,17 +80,17 @@ func DefaultOptions() Options {
 	return Options{SizeGB: DefaultSizeGB, FsType: FsXFS, Thin: true, Mode: 0o755}
 }
 
-// optionHelp lists every option with its allowed values, for error messages.
+// optionHelp lists every option with its allowed values and an example, for error messages.
 var optionHelp = map[string]string{
-	"size":          "a whole number of GB >= 1 (rounded up to a multiple of 8)",
-	"fsType":        "xfs or ext4",
-	"thin":          "true or false",
-	"iops":          fmt.Sprintf("0 (unlimited) or a whole number >= %d", MinIOPSLimit),
-	"bandwidthKBps": fmt.Sprintf("0 (unlimited) or a multiple of %d", BandwidthStepKBps),
-	"mode":          "an octal mode such as 0755 (at most 07777)",
-	"uid":           "a numeric user id >= 0",
-	"gid":           "a numeric group id >= 0",
-	"takeover":      "true or false",
+	"size":          fmt.Sprintf("a whole number of GB from 1 to %d (1 PB, ScaleIO's largest volume), rounded up to a multiple of %d, e.g. size=16", MaxSizeGB, GranularityGB),
+	"fsType":        "xfs or ext4, e.g. fsType=xfs",
+	"thin":          "true or false, e.g. thin=false",
+	"iops":          fmt.Sprintf("0 (unlimited) or a whole number >= %d and <= %d, e.g. iops=500", MinIOPSLimit, MaxIOPSLimit),
+	"bandwidthKBps": fmt.Sprintf("0 (unlimited) or a multiple of %d from %d to %d KB/s, e.g. bandwidthKBps=10240 (10 MB/s)", BandwidthStepKBps, BandwidthStepKBps, MaxBandwidthKBps),
+	"mode":          fmt.Sprintf("an octal mode from 0 to %04o, e.g. mode=0755", MaxMode),
+	"uid":           fmt.Sprintf("a numeric user id from 0 to %d, e.g. uid=1000", MaxOwnerID),
+	"gid":           fmt.Sprintf("a numeric group id from 0 to %d, e.g. gid=1000", MaxOwnerID),
+	"takeover":      "true or false, e.g. takeover=true",
 }
 
 // OptionNames returns the known option names, sorted.
@@ -84,7 +108,8 @@ func optionErr(key, value string) error {
 }
 
 // ParseOptions reads Docker's -o options (strings only, as Docker sends them). It reports
-// every bad or unknown option at once, each naming the option and its allowed values.
+// every bad or unknown option at once, each naming the option, the value, the allowed range and
+// an example. Numbers are parsed as unsigned decimals of bounded size, so no value wraps around.
 func ParseOptions(opts map[string]string) (Options, error) {
 	o := DefaultOptions()
 	var errs []error
@@ -95,68 +120,121 @@ func ParseOptions(opts map[string]string) (Options, error) {
 	sort.Strings(keys)
 	for _, key := range keys {
 		value := strings.TrimSpace(opts[key])
-		switch key {
-		case "size":
-			n, err := strconv.Atoi(value)
-			if err != nil || n < 1 {
-				errs = append(errs, optionErr(key, value))
-				continue
-			}
-			o.SizeGB = n
-		case "fsType":
-			if value != FsXFS && value != FsExt4 {
-				errs = append(errs, optionErr(key, value))
-				continue
-			}
-			o.FsType = value
-		case "thin", "takeover":
-			b, err := strconv.ParseBool(value)
-			if err != nil {
-				errs = append(errs, optionErr(key, value))
-				continue
-			}
-			if key == "thin" {
-				o.Thin = b
-			} else {
-				o.Takeover = b
-			}
-		case "iops":
-			n, err := strconv.Atoi(value)
-			if err != nil || n < 0 || (n > 0 && n < MinIOPSLimit) {
-				errs = append(errs, optionErr(key, value))
-				continue
-			}
-			o.IOPS = n
-		case "bandwidthKBps":
-			n, err := strconv.Atoi(value)
-			if err != nil || n < 0 || n%BandwidthStepKBps != 0 {
-				errs = append(errs, optionErr(key, value))
-				continue
-			}
-			o.BandwidthKBps = n
-		case "mode":
-			n, err := strconv.ParseUint(value, 8, 32)
-			if err != nil || n > 0o7777 {
-				errs = append(errs, optionErr(key, value))
-				continue
-			}
-			o.Mode = uint32(n)
-		case "uid", "gid":
-			n, err := strconv.Atoi(value)
-			if err != nil || n < 0 {
-				errs = append(errs, optionErr(key, value))
-				continue
-			}
-			if key == "uid" {
-				o.UID = n
-			} else {
-				o.GID = n
-			}
-		default:
+		set, known := setters[key]
+		if !known {
 			errs = append(errs, fmt.Errorf("unknown option %q: allowed options are %s", key, strings.Join(OptionNames(), ", ")))
+			continue
+		}
+		if !set(&o, value) {
+			errs = append(errs, optionErr(key, value))
 		}
 	}
 	return o, joinOneLine(errs)
+}
+
+// setters parse one option's value into Options; false means the value is not allowed.
+var setters = map[string]func(*Options, string) bool{
+	"size": func(o *Options, v string) bool {
+		n, ok := SizeGB(v)
+		o.SizeGB = n
+		return ok
+	},
+	"fsType": func(o *Options, v string) bool {
+		if v != FsXFS && v != FsExt4 {
+			return false
+		}
+		o.FsType = v
+		return true
+	},
+	"thin": func(o *Options, v string) bool {
+		b, err := strconv.ParseBool(v)
+		if err == nil {
+			o.Thin = b
+		}
+		return err == nil
+	},
+	"takeover": func(o *Options, v string) bool {
+		b, err := strconv.ParseBool(v)
+		if err == nil {
+			o.Takeover = b
+		}
+		return err == nil
+	},
+	"iops": func(o *Options, v string) bool {
+		n, ok := IOPSLimit(v)
+		o.IOPS = n
+		return ok
+	},
+	"bandwidthKBps": func(o *Options, v string) bool {
+		n, ok := BandwidthLimitKBps(v)
+		o.BandwidthKBps = n
+		return ok
+	},
+	"mode": func(o *Options, v string) bool {
+		n, err := strconv.ParseUint(v, 8, 32)
+		if err != nil || n > MaxMode {
+			return false
+		}
+		o.Mode = uint32(n)
+		return true
+	},
+	"uid": func(o *Options, v string) bool {
+		n, ok := OwnerID(v)
+		o.UID = n
+		return ok
+	},
+	"gid": func(o *Options, v string) bool {
+		n, ok := OwnerID(v)
+		o.GID = n
+		return ok
+	},
+}
+
+// whole parses a plain decimal number (digits only: no sign, no spaces, no base prefix) that is
+// at most max. It never wraps: values beyond max, or beyond 64 bits, are refused.
+func whole(v string, max uint64) (uint64, bool) {
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || n > max {
+		return 0, false
+	}
+	return n, true
+}
+
+// SizeGB parses a size option: a whole number of GB from 1 to MaxSizeGB.
+func SizeGB(v string) (int, bool) {
+	n, ok := whole(v, MaxSizeGB)
+	if !ok || n < 1 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// IOPSLimit parses an iops option: 0 (unlimited) or MinIOPSLimit to MaxIOPSLimit IOPS.
+func IOPSLimit(v string) (int, bool) {
+	n, ok := whole(v, MaxIOPSLimit)
+	if !ok || (n > 0 && n < MinIOPSLimit) {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// BandwidthLimitKBps parses a bandwidthKBps option: 0 (unlimited) or a multiple of
+// BandwidthStepKBps up to MaxBandwidthKBps, in KB/s.
+func BandwidthLimitKBps(v string) (int, bool) {
+	n, ok := whole(v, MaxBandwidthKBps)
+	if !ok || n%BandwidthStepKBps != 0 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// OwnerID parses a uid or gid option: 0 to MaxOwnerID, as a 32-bit unsigned Linux id.
+func OwnerID(v string) (int, bool) {
+	n, ok := whole(v, MaxOwnerID)
+	if !ok {
+		return 0, false
+	}
+	return int(n), true
 }
 
 // joinOneLine joins errors with "; " so Docker shows them on one line.

@@ -14,6 +14,8 @@ import (
 
 	"github.com/dell/goscaleio"
 	types "github.com/dell/goscaleio/types/v1"
+
+	"arrowhead/driver/internal/decide"
 )
 
 // Gateway error codes the driver tells apart (dvol-reference §2; ScaleIO 2.x/3.x answer JSON
@@ -255,16 +257,20 @@ func (g *Client) ListVolumes(ctx context.Context) ([]Volume, error) {
 	return out, err
 }
 
-// CreateVolume creates a volume of sizeGB (already a multiple of 8) in the configured pool and
-// returns its id.
+// CreateVolume creates a volume of sizeGB (already a multiple of 8, at most decide.MaxSizeGB)
+// in the configured pool and returns its id. A size out of range is refused before the call, so
+// the size in KB sent to the gateway never wraps.
 func (g *Client) CreateVolume(ctx context.Context, name string, sizeGB int, thin bool) (string, error) {
+	if sizeGB < 1 || sizeGB > decide.MaxSizeGB {
+		return "", fmt.Errorf("volume size %d GB is out of range: ScaleIO volumes are 1 to %d GB", sizeGB, decide.MaxSizeGB)
+	}
 	var id string
 	err := g.call(ctx, func(*goscaleio.Client) error {
 		vt := "ThickProvisioned"
 		if thin {
 			vt = "ThinProvisioned"
 		}
-		resp, err := g.pool.CreateVolume(&types.VolumeParam{Name: name, VolumeSizeInKb: strconv.Itoa(sizeGB * 1024 * 1024), VolumeType: vt})
+		resp, err := g.pool.CreateVolume(&types.VolumeParam{Name: name, VolumeSizeInKb: strconv.FormatInt(int64(sizeGB)*1024*1024, 10), VolumeType: vt})
 		if err != nil {
 			return err
 		}

@@ -109,3 +109,48 @@ func TestUnreachableGatewayFailsInTime(t *testing.T) {
 		t.Fatalf("took %v: the call is not bounded", d)
 	}
 }
+
+// TestCreateVolumeSendsSizeInKbWithoutWrapping checks the size sent to the gateway at both ends
+// of the range, and that sizes outside it never reach the gateway (2^44 GB used to wrap to 8 GB).
+func TestCreateVolumeSendsSizeInKbWithoutWrapping(t *testing.T) {
+	tests := []struct {
+		name   string
+		sizeGB int
+		wantKb string // "" means refused before any call
+	}{
+		{"8 GB", 8, "8388608"},
+		{"1 PB, the largest", 1 << 20, "1099511627776"},
+		{"one GB over 1 PB", 1<<20 + 8, ""},
+		{"2^44 + 8 GB", 1<<44 + 8, ""},
+		{"max int64", 1<<63 - 1, ""},
+		{"zero", 0, ""},
+		{"negative", -8, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got string
+			calls := 0
+			srv := fakeREST(t, map[string]func(http.ResponseWriter, *http.Request){
+				"/api/types/Volume/instances": func(w http.ResponseWriter, r *http.Request) {
+					calls++
+					var body map[string]any
+					_ = json.NewDecoder(r.Body).Decode(&body)
+					got, _ = body["volumeSizeInKb"].(string)
+					w.Header().Set("Content-Type", "application/json")
+					_ = json.NewEncoder(w).Encode(map[string]string{"id": "v1"})
+				},
+			})
+			g := New(Config{URL: srv.URL, User: "admin", Password: "pw", System: "sys1", ProtectionDomain: "pd1", StoragePool: "sp1", Insecure: true, CallTimeout: 5 * time.Second})
+			_, err := g.CreateVolume(context.Background(), "dv-x", tc.sizeGB, true)
+			if tc.wantKb == "" {
+				if err == nil || !strings.Contains(err.Error(), "out of range") || calls != 0 {
+					t.Fatalf("want a refusal before any call, got err=%v after %d call(s)", err, calls)
+				}
+				return
+			}
+			if err != nil || got != tc.wantKb {
+				t.Fatalf("sent volumeSizeInKb=%q (err %v), want %q", got, err, tc.wantKb)
+			}
+		})
+	}
+}

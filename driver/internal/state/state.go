@@ -31,6 +31,25 @@ type Volume struct {
 	TakeoverRequested bool `json:"takeoverRequested,omitempty"`
 }
 
+// Clone returns a deep copy of v (nil for nil), for changes committed only once they worked.
+func (v *Volume) Clone() *Volume {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	if v.Mounts != nil {
+		c.Mounts = decide.Mounts{}
+		for id, n := range v.Mounts {
+			c.Mounts[id] = n
+		}
+	}
+	if v.Options != nil {
+		o := *v.Options
+		c.Options = &o
+	}
+	return &c
+}
+
 // File is the whole state file.
 type File struct {
 	Version int                `json:"version"`
@@ -89,6 +108,21 @@ func Save(path string, f *File) error {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil
+}
+
+// DropInvalid removes the records whose Docker name fails decide.ValidDockerName (a state file
+// written before every handler checked names could hold one, such as "x/../../tmp/evil") and
+// returns the names dropped, sorted. Pure: the caller logs and saves.
+func DropInvalid(f *File) []string {
+	var dropped []string
+	for name := range f.Volumes {
+		if decide.ValidDockerName(name) != nil {
+			delete(f.Volumes, name)
+			dropped = append(dropped, name)
+		}
+	}
+	sortStrings(dropped)
+	return dropped
 }
 
 // Observed is what the host and the cluster say at start, for Reconcile.

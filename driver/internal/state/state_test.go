@@ -118,3 +118,32 @@ func TestReconcile(t *testing.T) {
 		})
 	}
 }
+
+func TestCloneIsDeep(t *testing.T) {
+	v := &Volume{ScaleIOName: "dv-a", Mounts: decide.Mounts{"id1": 1}, Options: &decide.Options{IOPS: 500}}
+	c := v.Clone()
+	c.Mounts.Add("id2")
+	c.Options.IOPS = 0
+	c.Mounted = true
+	if len(v.Mounts) != 1 || v.Options.IOPS != 500 || v.Mounted {
+		t.Fatalf("changing the clone changed the original: %+v %+v", v, v.Options)
+	}
+	if (*Volume)(nil).Clone() != nil {
+		t.Fatal("Clone of nil is not nil")
+	}
+}
+
+func TestDropInvalidRemovesOnlyInvalidNames(t *testing.T) {
+	f := &File{Volumes: map[string]*Volume{
+		"data1":                        {ScaleIOName: "dv-data1"},
+		"x/../../../../../../tmp/evil": {ScaleIOName: "dv-x_0123"},
+		"..":                           {ScaleIOName: "dv-.."},
+	}}
+	got := DropInvalid(f)
+	if !reflect.DeepEqual(got, []string{"..", "x/../../../../../../tmp/evil"}) {
+		t.Fatalf("dropped %v", got)
+	}
+	if len(f.Volumes) != 1 || f.Volumes["data1"] == nil {
+		t.Fatalf("left %v", f.Volumes)
+	}
+}
