@@ -1,12 +1,20 @@
 // Helpers for our dynamic providers, which run in Pulumi's dynamic-provider process: plain Node
 // (pulumi-resource-pulumi-nodejs runs `node .../cmd/dynamic-provider`), without the program's
 // TypeScript loader, and answering the engine over gRPC.
+import * as path from "path";
+
+/** The watchdog that ends the provider process with the engine (loaded by path, see below). */
+const ENGINE_WATCH = path.join(__dirname, "install", "engine-watch");
 
 /**
  * `require(file)` (an absolute path without extension), registering tsx first when this process
  * cannot load `.ts` files yet. tsx is resolved from `file`, so it comes from the project's own
  * node_modules whatever the process's working directory. Keeps the serialized provider closures
- * small: they capture a path, not the implementation. Errors: whatever loading the module throws.
+ * small: they capture a path, not the implementation. In Pulumi's dynamic-provider host this is
+ * where our code first runs, so it also starts the watchdog that stops our work and exits when
+ * the engine goes away (engine-watch.ts; it does nothing in any other process). The watchdog is
+ * required by path, so every serialized provider of the process shares the one module instance.
+ * Errors: whatever loading the modules throws.
  */
 export function requireProviderModule<T>(file: string): T {
   const hooks = require.extensions as Record<string, unknown>;
@@ -14,6 +22,8 @@ export function requireProviderModule<T>(file: string): T {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- only in the provider process
     require(require.resolve("tsx/cjs/api", { paths: [file] })).register();
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- by path: one instance per process
+  (require(ENGINE_WATCH) as typeof import("./install/engine-watch")).watchThisProvider();
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: keeps the closure small
   return require(file) as T;
 }

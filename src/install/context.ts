@@ -1,6 +1,7 @@
 // One install run's shared state: SSH sessions (opened lazily, one per host), the log, the
 // abort signal, and the count of state-changing commands (a no-op re-run must count zero).
 import type { Machine } from "../machine";
+import { CLUSTER_LOCK, HOST_LOCK, holdLock, lockTarget, type LockLease } from "./host-lock";
 import { Redactor, stepLog, type LogSink, type StepLog } from "./log";
 import type { RpmSet } from "./rpms";
 import {
@@ -11,7 +12,7 @@ import {
   type ScliCommand,
   type ScliFailure,
 } from "./scli";
-import { managerIps, secretsOf, type InstallSpec } from "./spec";
+import { managerIps, mdmNodes, secretsOf, type InstallSpec } from "./spec";
 import { abortError, sleep, SshSession, type ExecResult } from "./ssh";
 
 export interface RunOptions {
@@ -77,6 +78,9 @@ export class InstallContext {
   /** Host keys seen this run (node -> key line), to store in state. */
   readonly hostKeys: Record<string, string> = {};
   private readonly sessions = new Map<string, Promise<SshSession>>();
+  /** Host and cluster locks this run holds (see host-lock.ts); released by close(). */
+  private readonly leases: LockLease[] = [];
+  private clusterLease?: Promise<void>;
   /**
    * scli logins that succeeded this run (host -> system ID): scli keeps the session on the host,
    * so later stages reuse it instead of logging in again.
@@ -92,6 +96,8 @@ export class InstallContext {
   ) {
     this.redactor = new Redactor(secretsOf(spec));
     this.scli = new Scli(rpms.dialect, managerIps(spec.machines));
+    // Aborted (the engine went away): end the sessions now, which ends a command in flight.
+    opts.signal?.addEventListener("abort", () => this.close(), { once: true });
   }
 
   private readonly memos = new Map<string, Promise<unknown>>();
@@ -142,31 +148,22 @@ export class InstallContext {
     this.checkAbort();
   }
 
+  /**
+   * The SSH session to a node, opened on first use and shared by every step of this run; it is
+   * handed out only once this run holds the node's lock (HOST_LOCK), so no command runs while
+   * another run acts on the host. Errors: connection, host key, privileges, the lock's.
+   */
   session(name: string): Promise<SshSession> {
     let s = this.sessions.get(name);
     if (!s) {
-      const m = this.machine(name);
-      const configured = m.hostKey && m.hostKey.trim() !== "" ? m.hostKey : undefined;
-      const pinned = this.spec.pinnedHostKeys?.[name];
-      s = SshSession.connect(
-        {
-          name,
-          host: m.sshHost,
-          port: m.sshPort,
-          user: m.sshUser,
-          privateKey: this.spec.privateKey,
-          hostKey: configured ?? pinned,
-          hostKeyFrom: configured ? "config" : pinned ? "state" : undefined,
-          mayPin: !this.spec.adopted,
-        },
-        {
-          log: this.log(name, "connect"),
-          signal: this.opts.signal,
-          timeoutMs: this.spec.connectTimeoutMs,
-        },
-        (t) => this.redactor.redact(t),
-      ).then((sess) => {
+      s = this.connect(name).then(async (sess) => {
         this.hostKeys[name] = sess.hostKey;
+        try {
+          await this.lock(sess, HOST_LOCK);
+        } catch (e) {
+          sess.close();
+          throw e;
+        }
         return sess;
       });
       // A failed connection is not cached: the next stage may try again.
@@ -174,6 +171,57 @@ export class InstallContext {
       this.sessions.set(name, s);
     }
     return s;
+  }
+
+  private connect(name: string): Promise<SshSession> {
+    const m = this.machine(name);
+    const configured = m.hostKey && m.hostKey.trim() !== "" ? m.hostKey : undefined;
+    const pinned = this.spec.pinnedHostKeys?.[name];
+    return SshSession.connect(
+      {
+        name,
+        host: m.sshHost,
+        port: m.sshPort,
+        user: m.sshUser,
+        privateKey: this.spec.privateKey,
+        hostKey: configured ?? pinned,
+        hostKeyFrom: configured ? "config" : pinned ? "state" : undefined,
+        mayPin: !this.spec.adopted,
+      },
+      {
+        log: this.log(name, "connect"),
+        signal: this.opts.signal,
+        timeoutMs: this.spec.connectTimeoutMs,
+      },
+      (t) => this.redactor.redact(t),
+    );
+  }
+
+  /** Hold `file` on the host of `sess` until close() (see host-lock.ts). */
+  private async lock(sess: SshSession, file: string): Promise<void> {
+    const lease = await holdLock({
+      target: lockTarget(sess),
+      file,
+      log: this.log(sess.name, "lock"),
+      signal: this.opts.signal,
+      connectTimeoutMs: this.spec.connectTimeoutMs,
+      redact: (t) => this.redactor.redact(t),
+    });
+    if (this.closed) lease.release();
+    else this.leases.push(lease);
+  }
+
+  /**
+   * Hold the cluster lock (CLUSTER_LOCK on the MDM master) until close(): taken before a step
+   * that changes or reads the whole cluster, so two runs never change it at the same time.
+   */
+  lockCluster(): Promise<void> {
+    this.clusterLease ??= (async () => {
+      const master = mdmNodes(this.spec.machines).master.name;
+      await this.lock(await this.session(master), CLUSTER_LOCK);
+    })();
+    this.clusterLease.catch(() => (this.clusterLease = undefined));
+    return this.clusterLease;
   }
 
   /** The secrets every command may read, by variable name. */
@@ -304,9 +352,14 @@ export class InstallContext {
     );
   }
 
+  private closed = false;
+
+  /** Ends every session and releases this run's locks. */
   close(): void {
+    this.closed = true;
     for (const p of this.sessions.values()) p.then((s) => s.close()).catch(() => undefined);
     this.sessions.clear();
+    for (const l of this.leases.splice(0)) l.release();
   }
 }
 

@@ -2,6 +2,7 @@
 // module (and ssh2 through it) is `require`d inside the provider methods at deploy time, so the
 // serialized provider closures stay small.
 import { createHash } from "crypto";
+import { engineSignal } from "./engine-watch";
 import { consoleSink } from "./log";
 import type { StageName } from "./plan";
 import { runSelected, runUninstall } from "./runner";
@@ -131,7 +132,7 @@ async function apply(i: StepInputs, pinned: Record<string, string>): Promise<Ste
   const res = await runSelected(
     spec,
     { stages: STAGES[i.kind], hosts: perHost ? [i.host] : undefined },
-    { log: consoleSink() },
+    { log: consoleSink(), signal: engineSignal() },
   );
   const out: StepOutputs = { ...i, changes: res.changes.length, hostKeys: res.hostKeys };
   if (perHost && res.hostKeys[i.host]) out.hostKey = res.hostKeys[i.host];
@@ -182,11 +183,10 @@ export async function remove(props: StepOutputs): Promise<void> {
     pinnedHostKeys: { ...props.spec.pinnedHostKeys, ...props.hostKeys },
   };
   if (!spec.adopted) return;
-  const log = consoleSink();
-  if (props.kind === "VolumePlugin")
-    await runUninstall(spec, [props.host], "volumeplugin", { log });
-  if (props.kind === "DockerVolume") await runUninstall(spec, [props.host], "docker", { log });
-  if (props.kind === "HostPackages") await runUninstall(spec, [props.host], "packages", { log });
+  const o = { log: consoleSink(), signal: engineSignal() };
+  if (props.kind === "VolumePlugin") await runUninstall(spec, [props.host], "volumeplugin", o);
+  if (props.kind === "DockerVolume") await runUninstall(spec, [props.host], "docker", o);
+  if (props.kind === "HostPackages") await runUninstall(spec, [props.host], "packages", o);
 }
 
 /** Nodes each per-host kind exists for. */

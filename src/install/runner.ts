@@ -142,12 +142,16 @@ export async function runStages(
   return res;
 }
 
+/** Stages that change or read the whole cluster: they run under the cluster lock. */
+const CLUSTER_STAGES: StageName[] = ["cluster", "storage", "volumes", "docker", "verify"];
+
 async function runTask(
   ctx: InstallContext,
   res: InstallResult,
   t: PlanTask,
   volumeHosts: string[],
 ): Promise<void> {
+  if (CLUSTER_STAGES.includes(t.stage)) await ctx.lockCluster();
   switch (t.stage) {
     case "prepare":
       await prepareHost(ctx, t.host!);
@@ -255,6 +259,7 @@ export async function runUninstall(
       }
     }
     if (part === "docker") {
+      await ctx.lockCluster();
       for (const h of hosts) {
         if (!ctx.machine(h).services.includes("docker")) continue;
         await teardownDocker(ctx, h);
@@ -263,6 +268,7 @@ export async function runUninstall(
       }
     }
     if (part === "packages" && spec.deleteVolumes) {
+      await ctx.lockCluster();
       await forHosts(hosts, (h) => removePackages(ctx, h));
     }
     return ctx.changes;

@@ -430,6 +430,19 @@ export class SshSession {
       throw new RemoteCommandError(this.name, log.step, `install ${remote}`, done, this.redact);
   }
 
+  /**
+   * Starts `cmd` as root (like exec) and hands over its channel, which the caller reads and
+   * closes: for a command that lives as long as the channel (a lock holder). Closing the
+   * channel, or losing the connection, ends the command's stdin. Rejects when no channel opens.
+   */
+  channel(cmd: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) =>
+      this.client.exec(SshSession.wrap(cmd, [], this.sudo), (err, ch) =>
+        err ? reject(err) : resolve(ch),
+      ),
+    );
+  }
+
   /** A TCP connection from the host to `host:port` (e.g. the gateway's 443 on its loopback). */
   forwardOut(host: string, port: number): Promise<Duplex> {
     return new Promise((resolve, reject) =>
