@@ -1,13 +1,30 @@
 // Typed, validated stack config. `readSpec` turns raw stack config into a Spec with every
 // default applied, or throws one ConfigError listing every problem, each naming the key, what
-// was wrong and an example of a right value. It runs before any resource is registered.
+// was wrong and an example of a right value. It runs before any resource is registered. Each key
+// family has its reader below; what a value of each kind may hold is in config-values.ts.
 import {
+  devicePathProblem,
+  filePathProblem,
+  hostAddressProblem,
+  httpUrlProblem,
+  identifierProblem,
+  imageProblem,
+  ipAddressProblem,
+  portProblem,
+  userNameProblem,
+  wholeNumber,
+} from "./config-values";
+import {
+  GATEWAY_PASSWORD_RULE,
+  gatewayPasswordProblem,
   MDM_PASSWORD_RULE,
   mdmPasswordProblem,
   OBJECT_NAME,
   OBJECT_NAME_RULE,
   objectName,
-} from "./install/scli";
+} from "./install/names";
+import { DEFAULT_VAULT_URL } from "./install/spec";
+import { resolveProjectPath } from "./project-dir";
 import { RunError } from "@pulumi/pulumi/errors";
 import type { OsName, ServiceRole } from "./machine";
 
@@ -157,11 +174,10 @@ export class ConfigError extends RunError {
 }
 
 const key = (k: string) => `${CONFIG_NAMESPACE}:${k}`;
-/** ScaleIO object names (system, protection domain, pool): see OBJECT_NAME in install/scli. */
-const SCALEIO_NAME = OBJECT_NAME;
 const NODE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+/** An OpenSSH public key line; its comment may not hold control characters, quotes, $, ` or \. */
 const SSH_PUBLIC_KEY =
-  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) ([A-Za-z0-9+/]{40,}={0,2})( .*)?$/;
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) ([A-Za-z0-9+/]{40,}={0,2})( [^\p{Cc}'"`$\\]*)?$/u;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 export function isCidr(value: string): boolean {
@@ -205,294 +221,454 @@ export function isWholeInternet(cidr: string): boolean {
 /** Reads and validates the whole stack config; throws ConfigError with every problem found. */
 export function readSpec(cfg: RawConfig, stack: string): Spec {
   const problems: string[] = [];
-  const fail = (k: string, what: string, example: string) =>
-    problems.push(`${key(k)}: ${what}. Example: ${example}`);
-
-  const oneOf = <T extends string>(
-    k: string,
-    allowed: readonly T[],
-    dflt: T | undefined,
-    example: string,
-  ): T | undefined => {
-    const v = cfg.get(k);
-    if (v === undefined) {
-      if (dflt === undefined) fail(k, `is required (one of ${allowed.join(", ")})`, example);
-      return dflt;
-    }
-    if (!(allowed as readonly string[]).includes(v)) {
-      const near = didYouMean(v, allowed);
-      fail(
-        k,
-        `"${v}" is not one of ${allowed.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`,
-        near ? `${key(k)}: ${near}` : example,
-      );
-      return undefined;
-    }
-    return v as T;
-  };
-  const scaleioName = (k: string, dflt: string): string => {
-    const v = cfg.get(k) ?? dflt;
-    if (!SCALEIO_NAME.test(v)) {
-      // Suggest the name Arrowhead would derive (readable prefix + hash when cut or cleaned).
-      let suggestion = dflt;
-      try {
-        suggestion = objectName(v);
-      } catch {
-        // no letter or digit in it: the default is the example
-      }
-      fail(
-        k,
-        `"${v}" is not a valid ScaleIO name: ScaleIO names allow ${OBJECT_NAME_RULE}`,
-        `${key(k)}: ${suggestion}`,
-      );
-    }
-    return v;
-  };
-
   // A cloud that is not one of ours stops the checks that depend on it: its one message is
   // the only one (no errors about another cloud's keys).
-  const cloudGiven = oneOf("cloud", CLOUDS, undefined, `${key("cloud")}: aws`);
+  const cloudGiven = oneOf(cfg, problems, "cloud", CLOUDS, undefined, `${key("cloud")}: aws`);
   const cloudValid = cloudGiven !== undefined;
   const cloud = cloudGiven ?? "local";
-  const osGiven = oneOf("os", OSES, "centos7", `${key("os")}: rocky9`);
+  const osGiven = oneOf(cfg, problems, "os", OSES, "centos7", `${key("os")}: rocky9`);
   const os = osGiven ?? "centos7";
-  const image = cfg.get("image");
-  if (
-    cloudValid &&
-    osGiven !== undefined &&
-    !image &&
-    os === "centos7" &&
-    (cloud === "gcp" || cloud === "digitalocean")
-  ) {
-    fail(
-      "os",
-      `CentOS 7 has no public image on ${cloud === "gcp" ? "GCP" : "DigitalOcean"} any more (it reached end of life on 2024-06-30 and the image was removed); use rocky8 or rocky9, or name your own CentOS 7 image in ${key("image")}`,
-      `${key("os")}: rocky8`,
-    );
-  }
-
+  const image = readImage(cfg, problems);
+  if (cloudValid && osGiven !== undefined && !image) checkCentos7Image(cloud, os, problems);
   const clusterMode =
     oneOf<ClusterMode>(
+      cfg,
+      problems,
       "clusterMode",
       ["3_node", "5_node"],
       "3_node",
       `${key("clusterMode")}: 5_node`,
     ) ?? "3_node";
-  const mdmNeeded = clusterMode === "5_node" ? 5 : 3;
-
-  const problemsBeforeNodes = problems.length;
-  // Existing hosts name the nodes themselves: adding a host entry adds a node.
-  const hostNames =
-    cloud === "existing" && cfg.get("nodeCount") === undefined
-      ? hostEntryNames(cfg.getObject<unknown>("hosts"))
-      : undefined;
-  const nodes = readNodes(cfg, clusterMode, problems, hostNames);
-  // A nodes/nodeCount value that could not be read is one problem, not four: the checks
-  // derived from the node list only run on a list that was read.
-  const nodesRead = problems.length === problemsBeforeNodes || nodes.length > 0;
-  const mdmCapable = nodes.filter((n) => n.roles.includes("mdm")).length;
-  if (nodesRead && mdmCapable < mdmNeeded) {
-    problems.push(
-      `${key("nodes")}: a ${clusterMode} MDM cluster needs ${mdmNeeded} MDM-capable nodes (role "mdm"), but ${mdmCapable} ${mdmCapable === 1 ? "is" : "are"} listed. Example: give ${mdmNeeded} nodes roles [mdm, sds, sdc, docker], or set ${key("clusterMode")}: 3_node`,
-    );
-  }
-  const sdsCount = nodes.filter((n) => n.roles.includes("sds")).length;
-  if (nodesRead && sdsCount < 3) {
-    problems.push(
-      `${key("nodes")}: ScaleIO needs at least 3 SDS nodes (two-copy mirroring needs three fault units), but ${sdsCount} ${sdsCount === 1 ? "has" : "have"} role "sds". Example: ${key("nodeCount")}: 3 (every node runs SDS), or add "sds" to more nodes' roles`,
-    );
-  }
-  const gateways = nodes.filter((n) => n.roles.includes("gateway")).length;
-  if (nodesRead && gateways !== 1) {
-    problems.push(
-      `${key("nodes")}: exactly one node must have role "gateway", found ${gateways}. Example: roles: [mdm, sds, sdc, docker, gateway] on the first node`,
-    );
-  }
-  for (const n of nodes) {
-    if (n.roles.includes("docker") && !n.roles.includes("sdc")) {
-      problems.push(
-        `${key("nodes")}: node "${n.name}" has role "docker" but not "sdc"; its /var/lib/docker lives on a ScaleIO volume, which needs the SDC. Example: roles: [sdc, docker]`,
-      );
-    }
-  }
-
-  const disks = cfg.getObject<{ count?: unknown; sizeGb?: unknown }>("sdsDisks") ?? {};
-  const diskCount = disks.count ?? 1;
-  const diskSize = disks.sizeGb ?? 100;
-  if (!Number.isInteger(diskCount) || (diskCount as number) < 1 || (diskCount as number) > 8) {
-    fail(
-      "sdsDisks.count",
-      `${JSON.stringify(diskCount)} must be a whole number from 1 to 8`,
-      "sdsDisks: {count: 2, sizeGb: 100}",
-    );
-  }
-  if (!Number.isInteger(diskSize) || (diskSize as number) < 100) {
-    fail(
-      "sdsDisks.sizeGb",
-      `${JSON.stringify(diskSize)} is too small: an SDS device must be at least 100 GB (ScaleIO rejects smaller devices)`,
-      "sdsDisks: {count: 1, sizeGb: 100}",
-    );
-  }
-
-  const volumeRaw = cfg.get("dockerVolumeSizeGb");
-  let dockerVolumeSizeGb = 16;
-  if (volumeRaw !== undefined) {
-    const n = Number(volumeRaw);
-    if (!Number.isInteger(n) || n < 8) {
-      fail(
-        "dockerVolumeSizeGb",
-        `"${volumeRaw}" must be a whole number of GB, at least 8`,
-        `${key("dockerVolumeSizeGb")}: 16`,
-      );
-    } else if (n % 8 !== 0) {
-      // Rejected, not rounded: ScaleIO would silently round up and the user would pay for
-      // (and see) a size they did not ask for.
-      const up = Math.ceil(n / 8) * 8;
-      fail(
-        "dockerVolumeSizeGb",
-        `${n} is not a multiple of 8 GB; ScaleIO allocates volumes in 8 GB units and would round it up to ${up}, so Arrowhead rejects it instead of rounding silently`,
-        `${key("dockerVolumeSizeGb")}: ${up}`,
-      );
-    } else {
-      dockerVolumeSizeGb = n;
-    }
-  }
-
-  const protectionDomain = scaleioName("protectionDomain", "pd1");
-  const storagePool = scaleioName("storagePool", "sp1");
-  // The default system name: `arrowhead-<stack>`, or when that is too long or has other
-  // characters, its readable beginning plus a hash (never a cut that ends in "-").
-  const clusterName = scaleioName("clusterName", objectName(`arrowhead-${stack}`));
+  const nodes = readNodeLayout(cfg, cloud, clusterMode, problems);
   const mediaType =
-    oneOf<MediaType>("mediaType", ["HDD", "SSD"], "HDD", `${key("mediaType")}: SSD`) ?? "HDD";
-
-  for (const secret of ["mdmPassword", "gatewayPassword"]) {
-    if (!cfg.has(secret)) {
-      fail(
-        secret,
-        "is required and has no default; set it as a secret",
-        `pulumi config set --secret ${key(secret)} 'Str0ng!Passw0rd'`,
-      );
-    }
-  }
-  // The MDM refuses a password outside its rule at --set_password; say so before any machine
-  // exists. Only why is named, never the value.
-  const mdmPassword = cfg.get("mdmPassword");
-  const passwordProblem = mdmPassword === undefined ? undefined : mdmPasswordProblem(mdmPassword);
-  if (passwordProblem) {
-    fail(
-      "mdmPassword",
-      `does not meet the MDM's password rule (${MDM_PASSWORD_RULE}): ${passwordProblem}`,
-      `pulumi config set --secret ${key("mdmPassword")} (it asks for the value; nothing lands in your shell history)`,
-    );
-  }
-
-  const sshPublicKey = cfg.get("sshPublicKey");
-  const hasSshPrivateKey = cfg.has("sshPrivateKey");
-  if (Boolean(sshPublicKey) !== hasSshPrivateKey) {
-    fail(
-      sshPublicKey ? "sshPrivateKey" : "sshPublicKey",
-      "set both sshPublicKey and sshPrivateKey (secret), or neither to let the stack generate a key",
-      `pulumi config set ${key("sshPublicKey")} "$(cat ~/.ssh/id_ed25519.pub)" && pulumi config set --secret ${key("sshPrivateKey")} < ~/.ssh/id_ed25519`,
-    );
-  } else if (!sshPublicKey && cloudValid && cloud === "existing") {
-    fail(
-      "sshPrivateKey",
-      "existing hosts need the key they already accept (a key the stack generates is on no existing host); set sshPublicKey and sshPrivateKey (secret)",
-      `pulumi config set ${key("sshPublicKey")} "$(cat ~/.ssh/id_ed25519.pub)" && pulumi config set --secret ${key("sshPrivateKey")} < ~/.ssh/id_ed25519`,
-    );
-  } else if (sshPublicKey && !SSH_PUBLIC_KEY.test(sshPublicKey.trim())) {
-    fail(
-      "sshPublicKey",
-      "is not an OpenSSH public key line",
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... you@laptop",
-    );
-  }
-
-  const isCloud =
-    cloud === "aws" || cloud === "gcp" || cloud === "azure" || cloud === "digitalocean";
-  const allowedCidr = cfg.get("allowedCidr") ?? "";
-  const exposeRaw = cfg.get("exposeToInternet");
-  const exposeToInternet = exposeRaw === "true";
-  const warnings: string[] = [];
-  if (exposeRaw !== undefined && exposeRaw !== "true" && exposeRaw !== "false") {
-    fail(
-      "exposeToInternet",
-      `"${exposeRaw}" must be true or false`,
-      `${key("exposeToInternet")}: true (only together with ${key("allowedCidr")}: 0.0.0.0/0)`,
-    );
-  }
-  if (!cloudValid) {
-    // Nothing more to say about allowedCidr until the cloud is known.
-  } else if (isCloud && !allowedCidr) {
-    fail(
-      "allowedCidr",
-      `is required on ${cloud}: it is the only source allowed to reach SSH and the gateway (never defaulted to 0.0.0.0/0)`,
-      `${key("allowedCidr")}: 203.0.113.7/32 (your public IP)`,
-    );
-  } else if (allowedCidr && !isCidr(allowedCidr)) {
-    fail(
-      "allowedCidr",
-      `"${allowedCidr}" is not an IPv4 CIDR`,
-      `${key("allowedCidr")}: 203.0.113.7/32`,
-    );
-  } else if (isCloud && isWholeInternet(allowedCidr) && !exposeToInternet) {
-    fail(
-      "allowedCidr",
-      `${allowedCidr} opens SSH and the gateway's admin API (443) to the whole internet. Name the address(es) ` +
-        `you connect from, or, if that is really meant, say so with ${key("exposeToInternet")}: true`,
-      `${key("allowedCidr")}: 203.0.113.7/32 (your public IP)`,
-    );
-  } else if (isCloud && isWholeInternet(allowedCidr)) {
-    warnings.push(
-      `${key("allowedCidr")}: ${allowedCidr} with ${key("exposeToInternet")}: true: SSH and the gateway's admin API (443) ` +
-        `of every node are reachable from the whole internet; only the passwords and the SSH key protect them.`,
-    );
-  }
-  if (exposeToInternet && cloudValid && !(isCloud && isWholeInternet(allowedCidr))) {
-    warnings.push(
-      `${key("exposeToInternet")}: true has no effect: it only confirms ${key("allowedCidr")}: 0.0.0.0/0 on a cloud stack; remove it.`,
-    );
-  }
-  const wipeDevices = readWipeDevices(cfg, nodes, problems);
-  const volumePluginRaw = cfg.get("volumePlugin");
-  if (volumePluginRaw !== undefined && volumePluginRaw !== "true" && volumePluginRaw !== "false") {
-    fail(
-      "volumePlugin",
-      `"${volumePluginRaw}" must be true or false (true, the default, installs the Docker volume plugin "scaleio" on every Docker host)`,
-      `${key("volumePlugin")}: false`,
-    );
-  }
-
+    oneOf<MediaType>(
+      cfg,
+      problems,
+      "mediaType",
+      ["HDD", "SSD"],
+      "HDD",
+      `${key("mediaType")}: SSD`,
+    ) ?? "HDD";
+  const names = readNames(cfg, stack, problems);
+  const sizes = readSizes(cfg, problems);
+  readPasswords(cfg, problems);
+  const sshKey = readSshKey(cfg, cloudValid && cloud === "existing", problems);
+  const access = readAccess(cfg, cloudValid ? cloud : undefined, problems);
   const spec: Spec = {
     stack,
     cloud,
     os,
     image,
-    clusterName,
+    ...names,
     clusterMode,
     nodes,
-    sdsDisks: { count: Number(diskCount), sizeGb: Number(diskSize) },
-    dockerVolumeSizeGb,
-    protectionDomain,
-    storagePool,
+    ...sizes,
     mediaType,
-    allowedCidr,
-    exposeToInternet,
-    wipeDevices,
-    warnings,
-    rpmDir: cfg.get("rpmDir") ?? "assets/rpms",
-    centos7VaultUrl: cfg.get("centos7VaultUrl") ?? "https://vault.centos.org/7.9.2009",
-    deleteVolumes: cfg.get("deleteVolumes") === "true",
-    volumePlugin: volumePluginRaw !== "false",
-    sshPublicKey,
-    hasSshPrivateKey,
+    ...access,
+    wipeDevices: readWipeDevices(cfg, nodes, problems),
+    ...readSources(cfg, problems),
+    deleteVolumes: readBoolean(
+      cfg,
+      problems,
+      "deleteVolumes",
+      false,
+      "only on existing hosts: also delete the ScaleIO volumes and packages on destroy",
+    ),
+    volumePlugin: readBoolean(
+      cfg,
+      problems,
+      "volumePlugin",
+      true,
+      `true, the default, installs the Docker volume plugin "scaleio" on every Docker host`,
+    ),
+    ...sshKey,
   };
   if (cloudValid) readCloud(cfg, spec, problems);
   if (spec.existing) checkWipeDevicesAgainstHosts(spec, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return spec;
+}
+
+/** Adds one problem: the key, what is wrong and a right example. */
+function report(problems: string[], k: string, what: string, example: string): void {
+  problems.push(`${key(k)}: ${what}. Example: ${example}`);
+}
+
+/** A key whose value is one of `allowed` (default `dflt`; none: required), with a did-you-mean. */
+function oneOf<T extends string>(
+  cfg: RawConfig,
+  problems: string[],
+  k: string,
+  allowed: readonly T[],
+  dflt: T | undefined,
+  example: string,
+): T | undefined {
+  const v = cfg.get(k);
+  if (v === undefined) {
+    if (dflt === undefined)
+      report(problems, k, `is required (one of ${allowed.join(", ")})`, example);
+    return dflt;
+  }
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  const near = didYouMean(v, allowed);
+  report(
+    problems,
+    k,
+    `"${v}" is not one of ${allowed.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`,
+    near ? `${key(k)}: ${near}` : example,
+  );
+  return undefined;
+}
+
+/** `true` or `false` (default `dflt`); anything else is refused with what the key does. */
+function readBoolean(
+  cfg: RawConfig,
+  problems: string[],
+  k: string,
+  dflt: boolean,
+  meaning: string,
+): boolean {
+  const v = cfg.get(k);
+  if (v === undefined) return dflt;
+  if (v === "true" || v === "false") return v === "true";
+  report(problems, k, `"${v}" must be true or false (${meaning})`, `${key(k)}: ${!dflt}`);
+  return dflt;
+}
+
+/** `image`: an explicit image reference instead of the lookup table. */
+function readImage(cfg: RawConfig, problems: string[]): string | undefined {
+  const image = cfg.get("image");
+  const bad = image === undefined || image === "" ? undefined : imageProblem(image);
+  if (bad) report(problems, "image", bad, `${key("image")}: ami-0abcdef1234567890`);
+  return image || undefined;
+}
+
+/** CentOS 7 has no public image left on GCP and DigitalOcean: say so unless `image` names one. */
+function checkCentos7Image(cloud: CloudName, os: OsName, problems: string[]): void {
+  if (os !== "centos7" || (cloud !== "gcp" && cloud !== "digitalocean")) return;
+  report(
+    problems,
+    "os",
+    `CentOS 7 has no public image on ${cloud === "gcp" ? "GCP" : "DigitalOcean"} any more (it reached end of life on 2024-06-30 and the image was removed); use rocky8 or rocky9, or name your own CentOS 7 image in ${key("image")}`,
+    `${key("os")}: rocky8`,
+  );
+}
+
+/**
+ * The nodes (see readNodes) and the layout rules on them: enough MDM-capable and SDS nodes, one
+ * gateway, an SDC under every Docker host. A node list that could not be read is one problem.
+ */
+function readNodeLayout(
+  cfg: RawConfig,
+  cloud: CloudName,
+  clusterMode: ClusterMode,
+  problems: string[],
+): NodeSpec[] {
+  const before = problems.length;
+  // Existing hosts name the nodes themselves: adding a host entry adds a node.
+  const hostNames =
+    cloud === "existing" && cfg.get("nodeCount") === undefined
+      ? hostEntryNames(cfg.getObject<unknown>("hosts"))
+      : undefined;
+  const nodes = readNodes(cfg, clusterMode, problems, hostNames);
+  if (problems.length === before || nodes.length > 0) checkLayout(nodes, clusterMode, problems);
+  return nodes;
+}
+
+function checkLayout(nodes: NodeSpec[], clusterMode: ClusterMode, problems: string[]): void {
+  const count = (role: NodeRoleName) => nodes.filter((n) => n.roles.includes(role)).length;
+  const mdmNeeded = clusterMode === "5_node" ? 5 : 3;
+  const mdmCapable = count("mdm");
+  if (mdmCapable < mdmNeeded) {
+    problems.push(
+      `${key("nodes")}: a ${clusterMode} MDM cluster needs ${mdmNeeded} MDM-capable nodes (role "mdm"), but ${mdmCapable} ${mdmCapable === 1 ? "is" : "are"} listed. Example: give ${mdmNeeded} nodes roles [mdm, sds, sdc, docker], or set ${key("clusterMode")}: 3_node`,
+    );
+  }
+  const sdsCount = count("sds");
+  if (sdsCount < 3) {
+    problems.push(
+      `${key("nodes")}: ScaleIO needs at least 3 SDS nodes (two-copy mirroring needs three fault units), but ${sdsCount} ${sdsCount === 1 ? "has" : "have"} role "sds". Example: ${key("nodeCount")}: 3 (every node runs SDS), or add "sds" to more nodes' roles`,
+    );
+  }
+  const gateways = count("gateway");
+  if (gateways !== 1) {
+    problems.push(
+      `${key("nodes")}: exactly one node must have role "gateway", found ${gateways}. Example: roles: [mdm, sds, sdc, docker, gateway] on the first node`,
+    );
+  }
+  for (const n of nodes.filter((n) => n.roles.includes("docker") && !n.roles.includes("sdc"))) {
+    problems.push(
+      `${key("nodes")}: node "${n.name}" has role "docker" but not "sdc"; its /var/lib/docker lives on a ScaleIO volume, which needs the SDC. Example: roles: [sdc, docker]`,
+    );
+  }
+}
+
+/** ScaleIO object names: the system, the protection domain and the pool (see names.ts). */
+function readNames(
+  cfg: RawConfig,
+  stack: string,
+  problems: string[],
+): Pick<Spec, "clusterName" | "protectionDomain" | "storagePool"> {
+  const scaleioName = (k: string, dflt: string): string => {
+    const v = cfg.get(k) ?? dflt;
+    if (OBJECT_NAME.test(v)) return v;
+    // Suggest the name Arrowhead would derive (readable prefix + hash when cut or cleaned).
+    let suggestion = dflt;
+    try {
+      suggestion = objectName(v);
+    } catch {
+      // no letter or digit in it: the default is the example
+    }
+    report(
+      problems,
+      k,
+      `${JSON.stringify(v)} is not a valid ScaleIO name: ScaleIO names allow ${OBJECT_NAME_RULE}`,
+      `${key(k)}: ${suggestion}`,
+    );
+    return v;
+  };
+  return {
+    protectionDomain: scaleioName("protectionDomain", "pd1"),
+    storagePool: scaleioName("storagePool", "sp1"),
+    // The default system name: `arrowhead-<stack>`, or when that is too long or has other
+    // characters, its readable beginning plus a hash (never a cut that ends in "-").
+    clusterName: scaleioName("clusterName", objectName(`arrowhead-${stack}`)),
+  };
+}
+
+/** Largest SDS device and Docker volume Arrowhead creates (64 TiB): a bound, not a vendor limit. */
+const MAX_SIZE_GB = 65536;
+
+/** `sdsDisks` (1-8 devices of 100 GB or more per SDS node) and `dockerVolumeSizeGb`. */
+function readSizes(
+  cfg: RawConfig,
+  problems: string[],
+): Pick<Spec, "sdsDisks" | "dockerVolumeSizeGb"> {
+  const disks = cfg.getObject<{ count?: unknown; sizeGb?: unknown }>("sdsDisks") ?? {};
+  const count = wholeNumber(disks.count ?? 1, 1, 8);
+  if ("problem" in count) {
+    report(
+      problems,
+      "sdsDisks.count",
+      `${JSON.stringify(disks.count)} must be a whole number from 1 to 8`,
+      "sdsDisks: {count: 2, sizeGb: 100}",
+    );
+  }
+  const size = wholeNumber(disks.sizeGb ?? 100, 100, MAX_SIZE_GB);
+  if ("problem" in size) {
+    const n = Number(disks.sizeGb);
+    report(
+      problems,
+      "sdsDisks.sizeGb",
+      Number.isSafeInteger(n) && n < 100 && typeof disks.sizeGb === "number"
+        ? `${n} is too small: an SDS device must be at least 100 GB (ScaleIO rejects smaller devices)`
+        : `${size.problem}: an SDS device is a whole number of GB from 100 to ${MAX_SIZE_GB}`,
+      "sdsDisks: {count: 1, sizeGb: 100}",
+    );
+  }
+  return {
+    sdsDisks: {
+      count: "value" in count ? count.value : 1,
+      sizeGb: "value" in size ? size.value : 100,
+    },
+    dockerVolumeSizeGb: readDockerVolumeSize(cfg, problems),
+  };
+}
+
+function readDockerVolumeSize(cfg: RawConfig, problems: string[]): number {
+  const raw = cfg.get("dockerVolumeSizeGb");
+  if (raw === undefined) return 16;
+  const example = `${key("dockerVolumeSizeGb")}: 16`;
+  const r = wholeNumber(raw, 8, MAX_SIZE_GB);
+  if ("problem" in r) {
+    report(
+      problems,
+      "dockerVolumeSizeGb",
+      `"${raw}" must be a whole number of GB, at least 8 and at most ${MAX_SIZE_GB}`,
+      example,
+    );
+    return 16;
+  }
+  if (r.value % 8 !== 0) {
+    // Rejected, not rounded: ScaleIO would silently round up and the user would pay for
+    // (and see) a size they did not ask for.
+    const up = Math.ceil(r.value / 8) * 8;
+    report(
+      problems,
+      "dockerVolumeSizeGb",
+      `${r.value} is not a multiple of 8 GB; ScaleIO allocates volumes in 8 GB units and would round it up to ${up}, so Arrowhead rejects it instead of rounding silently`,
+      `${key("dockerVolumeSizeGb")}: ${up}`,
+    );
+    return 16;
+  }
+  return r.value;
+}
+
+/**
+ * `mdmPassword` and `gatewayPassword`: required secrets, each held to its rule (names.ts) when
+ * its value is readable. Only why a password is refused is named, never the value.
+ */
+function readPasswords(cfg: RawConfig, problems: string[]): void {
+  const rules = [
+    { k: "mdmPassword", rule: MDM_PASSWORD_RULE, check: mdmPasswordProblem, whose: "the MDM's" },
+    {
+      k: "gatewayPassword",
+      rule: GATEWAY_PASSWORD_RULE,
+      check: gatewayPasswordProblem,
+      whose: "the gateway's",
+    },
+  ];
+  for (const { k, rule, check, whose } of rules) {
+    if (!cfg.has(k)) {
+      report(
+        problems,
+        k,
+        "is required and has no default; set it as a secret",
+        `pulumi config set --secret ${key(k)} 'Str0ng!Passw0rd'`,
+      );
+      continue;
+    }
+    const value = cfg.get(k);
+    const why = value === undefined ? undefined : check(value);
+    if (why) {
+      report(
+        problems,
+        k,
+        `does not meet ${whose} password rule (${rule}): ${why}`,
+        `pulumi config set --secret ${key(k)} (it asks for the value; nothing lands in your shell history)`,
+      );
+    }
+  }
+}
+
+const KEY_PAIR_EXAMPLE = `pulumi config set ${key("sshPublicKey")} "$(cat ~/.ssh/id_ed25519.pub)" && pulumi config set --secret ${key("sshPrivateKey")} < ~/.ssh/id_ed25519`;
+
+/** The user's SSH key pair: both keys or neither (existing hosts: both). */
+function readSshKey(
+  cfg: RawConfig,
+  existing: boolean,
+  problems: string[],
+): Pick<Spec, "sshPublicKey" | "hasSshPrivateKey"> {
+  const sshPublicKey = cfg.get("sshPublicKey");
+  const hasSshPrivateKey = cfg.has("sshPrivateKey");
+  if (Boolean(sshPublicKey) !== hasSshPrivateKey) {
+    report(
+      problems,
+      sshPublicKey ? "sshPrivateKey" : "sshPublicKey",
+      "set both sshPublicKey and sshPrivateKey (secret), or neither to let the stack generate a key",
+      KEY_PAIR_EXAMPLE,
+    );
+  } else if (!sshPublicKey && existing) {
+    report(
+      problems,
+      "sshPrivateKey",
+      "existing hosts need the key they already accept (a key the stack generates is on no existing host); set sshPublicKey and sshPrivateKey (secret)",
+      KEY_PAIR_EXAMPLE,
+    );
+  } else if (sshPublicKey && !SSH_PUBLIC_KEY.test(sshPublicKey.trim())) {
+    report(
+      problems,
+      "sshPublicKey",
+      "is not an OpenSSH public key line (type, key, and an optional comment without quotes, $, ` or \\)",
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... you@laptop",
+    );
+  }
+  return { sshPublicKey, hasSshPrivateKey };
+}
+
+/**
+ * `allowedCidr` and `exposeToInternet` (cloud: undefined while the cloud is unknown): the CIDR
+ * is required on clouds, and the whole internet only when exposeToInternet confirms it.
+ */
+function readAccess(
+  cfg: RawConfig,
+  cloud: CloudName | undefined,
+  problems: string[],
+): Pick<Spec, "allowedCidr" | "exposeToInternet" | "warnings"> {
+  const isCloud =
+    cloud === "aws" || cloud === "gcp" || cloud === "azure" || cloud === "digitalocean";
+  const allowedCidr = cfg.get("allowedCidr") ?? "";
+  const exposeToInternet = readBoolean(
+    cfg,
+    problems,
+    "exposeToInternet",
+    false,
+    `only together with ${key("allowedCidr")}: 0.0.0.0/0`,
+  );
+  const warnings: string[] = [];
+  const whole = isCloud && isWholeInternet(allowedCidr);
+  const example = `${key("allowedCidr")}: 203.0.113.7/32 (your public IP)`;
+  if (cloud === undefined) {
+    // Nothing more to say about allowedCidr until the cloud is known.
+  } else if (isCloud && !allowedCidr) {
+    report(
+      problems,
+      "allowedCidr",
+      `is required on ${cloud}: it is the only source allowed to reach SSH and the gateway (never defaulted to 0.0.0.0/0)`,
+      example,
+    );
+  } else if (allowedCidr && !isCidr(allowedCidr)) {
+    report(
+      problems,
+      "allowedCidr",
+      `"${allowedCidr}" is not an IPv4 CIDR`,
+      `${key("allowedCidr")}: 203.0.113.7/32`,
+    );
+  } else if (whole && !exposeToInternet) {
+    report(
+      problems,
+      "allowedCidr",
+      `${allowedCidr} opens SSH and the gateway's admin API (443) to the whole internet. Name the address(es) ` +
+        `you connect from, or, if that is really meant, say so with ${key("exposeToInternet")}: true`,
+      example,
+    );
+  } else if (whole) {
+    warnings.push(
+      `${key("allowedCidr")}: ${allowedCidr} with ${key("exposeToInternet")}: true: SSH and the gateway's admin API (443) ` +
+        `of every node are reachable from the whole internet; only the passwords and the SSH key protect them.`,
+    );
+  }
+  if (exposeToInternet && cloud !== undefined && !whole) {
+    warnings.push(
+      `${key("exposeToInternet")}: true has no effect: it only confirms ${key("allowedCidr")}: 0.0.0.0/0 on a cloud stack; remove it.`,
+    );
+  }
+  return { allowedCidr, exposeToInternet, warnings };
+}
+
+/**
+ * Where the installer's inputs come from: `rpmDir` (absolute, relative paths taken from the
+ * project directory, see project-dir.ts) and `centos7VaultUrl` (a plain http(s) URL: it is
+ * written into repo files by root, see cloud-init.ts).
+ */
+function readSources(cfg: RawConfig, problems: string[]): Pick<Spec, "rpmDir" | "centos7VaultUrl"> {
+  const rpmDir = readPath(
+    cfg.get("rpmDir") ?? "assets/rpms",
+    "rpmDir",
+    `${key("rpmDir")}: assets/rpms`,
+    problems,
+  );
+  const centos7VaultUrl = cfg.get("centos7VaultUrl") ?? DEFAULT_VAULT_URL;
+  const bad = httpUrlProblem(centos7VaultUrl);
+  if (bad)
+    report(problems, "centos7VaultUrl", bad, `${key("centos7VaultUrl")}: ${DEFAULT_VAULT_URL}`);
+  return { rpmDir: rpmDir ?? "", centos7VaultUrl };
+}
+
+/** A path from stack config made absolute (see resolveProjectPath), or undefined when refused. */
+function readPath(
+  raw: unknown,
+  k: string,
+  example: string,
+  problems: string[],
+): string | undefined {
+  const bad = filePathProblem(raw);
+  if (bad) {
+    report(problems, k, bad, example);
+    return undefined;
+  }
+  return resolveProjectPath(raw as string);
 }
 
 /** The names of arrowhead:hosts entries, when every entry has one (else undefined). */
@@ -518,7 +694,14 @@ function readNodes(
     const countRaw = cfg.get("nodeCount");
     const mdmNodes = clusterMode === "5_node" ? 5 : 3;
     const named = hostNames && hostNames.length >= mdmNodes ? hostNames : undefined;
-    const count = named ? named.length : countRaw === undefined ? mdmNodes : Number(countRaw);
+    const given = countRaw === undefined ? undefined : wholeNumber(countRaw, mdmNodes, 64);
+    const count = named
+      ? named.length
+      : given === undefined
+        ? mdmNodes
+        : "value" in given
+          ? given.value
+          : NaN;
     if (!Number.isInteger(count) || count < mdmNodes || count > 64) {
       problems.push(
         `${key("nodeCount")}: "${countRaw}" must be a whole number from ${mdmNodes} to 64 (a ${clusterMode} cluster ` +
@@ -601,7 +784,7 @@ function readWipeDevices(
       continue;
     }
     const paths = Array.isArray(list) ? list : [];
-    const bad = paths.filter((d) => typeof d !== "string" || !/^\/dev\/\S+$/.test(d));
+    const bad = paths.filter((d) => devicePathProblem(d) !== undefined);
     if (paths.length === 0 || bad.length > 0) {
       problems.push(
         `${key(at)}: ${paths.length === 0 ? "must list at least one device" : `${bad.map((b) => JSON.stringify(b)).join(", ")} is not a device path`}. Example: ${WIPE_EXAMPLE}`,
@@ -627,152 +810,301 @@ function checkWipeDevicesAgainstHosts(spec: Spec, problems: string[]): void {
   }
 }
 
+/** The chosen cloud's own section (aws, gcp, azure, digitalocean, local, or existing hosts). */
 function readCloud(cfg: RawConfig, spec: Spec, problems: string[]): void {
-  const obj = <T>(k: string): Partial<T> => cfg.getObject<Partial<T>>(k) ?? {};
-  const need = (k: string, v: unknown, example: string) => {
-    if (v === undefined || v === "")
-      problems.push(`${key(k)}: is required for cloud ${spec.cloud}. Example: ${example}`);
+  const section = <T>(k: string): Partial<T> => {
+    const v = cfg.getObject<unknown>(k);
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Partial<T>) : {};
   };
-  const cidr = (k: string, v: string) => {
-    if (!isCidr(v)) problems.push(`${key(k)}: "${v}" is not an IPv4 CIDR. Example: 10.20.0.0/24`);
-    return v;
-  };
+  const read = new CloudReader(spec.cloud, problems);
   switch (spec.cloud) {
-    case "aws": {
-      const a = obj<AwsSpec>("aws");
-      need("aws.region", a.region, "aws: {region: eu-west-1}");
-      spec.aws = {
-        region: a.region ?? "",
-        availabilityZone: a.availabilityZone,
-        instanceType: a.instanceType ?? "t3.xlarge",
-        vpcCidr: cidr("aws.vpcCidr", a.vpcCidr ?? "10.20.0.0/24"),
-      };
+    case "aws":
+      spec.aws = readAws(section<AwsSpec>("aws"), read);
       break;
-    }
-    case "gcp": {
-      const g = obj<GcpSpec>("gcp");
-      need("gcp.region", g.region, "gcp: {region: europe-west1, zone: europe-west1-b}");
-      need("gcp.zone", g.zone, "gcp: {region: europe-west1, zone: europe-west1-b}");
-      if (g.zone && g.region && !g.zone.startsWith(`${g.region}-`)) {
-        problems.push(
-          `${key("gcp.zone")}: "${g.zone}" is not in region "${g.region}". Example: ${g.region}-b`,
-        );
-      }
-      spec.gcp = {
-        project: g.project,
-        region: g.region ?? "",
-        zone: g.zone ?? "",
-        machineType: g.machineType ?? "e2-standard-4",
-        subnetCidr: cidr("gcp.subnetCidr", g.subnetCidr ?? "10.20.0.0/24"),
-      };
+    case "gcp":
+      spec.gcp = readGcp(section<GcpSpec>("gcp"), read);
       break;
-    }
-    case "azure": {
-      const z = obj<AzureSpec>("azure");
-      need("azure.location", z.location, "azure: {location: westeurope}");
-      spec.azure = {
-        location: z.location ?? "",
-        vmSize: z.vmSize ?? "Standard_D4s_v5",
-        vnetCidr: cidr("azure.vnetCidr", z.vnetCidr ?? "10.20.0.0/24"),
-      };
+    case "azure":
+      spec.azure = readAzure(section<AzureSpec>("azure"), read);
       break;
-    }
-    case "digitalocean": {
-      const d = obj<DigitalOceanSpec>("digitalocean");
-      need("digitalocean.region", d.region, "digitalocean: {region: fra1}");
-      spec.digitalocean = {
-        region: d.region ?? "",
-        size: d.size ?? "s-4vcpu-8gb",
-        vpcCidr: cidr("digitalocean.vpcCidr", d.vpcCidr ?? "10.20.0.0/24"),
-      };
+    case "digitalocean":
+      spec.digitalocean = readDigitalOcean(section<DigitalOceanSpec>("digitalocean"), read);
       break;
-    }
-    case "local": {
-      const l = obj<LocalSpec>("local");
-      need(
-        "local.baseImage",
-        l.baseImage,
-        "local: {baseImage: ~/Downloads/CentOS-7-x86_64-GenericCloud.qcow2}",
-      );
-      spec.local = {
-        baseImage: l.baseImage ?? "",
-        kernel: l.kernel,
-        initrd: l.initrd,
-        cpus: Number(l.cpus ?? 2),
-        memoryMb: Number(l.memoryMb ?? 2048),
-        stateDir: l.stateDir,
-        networkCidr: cidr("local.networkCidr", l.networkCidr ?? "10.77.0.0/24"),
-        bootTimeoutSeconds: Number(l.bootTimeoutSeconds ?? 600),
-      };
-      const whole = (k: string, v: number, min: number, example: string) => {
-        if (!Number.isInteger(v) || v < min)
-          problems.push(
-            `${key(k)}: ${v} must be a whole number of at least ${min}. Example: ${example}`,
-          );
-      };
-      whole("local.cpus", spec.local.cpus, 1, "local: {cpus: 2}");
-      whole("local.memoryMb", spec.local.memoryMb, 1024, "local: {memoryMb: 3072}");
-      whole(
-        "local.bootTimeoutSeconds",
-        spec.local.bootTimeoutSeconds,
-        30,
-        "local: {bootTimeoutSeconds: 900}",
-      );
-      if (Boolean(l.kernel) !== Boolean(l.initrd)) {
-        problems.push(
-          `${key("local.kernel")}: set both local.kernel and local.initrd for direct kernel boot, or neither. Example: local: {kernel: ./vmlinuz, initrd: ./initrd.img}`,
-        );
-      }
+    case "local":
+      spec.local = readLocal(section<LocalSpec>("local"), read);
       break;
-    }
     case "existing":
       spec.existing = readExisting(cfg, spec, problems);
       break;
   }
 }
 
+/** The checks every cloud section uses, each adding a problem that names the key. */
+class CloudReader {
+  constructor(
+    readonly cloud: CloudName,
+    readonly problems: string[],
+  ) {}
+
+  /** A required value: present and not empty. */
+  need(k: string, v: unknown, example: string): void {
+    if (v === undefined || v === "")
+      this.problems.push(`${key(k)}: is required for cloud ${this.cloud}. Example: ${example}`);
+  }
+
+  /** An optional cloud identifier (region, zone, size...), or the default when absent. */
+  ident(k: string, v: unknown, dflt: string, example: string): string {
+    if (v === undefined || v === "") return dflt;
+    const bad = identifierProblem(v);
+    if (bad) report(this.problems, k, bad, example);
+    return String(v);
+  }
+
+  /** An IPv4 CIDR, default `dflt`. */
+  cidr(k: string, v: unknown, dflt: string): string {
+    const s = v === undefined ? dflt : v;
+    if (typeof s !== "string" || !isCidr(s))
+      this.problems.push(
+        `${key(k)}: ${JSON.stringify(s)} is not an IPv4 CIDR. Example: 10.20.0.0/24`,
+      );
+    return String(s);
+  }
+
+  /** A whole number from min to max, default `dflt`. */
+  whole(k: string, v: unknown, dflt: number, min: number, max: number, example: string): number {
+    const r = wholeNumber(v ?? dflt, min, max);
+    if ("value" in r) return r.value;
+    this.problems.push(
+      `${key(k)}: ${JSON.stringify(v)} must be a whole number from ${min} to ${max}. Example: ${example}`,
+    );
+    return dflt;
+  }
+
+  /** An optional file path, made absolute from the project directory. */
+  path(k: string, v: unknown, example: string): string | undefined {
+    return v === undefined || v === "" ? undefined : readPath(v, k, example, this.problems);
+  }
+}
+
+function readAws(a: Partial<AwsSpec>, read: CloudReader): AwsSpec {
+  const example = "aws: {region: eu-west-1}";
+  read.need("aws.region", a.region, example);
+  return {
+    region: read.ident("aws.region", a.region, "", example),
+    availabilityZone:
+      a.availabilityZone === undefined
+        ? undefined
+        : read.ident(
+            "aws.availabilityZone",
+            a.availabilityZone,
+            "",
+            "aws: {availabilityZone: eu-west-1a}",
+          ),
+    instanceType: read.ident(
+      "aws.instanceType",
+      a.instanceType,
+      "t3.xlarge",
+      "aws: {instanceType: t3.xlarge}",
+    ),
+    vpcCidr: read.cidr("aws.vpcCidr", a.vpcCidr, "10.20.0.0/24"),
+  };
+}
+
+function readGcp(g: Partial<GcpSpec>, read: CloudReader): GcpSpec {
+  const example = "gcp: {region: europe-west1, zone: europe-west1-b}";
+  read.need("gcp.region", g.region, example);
+  read.need("gcp.zone", g.zone, example);
+  if (g.zone && g.region && !String(g.zone).startsWith(`${g.region}-`)) {
+    read.problems.push(
+      `${key("gcp.zone")}: "${g.zone}" is not in region "${g.region}". Example: ${g.region}-b`,
+    );
+  }
+  return {
+    project:
+      g.project === undefined
+        ? undefined
+        : read.ident("gcp.project", g.project, "", "gcp: {project: my-project-123}"),
+    region: read.ident("gcp.region", g.region, "", example),
+    zone: read.ident("gcp.zone", g.zone, "", example),
+    machineType: read.ident(
+      "gcp.machineType",
+      g.machineType,
+      "e2-standard-4",
+      "gcp: {machineType: e2-standard-4}",
+    ),
+    subnetCidr: read.cidr("gcp.subnetCidr", g.subnetCidr, "10.20.0.0/24"),
+  };
+}
+
+function readAzure(z: Partial<AzureSpec>, read: CloudReader): AzureSpec {
+  const example = "azure: {location: westeurope}";
+  read.need("azure.location", z.location, example);
+  return {
+    location: read.ident("azure.location", z.location, "", example),
+    vmSize: read.ident(
+      "azure.vmSize",
+      z.vmSize,
+      "Standard_D4s_v5",
+      "azure: {vmSize: Standard_D4s_v5}",
+    ),
+    vnetCidr: read.cidr("azure.vnetCidr", z.vnetCidr, "10.20.0.0/24"),
+  };
+}
+
+function readDigitalOcean(d: Partial<DigitalOceanSpec>, read: CloudReader): DigitalOceanSpec {
+  const example = "digitalocean: {region: fra1}";
+  read.need("digitalocean.region", d.region, example);
+  return {
+    region: read.ident("digitalocean.region", d.region, "", example),
+    size: read.ident(
+      "digitalocean.size",
+      d.size,
+      "s-4vcpu-8gb",
+      "digitalocean: {size: s-4vcpu-8gb}",
+    ),
+    vpcCidr: read.cidr("digitalocean.vpcCidr", d.vpcCidr, "10.20.0.0/24"),
+  };
+}
+
+/** `local`: QEMU machines; every path absolute (relative to the project directory, `~` expanded). */
+function readLocal(l: Partial<LocalSpec>, read: CloudReader): LocalSpec {
+  read.need(
+    "local.baseImage",
+    l.baseImage,
+    "local: {baseImage: ~/Downloads/CentOS-7-x86_64-GenericCloud.qcow2}",
+  );
+  if (Boolean(l.kernel) !== Boolean(l.initrd)) {
+    read.problems.push(
+      `${key("local.kernel")}: set both local.kernel and local.initrd for direct kernel boot, or neither. Example: local: {kernel: ./vmlinuz, initrd: ./initrd.img}`,
+    );
+  }
+  return {
+    baseImage:
+      read.path(
+        "local.baseImage",
+        l.baseImage,
+        "local: {baseImage: ~/images/CentOS-7-x86_64-GenericCloud.qcow2}",
+      ) ?? "",
+    kernel: read.path("local.kernel", l.kernel, "local: {kernel: ./vmlinuz, initrd: ./initrd.img}"),
+    initrd: read.path("local.initrd", l.initrd, "local: {kernel: ./vmlinuz, initrd: ./initrd.img}"),
+    cpus: read.whole("local.cpus", l.cpus, 2, 1, 256, "local: {cpus: 2}"),
+    memoryMb: read.whole(
+      "local.memoryMb",
+      l.memoryMb,
+      2048,
+      1024,
+      1048576,
+      "local: {memoryMb: 3072}",
+    ),
+    stateDir: read.path("local.stateDir", l.stateDir, "local: {stateDir: ~/.arrowhead}"),
+    networkCidr: read.cidr("local.networkCidr", l.networkCidr, "10.77.0.0/24"),
+    bootTimeoutSeconds: read.whole(
+      "local.bootTimeoutSeconds",
+      l.bootTimeoutSeconds,
+      600,
+      30,
+      86400,
+      "local: {bootTimeoutSeconds: 900}",
+    ),
+  };
+}
+
+const HOSTS_EXAMPLE = `hosts: [{name: node1, address: 192.0.2.11, user: root, hostKey: "ssh-ed25519 AAAA...", dataDisks: [/dev/sdb]}]`;
+
+/** `hosts`: one entry per node on existing hosts, each checked by readHost. */
 function readExisting(cfg: RawConfig, spec: Spec, problems: string[]): ExistingHostSpec[] {
-  const hosts = cfg.getObject<Partial<ExistingHostSpec>[]>("hosts");
-  const example = `hosts: [{name: node1, address: 192.0.2.11, user: root, hostKey: "ssh-ed25519 AAAA...", dataDisks: [/dev/sdb]}]`;
+  const hosts = cfg.getObject<unknown>("hosts");
   if (!Array.isArray(hosts) || hosts.length === 0) {
     problems.push(
-      `${key("hosts")}: the existing cloud adopts the hosts listed here, and none are listed. Example: ${example}`,
+      `${key("hosts")}: the existing cloud adopts the hosts listed here, and none are listed. Example: ${HOSTS_EXAMPLE}`,
     );
     return [];
   }
-  const byName = new Map(hosts.map((h) => [h.name, h]));
+  const entries = hosts.map((h) =>
+    h !== null && typeof h === "object"
+      ? (h as Partial<Record<keyof ExistingHostSpec, unknown>>)
+      : {},
+  );
   for (const n of spec.nodes) {
-    if (!byName.has(n.name))
-      problems.push(`${key("hosts")}: node "${n.name}" has no host entry. Example: ${example}`);
+    if (!entries.some((h) => h.name === n.name))
+      problems.push(
+        `${key("hosts")}: node "${n.name}" has no host entry. Example: ${HOSTS_EXAMPLE}`,
+      );
   }
-  return hosts.map((h, i) => {
-    const at = (f: string) => `hosts[${i}].${f}`;
-    if (!h.name || !spec.nodes.some((n) => n.name === h.name)) {
-      problems.push(
-        `${key(at("name"))}: "${h.name ?? ""}" is not one of the nodes (${spec.nodes.map((n) => n.name).join(", ")}). Example: ${example}`,
-      );
-    }
-    if (!h.address) problems.push(`${key(at("address"))}: is required. Example: ${example}`);
-    if (!h.hostKey || !SSH_PUBLIC_KEY.test(h.hostKey.trim())) {
-      problems.push(
-        `${key(at("hostKey"))}: the host's SSH public key is required so that Arrowhead can verify it (get it with: ssh-keyscan -t ed25519 ${h.address ?? "<address>"}, and check its fingerprint on the host). Example: ${example}`,
-      );
-    }
-    const node = spec.nodes.find((n) => n.name === h.name);
-    const disks = Array.isArray(h.dataDisks) ? h.dataDisks : [];
-    if (node?.roles.includes("sds") && disks.length === 0) {
-      problems.push(
-        `${key(at("dataDisks"))}: SDS node "${h.name}" needs at least one raw device. Example: dataDisks: [/dev/sdb]`,
-      );
-    }
-    return {
-      name: h.name ?? "",
-      address: h.address ?? "",
-      privateAddress: h.privateAddress ?? h.address ?? "",
-      port: Number(h.port ?? 22),
-      user: h.user ?? "root",
-      hostKey: h.hostKey ?? "",
-      dataDisks: disks,
-    };
-  });
+  return entries.map((h, i) => readHost(h, i, spec.nodes, problems));
+}
+
+/**
+ * One `hosts` entry: a node's name, an address SSH reaches (IP or RFC 1123 host name), a
+ * cluster-network IP address (default: address, which must then be an IP), a port, a login
+ * name, the host's SSH key and its SDS devices.
+ */
+function readHost(
+  h: Partial<Record<keyof ExistingHostSpec, unknown>>,
+  i: number,
+  nodes: NodeSpec[],
+  problems: string[],
+): ExistingHostSpec {
+  const at = (f: string) => `hosts[${i}].${f}`;
+  const fail = (f: string, what: string, example = HOSTS_EXAMPLE) =>
+    report(problems, at(f), what, example);
+  const name = typeof h.name === "string" ? h.name : "";
+  const node = nodes.find((n) => n.name === name);
+  if (!node)
+    fail("name", `"${name}" is not one of the nodes (${nodes.map((n) => n.name).join(", ")})`);
+  const address = typeof h.address === "string" ? h.address : "";
+  if (!address) fail("address", "is required");
+  else if (hostAddressProblem(address))
+    fail("address", hostAddressProblem(address)!, "address: 192.0.2.11");
+  const privateAddress = h.privateAddress === undefined ? address : String(h.privateAddress);
+  const privateBad = ipAddressProblem(privateAddress);
+  if (address && privateBad) {
+    fail(
+      "privateAddress",
+      `${privateBad}; the cluster network address must be an IP address${h.privateAddress === undefined ? " (it defaults to address)" : ""}`,
+      "privateAddress: 10.0.0.11",
+    );
+  }
+  const port = h.port === undefined ? 22 : Number(h.port);
+  const portBad = h.port === undefined ? undefined : portProblem(h.port);
+  if (portBad) fail("port", portBad, "port: 22");
+  const user = h.user === undefined ? "root" : h.user;
+  const userBad = userNameProblem(user);
+  if (userBad) fail("user", userBad, "user: centos");
+  const hostKey = typeof h.hostKey === "string" ? h.hostKey : "";
+  if (!SSH_PUBLIC_KEY.test(hostKey.trim())) {
+    fail(
+      "hostKey",
+      `the host's SSH public key is required so that Arrowhead can verify it (get it with: ssh-keyscan -t ed25519 ${address || "<address>"}, and check its fingerprint on the host)`,
+    );
+  }
+  return {
+    name,
+    address,
+    privateAddress,
+    port: portBad ? 22 : port,
+    user: String(user),
+    hostKey,
+    dataDisks: readDataDisks(h.dataDisks, node, (what) =>
+      fail("dataDisks", what, "dataDisks: [/dev/sdb]"),
+    ),
+  };
+}
+
+/** A host's SDS devices: device paths; at least one on an SDS node. */
+function readDataDisks(
+  raw: unknown,
+  node: NodeSpec | undefined,
+  fail: (what: string) => void,
+): string[] {
+  if (raw !== undefined && !Array.isArray(raw)) {
+    fail(`${JSON.stringify(raw)} must be a list of device paths`);
+    return [];
+  }
+  const disks = (raw ?? []) as unknown[];
+  if (node?.roles.includes("sds") && disks.length === 0)
+    fail(`SDS node "${node.name}" needs at least one raw device`);
+  const bad = disks.map(devicePathProblem).filter((p) => p !== undefined);
+  if (bad.length > 0) fail(bad.join("; "));
+  return bad.length > 0 ? [] : (disks as string[]);
 }

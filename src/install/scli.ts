@@ -1,8 +1,17 @@
 // Everything about scli's flags and output formats lives here (reference §4, §5): command
 // builders per dialect and parsers for the queries. Stages never spell an scli flag themselves.
-import { createHash } from "crypto";
 import type { Dialect } from "./rpms";
 import { q } from "./shell";
+
+// The name and password rules live in names.ts (config.ts shares them); kept importable from here.
+export {
+  MDM_PASSWORD_RULE,
+  mdmPasswordProblem,
+  OBJECT_NAME,
+  OBJECT_NAME_MAX,
+  OBJECT_NAME_RULE,
+  objectName,
+} from "./names";
 
 /** A command word: literal text (quoted when rendered) or a reference to a secret variable. */
 export type Word = string | { secret: string };
@@ -667,34 +676,6 @@ export function volumeDevicePath(systemId: string, volumeId: string): string {
   return `/dev/disk/by-id/emc-vol-${systemId}-${volumeId}`;
 }
 
-/** Longest ScaleIO object name (MDM, SDS, SDC, system, protection domain, pool, volume). */
-export const OBJECT_NAME_MAX = 31;
-/**
- * The names Arrowhead gives and accepts: letters, digits, `_` and `-`, 1-31 characters. The
- * vendor's own default names use more (`SDS_[10.0.0.11]`, fixtures 2.0), so this set is a safe
- * subset, not the vendor's full rule; its 31-character limit is the vendor's.
- */
-export const OBJECT_NAME = /^[A-Za-z0-9_-]{1,31}$/;
-export const OBJECT_NAME_RULE = "letters, digits, - and _, 1-31 characters";
-
-/**
- * A valid ScaleIO object name for `s`, deterministic and collision-free: `s` itself when it is
- * already valid; otherwise its readable beginning (other characters turned into `_`, cut to 22
- * and without a trailing `-`/`_`) plus `-` and 8 hex digits of SHA-256(`s`). Two different
- * inputs that need shortening or cleaning therefore differ in the hash (2^-32 chance of a clash),
- * and a cleaned name never equals a valid input, which is kept as is. Throws for an input with
- * no letter or digit.
- */
-export function objectName(s: string): string {
-  if (OBJECT_NAME.test(s)) return s;
-  const clean = s.replace(/[^A-Za-z0-9_-]/g, "_");
-  if (!/[A-Za-z0-9]/.test(clean))
-    throw new Error(`cannot derive a ScaleIO object name from "${s}" (it has no letter or digit)`);
-  const hash = createHash("sha256").update(s).digest("hex").slice(0, 8);
-  const prefix = clean.slice(0, OBJECT_NAME_MAX - hash.length - 1).replace(/[-_]+$/, "");
-  return `${prefix}-${hash}`;
-}
-
 export interface SystemInfo {
   id?: string;
   name?: string;
@@ -751,25 +732,4 @@ export function parseQueryAll(out: string): SystemInfo {
     }
   }
   return info;
-}
-
-/**
- * The MDM's rules for a user password, as `scli --set_password` enforces them: 6-31 characters,
- * no spaces, and at least three of the four classes lower-case letter, upper-case letter, digit,
- * special character. Source: issue 11's report of the MDM refusing a password with a space
- * ("6-31 characters, no spaces, 3 of 4 character classes"); no public vendor page with the rule
- * was found by the search tools, so the vendor's own refusal is also shown when it differs.
- */
-export const MDM_PASSWORD_RULE =
-  "6-31 characters, no spaces, and at least 3 of: a lower-case letter, an upper-case letter, a digit, a special character";
-
-/** Why `pw` breaks the MDM password rule (never quoting it), or undefined when it is fine. */
-export function mdmPasswordProblem(pw: string): string | undefined {
-  const why: string[] = [];
-  const n = [...pw].length;
-  if (n < 6 || n > 31) why.push(`it has ${n} characters`);
-  if (/\s/.test(pw)) why.push("it contains a space");
-  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9\s]/].filter((re) => re.test(pw)).length;
-  if (classes < 3) why.push(`it has ${classes} of the 4 character classes`);
-  return why.length > 0 ? why.join(", ") : undefined;
 }

@@ -14,10 +14,12 @@ import { userData as prepareScript } from "./cloud-init";
 import type { MachineProvider, MachinesArgs } from "./common";
 import { defaultSshUser } from "./images";
 import { hostAddress } from "../topology";
+import { resolveProjectPath } from "../project-dir";
 
 export interface LocalMachinesArgs {
   stack: string;
-  /** The GenericCloud qcow2 the user downloaded (CentOS 7, Rocky 8/9). */
+  /** The GenericCloud qcow2 the user downloaded (CentOS 7, Rocky 8/9). Paths here: absolute, or
+   * relative to the project directory (`~` expanded); config hands them over absolute. */
   baseImage: string;
   /** Direct kernel boot, for images without a bootloader (the e2e test image). */
   kernel?: string;
@@ -203,7 +205,7 @@ export class LocalMachines extends pulumi.ComponentResource implements MachinePr
   ) {
     super("arrowhead:providers:LocalMachines", name, {}, opts);
     const args = "spec" in input ? localArgsFromSpec(input) : input;
-    const stateDir = path.resolve(expandHome(args.stateDir ?? defaultLocalStateDir()));
+    const stateDir = resolveProjectPath(args.stateDir ?? defaultLocalStateDir());
     const prefix = args.networkCidr.split("/")[1];
     const hub = new LocalHub(`${name}-hub`, { stack: args.stack, stateDir }, { parent: this });
     const sshUser = defaultSshUser(args.os);
@@ -220,9 +222,9 @@ export class LocalMachines extends pulumi.ComponentResource implements MachinePr
           stack: args.stack,
           name: node.name,
           stateDir,
-          baseImage: path.resolve(expandHome(args.baseImage)),
-          kernel: args.kernel && path.resolve(expandHome(args.kernel)),
-          initrd: args.initrd && path.resolve(expandHome(args.initrd)),
+          baseImage: resolveProjectPath(args.baseImage),
+          kernel: args.kernel && resolveProjectPath(args.kernel),
+          initrd: args.initrd && resolveProjectPath(args.initrd),
           kernelCmdline: args.kernelCmdline ?? (args.kernel ? DEFAULT_CMDLINE : undefined),
           cpus: args.cpus,
           memoryMb: args.memoryMb,
@@ -268,7 +270,3 @@ export class LocalMachines extends pulumi.ComponentResource implements MachinePr
 
 /** Kernel command line for direct boot when none is configured: root on the first partition. */
 export const DEFAULT_CMDLINE = "root=/dev/vda1 ro console=ttyS0,115200 net.ifnames=0";
-
-function expandHome(p: string): string {
-  return p === "~" || p.startsWith("~/") ? path.join(os.homedir(), p.slice(1)) : p;
-}

@@ -88,7 +88,7 @@ describe("config: names", () => {
     const p = problems({ clusterName: "my cluster", protectionDomain: "p".repeat(32) });
     expect(p).toHaveLength(2);
     expect(p[0]).toMatch(
-      /arrowhead:protectionDomain: "p{32}" is not a valid ScaleIO name: ScaleIO names allow letters, digits, - and _, 1-31 characters\. Example: arrowhead:protectionDomain: p{22}-[0-9a-f]{8}/,
+      /arrowhead:protectionDomain: "p{32}" is not a valid ScaleIO name: ScaleIO names allow letters, digits, - and _, 1-31 characters, the first a letter or digit\. Example: arrowhead:protectionDomain: p{22}-[0-9a-f]{8}/,
     );
     expect(p[1]).toMatch(
       /arrowhead:clusterName: "my cluster" .* Example: arrowhead:clusterName: my_cluster-[0-9a-f]{8}/,

@@ -388,7 +388,7 @@ export async function createMachine(spec: MachineSpec, log: Log = defaultLog) {
     throw new Error(
       `${spec.name}: ${(e as Error).message}. Last lines of its serial console ` +
         `(full log: ${kept}):\n${tail}\n` +
-        `If the machine was still booting, raise arrowhead:local.bootTimeoutSec.`,
+        `If the machine was still booting, raise arrowhead:local.bootTimeoutSeconds.`,
     );
   }
   const state: MachineState = {
