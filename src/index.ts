@@ -58,8 +58,7 @@ const cluster = new ScaleioCluster("scaleio", {
   volumePlugin: spec.volumePlugin,
 });
 
-export const cloud = spec.cloud;
-export const nodeSummary = machines.apply((ms) =>
+const nodeSummary = machines.apply((ms) =>
   ms.map((m) => ({
     name: m.name,
     roles: describeRoles(m),
@@ -68,19 +67,28 @@ export const nodeSummary = machines.apply((ms) =>
   })),
 );
 const keyFile = keys.generated ? "arrowhead.key" : "<your private key>";
-export const sshCommands = machines.apply((ms) =>
+const sshCommands = machines.apply((ms) =>
   Object.fromEntries(
     ms.map((m) => [m.name, `ssh -i ${keyFile} -p ${m.sshPort} ${m.sshUser}@${m.sshHost}`]),
   ),
 );
-export const sshKeyHint = keys.generated
-  ? `pulumi stack output sshPrivateKey --show-secrets > ${keyFile} && chmod 600 ${keyFile}`
-  : "uses arrowhead:sshPrivateKey from stack config";
-export const sshPrivateKey = keys.generated ? keys.privateKey : undefined;
-export const gatewayUrl = machines.apply((ms) => {
+const gatewayUrl = machines.apply((ms) => {
   const gw = ms.find((m) => m.services.includes("gateway"))!;
   return `https://${gw.forwardedPorts?.[443] ?? gw.publicAddress}/api`;
 });
-export const clusterState = cluster.clusterState;
-export const systemId = cluster.systemId;
-export const dockerRootDirs = cluster.dockerRootDirs;
+
+// The stack outputs. One object rather than `export const`s so that sshPrivateKey exists only
+// when the stack generated the key (an exported undefined makes Pulumi warn on every run).
+export = {
+  cloud: spec.cloud,
+  nodeSummary,
+  sshCommands,
+  sshKeyHint: keys.generated
+    ? `pulumi stack output sshPrivateKey --show-secrets > ${keyFile} && chmod 600 ${keyFile}`
+    : "uses arrowhead:sshPrivateKey from stack config",
+  ...(keys.generated ? { sshPrivateKey: keys.privateKey } : {}),
+  gatewayUrl,
+  clusterState: cluster.clusterState,
+  systemId: cluster.systemId,
+  dockerRootDirs: cluster.dockerRootDirs,
+};

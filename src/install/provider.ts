@@ -31,6 +31,8 @@ export interface StepInputs {
   /** The node this resource is about (per-host kinds); the master for cluster-wide kinds. */
   host: string;
   spec: InstallSpec;
+  /** node -> host key pinned on first contact by that node's HostPrep (not for HostPrep). */
+  pinnedHostKeys?: Record<string, string>;
 }
 
 const STAGES: Record<StepKind, StageName[]> = {
@@ -125,7 +127,10 @@ export interface StepOutputs extends StepInputs {
 }
 
 async function apply(i: StepInputs, pinned: Record<string, string>): Promise<StepOutputs> {
-  const spec: InstallSpec = { ...i.spec, pinnedHostKeys: { ...i.spec.pinnedHostKeys, ...pinned } };
+  const spec: InstallSpec = {
+    ...i.spec,
+    pinnedHostKeys: { ...i.spec.pinnedHostKeys, ...knownKeys(i.pinnedHostKeys), ...pinned },
+  };
   const perHost = ["HostPrep", "HostPackages", "Gateway", "DockerVolume", "VolumePlugin"].includes(
     i.kind,
   );
@@ -161,12 +166,42 @@ export async function create(i: StepInputs): Promise<{ id: string; outs: StepOut
   return { id: `${i.kind}:${i.host}`, outs };
 }
 
+/**
+ * The value the engine puts where an input is not known yet (during a preview, an output of a
+ * resource still to be created). Our diff receives inputs as the engine sends them, so it sees
+ * this string, not an Output (`unknownValue` in @pulumi/pulumi/runtime/rpc).
+ */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Whether `value` holds an unknown anywhere (itself, an array item or an object member). */
+export function holdsUnknown(value: unknown): boolean {
+  if (value === UNKNOWN) return true;
+  if (Array.isArray(value)) return value.some(holdsUnknown);
+  if (value !== null && typeof value === "object") return Object.values(value).some(holdsUnknown);
+  return false;
+}
+
+/** The pinned host keys that are known strings (unknown or empty ones dropped). */
+function knownKeys(keys: Record<string, unknown> | undefined): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(keys ?? {}).filter(
+      (e): e is [string, string] => typeof e[1] === "string" && e[1] !== "" && e[1] !== UNKNOWN,
+    ),
+  );
+}
+
+/**
+ * Whether a step must run again. `news` may hold unknowns during a preview (a host being added,
+ * a machine still to be created): when the spec is not known, the answer is "may change"
+ * (changes: true); the pinned host keys never decide it (they are state, not configuration).
+ */
 export function diff(
   olds: StepOutputs,
   news: StepInputs,
 ): { changes: boolean; replaces?: string[] } {
   if (olds.kind !== news.kind || olds.host !== news.host)
     return { changes: true, replaces: ["host"] };
+  if (holdsUnknown(news.spec)) return { changes: true };
   return { changes: relevant(olds) !== relevant(news) };
 }
 

@@ -64,7 +64,12 @@ export class InstallStep extends pulumi.dynamic.Resource {
   constructor(
     kind: StepKind,
     name: string,
-    props: { host: string; spec: pulumi.Input<InstallSpec> },
+    props: {
+      host: string;
+      spec: pulumi.Input<InstallSpec>;
+      /** node -> host key pinned on first contact (HostPrep's output); unknown in a preview. */
+      pinnedHostKeys?: Record<string, pulumi.Input<string | undefined>>;
+    },
     opts: pulumi.CustomResourceOptions,
   ) {
     super(
@@ -74,6 +79,7 @@ export class InstallStep extends pulumi.dynamic.Resource {
         kind,
         host: props.host,
         spec: props.spec,
+        pinnedHostKeys: props.pinnedHostKeys ?? {},
         hostKey: undefined,
         hostKeys: undefined,
         systemId: undefined,
@@ -206,10 +212,9 @@ export class ScaleioCluster extends pulumi.ComponentResource {
         volumePlugin: args.volumePlugin ?? true,
         volumePluginBinary: pluginBinary,
       }));
-    const secretSpec = (pinned?: pulumi.Input<Record<string, string>>) =>
-      pulumi.secret(
-        pulumi.all([baseSpec, pinned ?? {}]).apply(([s, p]) => ({ ...s, pinnedHostKeys: p })),
-      );
+    // One secret value for every step; the host keys pinned so far travel beside it, one
+    // Output per host, so a new host's key (unknown during a preview) leaves the spec known.
+    const spec = pulumi.secret(baseSpec);
 
     const names = args.machines.map((m) => m.name);
     const master = args.machines.find((m) => m.mdm === "master")!.name;
@@ -221,36 +226,31 @@ export class ScaleioCluster extends pulumi.ComponentResource {
     const pkgsOf = (pred: (m: MachineInput) => boolean) =>
       args.machines.filter(pred).map((m) => pkgs[m.name]);
     for (const n of names) {
-      prep[n] = new InstallStep(
-        "HostPrep",
-        `${name}-prep-${n}`,
-        { host: n, spec: secretSpec() },
-        child,
-      );
+      prep[n] = new InstallStep("HostPrep", `${name}-prep-${n}`, { host: n, spec }, child);
     }
     // Host keys pinned by HostPrep (first contact) are verified by every later step.
+    const pinnedHostKeys = Object.fromEntries(names.map((n) => [n, prep[n].hostKey]));
     const pinned = pulumi
       .all(names.map((n) => prep[n].hostKey.apply((k) => [n, k ?? ""] as const)))
       .apply((kv) => Object.fromEntries(kv.filter(([, k]) => k !== "")));
-    const spec = secretSpec(pinned);
     for (const n of names) {
       pkgs[n] = new InstallStep(
         "HostPackages",
         `${name}-packages-${n}`,
-        { host: n, spec },
+        { host: n, spec, pinnedHostKeys },
         { ...child, dependsOn: [prep[n]] },
       );
     }
     const cluster = new InstallStep(
       "MdmCluster",
       `${name}-mdm-cluster`,
-      { host: master, spec },
+      { host: master, spec, pinnedHostKeys },
       { ...child, dependsOn: pkgsOf((m) => !!m.mdm) },
     );
     const storage = new InstallStep(
       "StorageLayout",
       `${name}-storage`,
-      { host: master, spec },
+      { host: master, spec, pinnedHostKeys },
       { ...child, dependsOn: [cluster, ...pkgsOf((m) => m.services.includes("sds"))] },
     );
     const gateways = args.machines
@@ -260,7 +260,7 @@ export class ScaleioCluster extends pulumi.ComponentResource {
           new InstallStep(
             "Gateway",
             `${name}-gateway-${m.name}`,
-            { host: m.name, spec },
+            { host: m.name, spec, pinnedHostKeys },
             { ...child, dependsOn: [cluster, pkgs[m.name]] },
           ),
       );
@@ -271,7 +271,7 @@ export class ScaleioCluster extends pulumi.ComponentResource {
           new InstallStep(
             "DockerVolume",
             `${name}-docker-${m.name}`,
-            { host: m.name, spec },
+            { host: m.name, spec, pinnedHostKeys },
             { ...child, dependsOn: [storage, pkgs[m.name]] },
           ),
       );
@@ -284,7 +284,7 @@ export class ScaleioCluster extends pulumi.ComponentResource {
               new InstallStep(
                 "VolumePlugin",
                 `${name}-volume-plugin-${m.name}`,
-                { host: m.name, spec },
+                { host: m.name, spec, pinnedHostKeys },
                 { ...child, dependsOn: [dockers[i], ...gateways] },
               ),
           )
@@ -292,7 +292,7 @@ export class ScaleioCluster extends pulumi.ComponentResource {
     const verification = new InstallStep(
       "Verification",
       `${name}-verify`,
-      { host: master, spec },
+      { host: master, spec, pinnedHostKeys },
       { ...child, dependsOn: [storage, ...gateways, ...dockers, ...plugins] },
     );
 

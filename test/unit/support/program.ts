@@ -122,8 +122,11 @@ export async function runProgram(
   );
   const program = (await import("../../../src/index")) as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(program))
+  // The program's `export =` object: what Pulumi's runtime turns into stack outputs.
+  for (const [k, v] of Object.entries(program)) {
+    if (k === "default" || k === "module.exports") continue; // the interop's view of that object
     outputs[k] = await resolve(v as pulumi.Input<unknown>);
+  }
   // Let every registration the outputs did not wait for land.
   await new Promise((r) => setTimeout(r, 50));
   const byType = (type: string) => resources.filter((r) => r.type === type);

@@ -1,0 +1,104 @@
+// Every install step's diff with the inputs the engine sends during a preview: values that are
+// not known yet arrive as Pulumi's unknown sentinel string (the dynamic provider passes the raw
+// struct to diff), anywhere in the inputs. `pulumi up` always previews first, so a diff that
+// cannot cope fails the whole run (found with the CLI: HostPackages' diff read `.find` of an
+// unknown spec).
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
+import { describe, expect, it } from "vitest";
+import type { Machine } from "../../src/machine";
+import {
+  diff,
+  holdsUnknown,
+  UNKNOWN,
+  type StepKind,
+  type StepInputs,
+  type StepOutputs,
+} from "../../src/install/provider";
+import type { InstallSpec } from "../../src/install/spec";
+
+const KINDS: StepKind[] = [
+  "HostPrep",
+  "HostPackages",
+  "MdmCluster",
+  "StorageLayout",
+  "Gateway",
+  "DockerVolume",
+  "VolumePlugin",
+  "Verification",
+];
+
+function machine(name: string, mdm: Machine["mdm"], services: Machine["services"]): Machine {
+  return {
+    name,
+    mdm,
+    services,
+    os: "centos7",
+    sshHost: "192.0.2.10",
+    sshPort: 22,
+    sshUser: "root",
+    publicAddress: "192.0.2.10",
+    privateAddress: `10.0.0.${name.slice(-1)}`,
+    dataDisks: ["/dev/vdb"],
+  };
+}
+
+const SPEC: InstallSpec = {
+  machines: [
+    machine("node1", "master", ["sds", "sdc", "gateway", "docker"]),
+    machine("node2", "slave", ["sds", "sdc", "docker"]),
+    machine("node3", "tiebreaker", ["sds", "sdc", "docker"]),
+  ],
+  privateKey: "key",
+  os: "centos7",
+  rpmDir: "/rpms",
+  clusterName: "arrowhead-test",
+  protectionDomain: "pd1",
+  storagePool: "sp1",
+  mediaType: "HDD",
+  dockerVolumeGb: 16,
+  mdmPassword: "Mdm-Passw0rd",
+  gatewayPassword: "Gw-Passw0rd",
+  adopted: true,
+  volumePlugin: true,
+};
+
+const olds = (kind: StepKind): StepOutputs => ({ kind, host: "node1", spec: SPEC, changes: 0 });
+const news = (kind: StepKind, spec: unknown, pinned?: Record<string, string>): StepInputs =>
+  ({ kind, host: "node1", spec, pinnedHostKeys: pinned }) as StepInputs;
+
+/** A deep copy of SPEC with one place set to the unknown sentinel. */
+function specWith(edit: (s: Record<string, unknown>) => void): unknown {
+  const copy = structuredClone(SPEC) as unknown as Record<string, unknown>;
+  edit(copy);
+  return copy;
+}
+
+describe("diff of every install step during a preview", () => {
+  it("uses the sentinel the engine sends", () => {
+    expect(UNKNOWN).toBe(unknownValue);
+  });
+
+  it.each(KINDS)("%s: a spec that is unknown as a whole may change", (kind) => {
+    expect(diff(olds(kind), news(kind, UNKNOWN))).toEqual({ changes: true });
+  });
+
+  it.each(KINDS)("%s: unknown machines, or one unknown address, may change", (kind) => {
+    const cases = [
+      specWith((s) => (s.machines = UNKNOWN)),
+      specWith((s) => ((s.machines as Record<string, unknown>[])[2].privateAddress = UNKNOWN)),
+      specWith((s) => ((s.machines as Record<string, unknown>[])[0].dataDisks = [UNKNOWN])),
+      specWith((s) => (s.mdmPassword = UNKNOWN)),
+    ];
+    for (const spec of cases) expect(diff(olds(kind), news(kind, spec))).toEqual({ changes: true });
+  });
+
+  it.each(KINDS)("%s: a known spec with a new host's key still unknown is unchanged", (kind) => {
+    const r = diff(olds(kind), news(kind, structuredClone(SPEC), { node1: "k", node4: UNKNOWN }));
+    expect(r).toEqual({ changes: false });
+  });
+
+  it("holdsUnknown finds the sentinel at any depth and nothing else", () => {
+    expect(holdsUnknown({ a: [{ b: UNKNOWN }] })).toBe(true);
+    expect(holdsUnknown({ a: [{ b: "x" }], c: null, d: 3 })).toBe(false);
+  });
+});
