@@ -1,12 +1,13 @@
-// RPM upload throughput: the installer's own upload (SshSession.upload through uploadAll, with
-// its sha256 checks) against OpenSSH's scp of the same files to the same hosts, in the same run,
+// RPM upload throughput: the installer's own upload (upload.ts stageAll: SFTP into a private
+// folder, root moves it into the root-only staging folder, with its sha256 checks as root) against OpenSSH's scp of the same files to the same hosts, in the same run,
 // both through the same loopback relay and both verifying host keys.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { nullSink, Redactor, stepLog } from "../src/install/log";
-import { sha256File, SshSession, uploadAll } from "../src/install/ssh";
+import type { SshSession } from "../src/install/ssh";
+import { sha256File, stageAll, STAGING_ROOT } from "../src/install/upload";
 import type { Lab, LabHost } from "../test/lab/hosts";
 import { connectAsRoot } from "./lab";
 import { record } from "./report";
@@ -21,7 +22,8 @@ const FILES: [string, number][] = [
   ["EMC-ScaleIO-sdc-3.6-700.103.el7.x86_64.rpm", 25],
   ["EMC-ScaleIO-mgmt-server-3.6-700.103.noarch.rpm", 25],
 ];
-const SSH2_DIR = "/var/tmp/bench-upload/ssh2";
+const SSH2_NAME = "bench-upload";
+const SSH2_DIR = `${STAGING_ROOT}/${SSH2_NAME}`;
 const SCP_DIR = "/var/tmp/bench-upload/scp";
 
 /** Random (incompressible) files, written 1 MB at a time so memory stays flat. */
@@ -91,7 +93,7 @@ export async function benchUpload(lab: Lab, tmp: string, rounds = 2): Promise<vo
     sessions.map((s) => ({
       session: s,
       log: logOf(s),
-      files: files.map((f) => ({ local: f, remote: `${SSH2_DIR}/${path.basename(f)}` })),
+      files: files.map((f) => ({ local: f, name: `${SSH2_NAME}/${path.basename(f)}` })),
     }));
   try {
     const ssh2Ms: number[] = [];
@@ -106,7 +108,7 @@ export async function benchUpload(lab: Lab, tmp: string, rounds = 2): Promise<vo
       await clean(SSH2_DIR);
       t = Date.now();
       const cpu0 = process.cpuUsage();
-      const n = await uploadAll(jobs());
+      const n = await stageAll(jobs());
       ssh2Ms.push(Date.now() - t);
       const cpu = process.cpuUsage(cpu0);
       ssh2CpuMs.push(Math.round((cpu.user + cpu.system) / 1000));
@@ -161,7 +163,7 @@ export async function benchUpload(lab: Lab, tmp: string, rounds = 2): Promise<vo
     });
     // Second upload of the same files: every file is skipped after a remote sha256sum.
     let t = Date.now();
-    const again = await uploadAll(jobs());
+    const again = await stageAll(jobs());
     const secondMs = Date.now() - t;
     if (again !== 0) throw new Error(`second upload re-sent ${again} files`);
     record({
@@ -176,7 +178,7 @@ export async function benchUpload(lab: Lab, tmp: string, rounds = 2): Promise<vo
     // Guard for the skip logic: a remote file changed behind our back is sent again.
     const victim = `${SSH2_DIR}/${path.basename(files[files.length - 1])}`;
     await sessions[0].exec(`printf x >> ${victim}`, { log: logOf(sessions[0]), quiet: true });
-    const resent = await uploadAll(jobs());
+    const resent = await stageAll(jobs());
     if (resent !== 1) throw new Error(`a changed remote file: ${resent} files re-sent, expected 1`);
     // What part of that is the local hashing (the installer hashes each file once per host).
     t = Date.now();

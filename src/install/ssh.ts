@@ -1,16 +1,12 @@
 // The SSH transport: connect (with retries while a machine boots), verify host keys, run
 // commands (as root or through `sudo -n`), stream their output to a per-host, per-step log,
-// upload files only when they differ, and forward a TCP connection through the host.
-// Nothing here knows about ScaleIO.
-import { createHash } from "crypto";
-import { createReadStream } from "fs";
-import { stat } from "fs/promises";
-import * as path from "path";
+// put files over SFTP (as the login user), and forward a TCP connection through the host.
+// Nothing here knows about ScaleIO or about staging (upload.ts).
 import type { Duplex } from "stream";
 import { Client, type ClientChannel, type ServerHostKeyAlgorithm, type SFTPWrapper } from "ssh2";
 import { decideHostKey, serverHostKeyAlgorithms, type HostKeyExpectation } from "./hostkey";
 import type { StepLog } from "./log";
-import { assertEnvName, q, sectioned, splitSections } from "./shell";
+import { assertEnvName, q } from "./shell";
 
 export interface SshTarget {
   /** Node name, used in messages and logs. */
@@ -43,8 +39,10 @@ export interface ExecOptions {
   timeoutMs?: number;
   /**
    * Secrets for the command: each is read from stdin into a shell variable of that name and
-   * exported, so it never appears in a command line (ours or the remote `ps`'s for the shell).
-   * The command refers to them as "$NAME".
+   * exported, so it is in no command line we send and in no argv of the shell that runs it.
+   * The command refers to them as "$NAME"; a command that puts "$NAME" in a program's
+   * arguments makes it visible in that program's argv (`ps`) while it runs, so commands pipe
+   * secrets to programs that read them on stdin instead (see scli.ts).
    */
   secrets?: Record<string, string>;
   /** Reject on non-zero exit (default true). */
@@ -351,83 +349,31 @@ export class SshSession {
     return this.sftpP;
   }
 
-  /** The sha256 each remote file has now ("" when absent), all in one round trip. */
-  async remoteSha256s(remotes: string[], log: StepLog): Promise<string[]> {
-    const queries = Object.fromEntries(
-      remotes.map((f, i) => [String(i), remoteSha256Command(f, f + STAMP_SUFFIX)]),
-    );
-    const r = await this.exec(sectioned(queries), { log, quiet: true });
-    const answers = splitSections(r.stdout);
-    return remotes.map((_, i) => /^[0-9a-f]{64}/.exec(answers[String(i)]?.out ?? "")?.[0] ?? "");
-  }
-
   /**
-   * Upload `local` to `remote` unless the remote file already has the same sha256.
-   * Writes to a temporary name and renames, so an interrupted upload never looks complete.
-   * Returns true when it uploaded.
+   * Create folder `remote` over SFTP (as the login user) with `mode`; fails when it exists, so a
+   * fresh random name gives a folder nobody else made.
    */
-  async upload(local: string, remote: string, log: StepLog): Promise<boolean> {
-    return (await this.uploadFiles([{ local, remote }], log)) === 1;
-  }
-
-  /**
-   * Upload each file whose remote copy differs (one round trip checks them all), one after
-   * another. Returns how many were sent.
-   */
-  async uploadFiles(files: { local: string; remote: string }[], log: StepLog): Promise<number> {
-    if (files.length === 0) return 0;
-    // The local hashes (shared by every host) and the remote check run at the same time.
-    const [want, have] = await Promise.all([
-      Promise.all(files.map((f) => localSha256(f.local))),
-      this.remoteSha256s(
-        files.map((f) => f.remote),
-        log,
-      ),
-    ]);
-    const todo = files.filter((f, i) => {
-      const same = have[i] === want[i];
-      if (same) log.info(`${path.basename(f.local)} already on host (sha256 matches)`);
-      return !same;
-    });
-    if (todo.length === 0) return 0;
-    // The directories belong to the login user so SFTP (which runs as that user) can write them.
-    const dirs = [...new Set(todo.map((f) => path.posix.dirname(f.remote)))].map(q).join(" ");
-    await this.exec(`mkdir -p ${dirs} && chown ${q(this.target.user)} ${dirs}`, { log });
-    for (const f of todo) await this.send(f.local, f.remote, want[files.indexOf(f)], log);
-    return todo.length;
-  }
-
-  private async send(local: string, remote: string, sha: string, log: StepLog): Promise<void> {
-    const tmp = `${remote}.part`;
-    const stamp = `${remote}${STAMP_SUFFIX}`;
-    log.info(`uploading ${path.basename(local)}`);
+  async sftpMkdir(remote: string, mode: number): Promise<void> {
     const sftp = await this.sftp();
     await new Promise<void>((resolve, reject) =>
-      sftp.fastPut(local, tmp, (err) =>
+      sftp.mkdir(remote, { mode }, (err) =>
+        err
+          ? reject(new Error(`[${this.name}] cannot create ${remote} over SFTP: ${err.message}`))
+          : resolve(),
+      ),
+    );
+  }
+
+  /** Copy local file `local` to `remote` over SFTP (as the login user). */
+  async sftpPut(local: string, remote: string): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((resolve, reject) =>
+      sftp.fastPut(local, remote, (err) =>
         err
           ? reject(new Error(`[${this.name}] upload of ${local} failed: ${err.message}`))
           : resolve(),
       ),
     );
-    // SSH's integrity protection and SFTP's per-write status already guarantee the bytes; what
-    // can still go wrong is a short file, so the size is checked (re-hashing 100s of MB on every
-    // host cost more than OpenSSH's whole transfer: bench upload). Then move into place and
-    // record the hash with the file's identity for the next run's quick check.
-    const size = (await stat(local)).size;
-    const done = await this.exec(
-      `rm -f ${q(stamp)} && s=$(stat -c %s ${q(tmp)}) && echo "$s" && [ "$s" = ${size} ] && ` +
-        `mv -f ${q(tmp)} ${q(remote)} && ` +
-        `printf '%s\\n' ${q(sha)} "$(stat -c '${STAMP_STAT}' ${q(remote)})" > ${q(stamp)}`,
-      { log, quiet: true, check: false },
-    );
-    if (done.stdout.trim() !== String(size)) {
-      throw new Error(
-        `[${this.name}] uploaded ${remote} but it has ${done.stdout.trim() || "no"} bytes, not ${size}: ` +
-          `the transfer was cut short; re-run to send it again`,
-      );
-    }
-    if (done.code !== 0)
-      throw new RemoteCommandError(this.name, log.step, `install ${remote}`, done, this.redact);
   }
 
   /**
@@ -461,55 +407,4 @@ export class SshSession {
   close(): void {
     this.client.end();
   }
-}
-
-export function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash("sha256");
-    createReadStream(file)
-      .on("error", reject)
-      .on("data", (d) => h.update(d))
-      .on("end", () => resolve(h.digest("hex")));
-  });
-}
-
-/** Local hashes by path, size and mtime: a file sent to N hosts is read and hashed once. */
-const localHashes = new Map<string, Promise<string>>();
-
-export async function localSha256(file: string): Promise<string> {
-  const st = await stat(file);
-  const key = `${file}\0${st.size}\0${st.mtimeMs}`;
-  let h = localHashes.get(key);
-  if (!h) {
-    h = sha256File(file);
-    localHashes.set(key, h);
-    h.catch(() => localHashes.delete(key));
-  }
-  return h;
-}
-
-/**
- * Beside each uploaded file we record its verified sha256 and its size, mtime and inode. While
- * those still match, the recorded hash is the file's hash (the rsync-style quick check), so a
- * re-run does not re-read hundreds of MB on every host; any change to the file, or no record,
- * falls back to hashing it.
- */
-export const STAMP_SUFFIX = ".sha256";
-
-const STAMP_STAT = "%s %Y %i";
-
-export function remoteSha256Command(remote: string, stamp: string): string {
-  return (
-    `if [ -f ${q(stamp)} ] && [ -f ${q(remote)} ] && ` +
-    `[ "$(sed -n 2p ${q(stamp)})" = "$(stat -c '${STAMP_STAT}' ${q(remote)})" ]; ` +
-    `then sed -n 1p ${q(stamp)}; else sha256sum ${q(remote)} 2>/dev/null || true; fi`
-  );
-}
-
-/** Upload many files to many hosts at once; each host's files go one after another. */
-export async function uploadAll(
-  jobs: { session: SshSession; files: { local: string; remote: string }[]; log: StepLog }[],
-): Promise<number> {
-  const counts = await Promise.all(jobs.map((j) => j.session.uploadFiles(j.files, j.log)));
-  return counts.reduce((a, b) => a + b, 0);
 }

@@ -13,6 +13,7 @@ import { runInstall, type InstallResult } from "../../src/install/runner";
 import type { InstallSpec } from "../../src/install/spec";
 import { nullSink, Redactor, stepLog, type LogLine } from "../../src/install/log";
 import { SshSession } from "../../src/install/ssh";
+import { stageFiles, STAGING_ROOT } from "../../src/install/upload";
 import { generateHostKey } from "../../src/ssh-keygen";
 
 const REPO = path.resolve(__dirname, "..", "..");
@@ -289,11 +290,12 @@ describe("installer on lab hosts", () => {
     try {
       const local = path.join(tmp, "blob.bin");
       fs.writeFileSync(local, "first");
-      expect(await s.upload(local, "/var/tmp/arrowhead/t/blob.bin", log)).toBe(true);
-      expect(await s.upload(local, "/var/tmp/arrowhead/t/blob.bin", log)).toBe(false);
+      const blob = [{ local, name: "t/blob.bin" }];
+      expect(await stageFiles(s, blob, log)).toBe(1);
+      expect(await stageFiles(s, blob, log)).toBe(0);
       fs.writeFileSync(local, "second");
-      expect(await s.upload(local, "/var/tmp/arrowhead/t/blob.bin", log)).toBe(true);
-      expect(await sh(h.name, "cat /var/tmp/arrowhead/t/blob.bin")).toBe("second");
+      expect(await stageFiles(s, blob, log)).toBe(1);
+      expect(await sh(h.name, `cat ${STAGING_ROOT}/t/blob.bin`)).toBe("second");
       // Runs as root through sudo -n; a secret arrives through stdin only.
       const r = await s.exec('id -u; echo "len=${#MY_SECRET}"; tr "\\0" " " < /proc/$$/cmdline', {
         log,

@@ -377,7 +377,6 @@ describe("what the stage writes", () => {
       parsePluginProbe(
         [
           `bin=${h("a")}`,
-          "staged=",
           `config=${h("b")}`,
           "ca=",
           `unit=${h("c")}`,
@@ -390,7 +389,6 @@ describe("what the stage writes", () => {
       ),
     ).toEqual({
       bin: h("a"),
-      staged: "",
       config: h("b"),
       ca: "",
       unit: h("c"),

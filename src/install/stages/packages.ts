@@ -1,16 +1,19 @@
-// Stage "packages": upload the host's ScaleIO RPMs (only when their sha256 differs) and install
-// them with the install-time variables the package scripts read (reference §3). A package whose
-// installed version equals the file's is skipped. Secret variables travel on stdin.
-import * as path from "path";
+// Stage "packages": stage the host's ScaleIO RPMs in the root-only staging folder (sent only when
+// the staged copy's sha256 differs, see upload.ts) and install them with the install-time
+// variables the package scripts read (reference §3), each only after root checked the folders
+// and hashed the file. A package whose installed version equals the file's is skipped. Secret
+// variables travel on stdin.
 import type { Machine, MdmRole } from "../../machine";
 import { SECRET_VARS, type InstallContext } from "../context";
 import type { Component, RpmFile } from "../rpms";
 import { q } from "../shell";
 import { componentsOf, managerIps } from "../spec";
+import { installStaged, localSha256, stagedPath, stageFiles } from "../upload";
 import { fixRepos } from "./repos";
 
 export const STEP = "packages";
-export const REMOTE_RPM_DIR = "/var/tmp/arrowhead/rpms";
+/** Where the RPMs are staged on a host (root-only, see upload.ts). */
+export const REMOTE_RPM_DIR = stagedPath("rpms");
 
 export interface PackageJob {
   component: Component;
@@ -148,22 +151,22 @@ export async function installPackages(
   if (todo.length === 0) return { installed: [] };
   const session = await ctx.session(host);
   const log = ctx.log(host, STEP);
-  const files = todo.map((j) => ({
-    local: j.rpm.path,
-    remote: path.posix.join(REMOTE_RPM_DIR, j.rpm.file),
-  }));
-  if ((await session.uploadFiles(files, log)) > 0)
+  const files = todo.map((j) => ({ local: j.rpm.path, name: `rpms/${j.rpm.file}` }));
+  if ((await stageFiles(session, files, log)) > 0)
     ctx.changes.push({ host, step: STEP, command: `upload ${todo.length} package file(s)` });
   for (const j of todo) {
     await ctx.step(host, `${STEP}:${j.component}`);
-    const remote = path.posix.join(REMOTE_RPM_DIR, j.rpm.file);
+    const remote = stagedPath(`rpms/${j.rpm.file}`);
     // The variables go inside the privileged command (`sudo -n sh -c 'env VAR=.. yum ..'`,
     // see SshSession.wrap): sudo resets the environment, so set outside they would be lost.
-    await ctx.run(host, STEP, installCommand(j, remote), {
-      change: true,
-      secrets: j.secrets,
-      timeoutMs: 20 * 60_000,
-    });
+    await installStaged(
+      ctx,
+      host,
+      STEP,
+      { file: remote, sha256: await localSha256(j.rpm.path) },
+      installCommand(j, remote),
+      { secrets: j.secrets, timeoutMs: 20 * 60_000 },
+    );
     if (j === mdmJob) await checkRole(true);
   }
   await fixRepos(ctx, host, STEP);

@@ -1,6 +1,6 @@
 // Stage "volumeplugin": the Docker volume plugin "scaleio" (driver/) on a Docker host. The
-// binary built on this machine (plugin-build.ts) is uploaded like the RPMs (sha256-stamped) and
-// installed at /usr/local/bin; the root-only config file names the gateway (the gateway node's
+// binary built on this machine (plugin-build.ts) is staged like the RPMs (root-only staging
+// folder, see upload.ts) and installed at /usr/local/bin after root hashed the staged copy; the root-only config file names the gateway (the gateway node's
 // private address, 443), the MDM admin login the gateway's REST API takes, the system, domain
 // and pool, and how to trust the gateway's certificate; a systemd unit ordered before Docker
 // runs it. One query finds what is there (binary, config, CA file and unit hashes, the unit's
@@ -13,7 +13,7 @@ import { fetchCertificate } from "../gateway-api";
 import { ensurePluginBinary, PLUGIN_BINARY_NAME, type PluginBinary } from "../plugin-build";
 import { q } from "../shell";
 import { gatewayNode } from "../spec";
-import { remoteSha256Command, STAMP_SUFFIX } from "../ssh";
+import { installStaged, stagedPath, stageFiles } from "../upload";
 import { GATEWAY_PORT } from "./gateway";
 
 export const STEP = "volumeplugin";
@@ -26,8 +26,9 @@ export const PLUGIN_UNIT_PATH = `/etc/systemd/system/${PLUGIN_UNIT}`;
 export const PLUGIN_SOCKET = "/run/docker/plugins/scaleio.sock";
 /** Where the plugin mounts its volumes (the driver's default mountRoot). */
 export const PLUGIN_MOUNT_ROOT = "/var/lib/scaleio-volume-plugin/mounts";
-/** The upload lands here first (with its sha256 stamp), then is installed as root. */
-export const PLUGIN_STAGING = `/var/tmp/arrowhead/bin/${PLUGIN_BINARY_NAME}`;
+/** The upload is staged here (root-only), then hashed and installed as root. */
+export const PLUGIN_STAGING_NAME = `bin/${PLUGIN_BINARY_NAME}`;
+export const PLUGIN_STAGING = stagedPath(PLUGIN_STAGING_NAME);
 /** How long the socket may take to appear after a (re)start. */
 const SOCKET_WAIT_MS = 60_000;
 
@@ -136,9 +137,8 @@ export function gatewayTrust(
 
 /** What one query finds on a host. */
 export interface PluginProbe {
-  /** sha256 of the installed binary, the uploaded copy, config, CA file and unit ("" when absent). */
+  /** sha256 of the installed binary, config, CA file and unit ("" when absent). */
   bin: string;
-  staged: string;
   config: string;
   ca: string;
   unit: string;
@@ -156,7 +156,6 @@ export function pluginProbeScript(): string {
     `echo "${k}=$(sha256sum ${q(f)} 2>/dev/null | cut -d' ' -f1)"`;
   return [
     sha("bin", PLUGIN_BIN),
-    `echo "staged=$(${remoteSha256Command(PLUGIN_STAGING, PLUGIN_STAGING + STAMP_SUFFIX)} | cut -d' ' -f1)"`,
     sha("config", PLUGIN_CONFIG),
     sha("ca", PLUGIN_CA),
     sha("unit", PLUGIN_UNIT_PATH),
@@ -180,7 +179,6 @@ export function parsePluginProbe(out: string): PluginProbe {
   const hex = (k: string) => (/^[0-9a-f]{64}$/.test(get(k)) ? get(k) : "");
   return {
     bin: hex("bin"),
-    staged: hex("staged"),
     config: hex("config"),
     ca: hex("ca"),
     unit: hex("unit"),
@@ -273,12 +271,15 @@ export async function setupVolumePlugin(
   let restart = false;
   if (p.bin !== bin.sha256) {
     await ctx.step(host, `${STEP}:binary`);
-    if (p.staged !== bin.sha256) {
-      const session = await ctx.session(host);
-      if ((await session.uploadFiles([{ local: bin.path, remote: PLUGIN_STAGING }], log)) > 0)
-        ctx.changes.push({ host, step: STEP, command: `upload ${PLUGIN_BINARY_NAME}` });
-    }
-    await run(
+    const session = await ctx.session(host);
+    const files = [{ local: bin.path, name: PLUGIN_STAGING_NAME }];
+    if ((await stageFiles(session, files, log)) > 0)
+      ctx.changes.push({ host, step: STEP, command: `upload ${PLUGIN_BINARY_NAME}` });
+    await installStaged(
+      ctx,
+      host,
+      STEP,
+      { file: PLUGIN_STAGING, sha256: bin.sha256 },
       `install -m 0755 -o root -g root ${PLUGIN_STAGING} ${PLUGIN_BIN}.tmp && mv -f ${PLUGIN_BIN}.tmp ${PLUGIN_BIN}`,
     );
     restart = true;
@@ -368,7 +369,7 @@ export async function teardownVolumePlugin(
     host,
     step,
     `systemctl disable --now ${PLUGIN_UNIT} 2>/dev/null; ` +
-      `rm -rf ${PLUGIN_BIN} ${PLUGIN_DIR} ${PLUGIN_UNIT_PATH} ${PLUGIN_STAGING} ${PLUGIN_STAGING}${STAMP_SUFFIX} && ` +
+      `rm -rf ${PLUGIN_BIN} ${PLUGIN_DIR} ${PLUGIN_UNIT_PATH} ${PLUGIN_STAGING} && ` +
       "systemctl daemon-reload",
     { change: true },
   );
