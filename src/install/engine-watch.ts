@@ -24,7 +24,7 @@ export const EXIT_GRACE_MS = 1000;
 export function parentOf(pid: number | "self"): number | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+    // "pid (comm) state ppid ...": comm may hold spaces and ')', so read after the last ')'.
     const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
     return Number.isInteger(ppid) ? ppid : undefined;
   } catch {

@@ -20,7 +20,10 @@ export const HOST_LOCK = `${LOCK_DIR}/host.lock`;
 export const CLUSTER_LOCK = `${LOCK_DIR}/cluster.lock`;
 /** The holder waits this long per attempt, then says again who holds the lock (seconds). */
 export const LOCK_POLL_S = 10;
-/** Longest wait for a lock (ms): then the run fails, naming the holder (two runs may each wait for the other). */
+/**
+ * Longest wait for a lock (ms): then the run fails, naming the holder (two runs taking hosts in
+ * different orders could otherwise wait for each other for ever).
+ */
 export const LOCK_WAIT_MS = 30 * 60_000;
 /** How long a lock no install of this process uses is kept (ms): the next step may need it. */
 export const LOCK_LINGER_MS = 2000;
@@ -31,7 +34,10 @@ const HELD = "arrowhead-lock held";
 /** This process as lock holders name it: a run id, the pid, the machine and the user. */
 export const RUN_ID = randomBytes(4).toString("hex");
 
-/** What the lock file says about its holder, e.g. "run 1a2b3c4d: pid 4242 on laptop (alice) since 2026-12-06T10:00:00Z". */
+/**
+ * What the lock file says about its holder, e.g.
+ * "run 1a2b3c4d: pid 4242 on laptop (alice) since 2026-12-06T10:00:00.000Z".
+ */
 export function ownerText(o: {
   runId: string;
   pid: number;
@@ -43,16 +49,17 @@ export function ownerText(o: {
 }
 
 /**
- * The remote command (POSIX sh, run as root) that takes the exclusive lock `file`, creating its
- * folder root-only; prints a BUSY line with the holder's text every LOCK_POLL_S seconds while it
- * waits (a waiter whose channel is gone dies on that write), then writes `owner` into the file,
- * prints HELD and keeps the lock until its stdin ends. Exit 127 when `flock` is missing.
+ * The remote command (POSIX sh, run as root) that takes the exclusive lock `file`, its folder
+ * made root-only (0700); prints a BUSY line with the holder's text every LOCK_POLL_S seconds
+ * while it waits (a waiter whose channel is gone dies on that write), then writes `owner` into
+ * the file, prints HELD and keeps the lock until its stdin ends. Exit 127 when `flock` is missing.
  */
 export function holdLockCommand(file: string, owner: string): string {
   const f = q(file);
+  const dir = q(path.posix.dirname(file));
   return [
     `command -v flock >/dev/null || { echo 'flock not found on this host (util-linux)' >&2; exit 127; }`,
-    `umask 077 && mkdir -p ${q(path.posix.dirname(file))} && exec 9<>${f}`,
+    `umask 077 && mkdir -p ${dir} && chmod 700 ${dir} && exec 9<>${f}`,
     `until flock -n -x 9 || { echo "${BUSY} $(head -c 400 ${f} | tr -d '\\n')"; flock -w ${LOCK_POLL_S} -x 9; }; do :; done`,
     `printf '%s\\n' ${q(owner)} > ${f} && echo '${HELD}' && exec cat >/dev/null`,
   ].join("\n");
