@@ -52,7 +52,7 @@ export function wholeNumber(
   min: number,
   max: number,
 ): { value: number } | { problem: string } {
-  const digits = typeof raw === "string" && /^\d{1,15}$/.test(raw.trim());
+  const digits = typeof raw === "string" && /^\d{1,15}$/.test(raw);
   const n = typeof raw === "number" || digits ? Number(raw) : NaN;
   if (!Number.isSafeInteger(n))
     return { problem: `${JSON.stringify(raw)} is not a whole number (digits only)` };

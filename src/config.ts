@@ -1050,7 +1050,13 @@ function readHost(
     report(problems, at(f), what, example);
   const name = typeof h.name === "string" ? h.name : "";
   const node = nodes.find((n) => n.name === name);
-  if (!node)
+  if (!NODE_NAME.test(name))
+    fail(
+      "name",
+      `${JSON.stringify(h.name ?? "")} must be a lowercase host name (a-z, 0-9, -; at most 31 characters)`,
+      "name: node1",
+    );
+  else if (!node)
     fail("name", `"${name}" is not one of the nodes (${nodes.map((n) => n.name).join(", ")})`);
   const address = typeof h.address === "string" ? h.address : "";
   if (!address) fail("address", "is required");
