@@ -83,7 +83,10 @@ export interface DigitalOceanSpec {
   vpcCidr: string;
 }
 export interface LocalSpec {
-  /** Path of the base qcow2 (CentOS 7 / Rocky GenericCloud) the user downloaded. */
+  /**
+   * Path of the base qcow2 (CentOS 7 / Rocky GenericCloud) the user downloaded. This and the
+   * other paths here are absolute: config resolves them from the project directory, `~` expanded.
+   */
   baseImage: string;
   /** Optional direct-boot kernel and initrd (images without a bootloader, as the test image). */
   kernel?: string;
@@ -131,7 +134,9 @@ export interface Spec {
   wipeDevices: Record<string, string[]>;
   /** Config that is accepted but deserves the user's attention; the program logs each as a warning. */
   warnings: string[];
+  /** Absolute: a relative rpmDir in config is taken from the project directory (project-dir.ts). */
   rpmDir: string;
+  /** A plain http(s) URL (config-values.ts httpUrlProblem). */
   centos7VaultUrl: string;
   deleteVolumes: boolean;
   /** The Docker volume plugin "scaleio" on every Docker host (default true; needs Go to build). */
