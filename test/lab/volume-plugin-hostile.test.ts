@@ -198,9 +198,11 @@ describe("volume plugin refuses hostile inputs on its socket", () => {
     );
     const owner = await sh(
       HOST,
-      `docker run --rm --volume-driver scaleio -v hstok:/data ${IMAGE} stat -c '%u:%g' /data`,
+      // nocopy: without it Docker's copy-up chowns the volume to the image directory's owner
+      // (moby copyExistingContents -> copyOwnership), whatever the plugin set.
+      `docker run --rm --volume-driver scaleio -v hstok:/data:nocopy ${IMAGE} stat -c '%u:%g %a' /data`,
     );
-    expect(owner).toBe("4294967294:4294967294");
+    expect(owner).toBe("4294967294:4294967294 755");
     const st = JSON.parse(
       await sh(HOST, "docker volume inspect hstok --format '{{json .Status}}'"),
     ) as Record<string, string>;

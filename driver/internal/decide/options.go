@@ -88,8 +88,8 @@ var optionHelp = map[string]string{
 	"iops":          fmt.Sprintf("0 (unlimited) or a whole number >= %d and <= %d, e.g. iops=500", MinIOPSLimit, MaxIOPSLimit),
 	"bandwidthKBps": fmt.Sprintf("0 (unlimited) or a multiple of %d from %d to %d KB/s, e.g. bandwidthKBps=10240 (10 MB/s)", BandwidthStepKBps, BandwidthStepKBps, MaxBandwidthKBps),
 	"mode":          fmt.Sprintf("an octal mode from 0 to %04o, e.g. mode=0755", MaxMode),
-	"uid":           fmt.Sprintf("a numeric user id from 0 to %d, e.g. uid=1000", MaxOwnerID),
-	"gid":           fmt.Sprintf("a numeric group id from 0 to %d, e.g. gid=1000", MaxOwnerID),
+	"uid":           fmt.Sprintf("a numeric user id from 0 to %d, e.g. uid=1000", uint64(MaxOwnerID)),
+	"gid":           fmt.Sprintf("a numeric group id from 0 to %d, e.g. gid=1000", uint64(MaxOwnerID)),
 	"takeover":      "true or false, e.g. takeover=true",
 }
 
