@@ -23,27 +23,29 @@ const DefaultSizeGB = 16
 const GranularityGB = 8
 
 // MaxSizeGB is the largest volume size accepted, in GB: 1 PB (1024 * 1024 GB), ScaleIO's
-// largest volume (ScaleIO 2.x/3.x "product limits": volumes of 8 GB to 1 PB). Besides being the
-// vendor's limit it keeps every later computation in range: the gateway call sends the size in
-// KB, 2^40 KB here, far below int64's limit (sizes such as 2^44 GB used to wrap to 8 GB).
+// largest volume as its 2.x/3.x product limits give it (volumes of 8 GB to 1 PB). That figure is
+// not in scaleio-reference.md or dvol-reference.md and was not found in the public pages
+// searched: a gateway with a lower limit refuses the create itself. Either way the bound keeps
+// every later computation in range: the size goes to the gateway in KB, at most 2^40 KB here,
+// far below int64's limit (2^44 GB used to wrap around to 8 GB).
 const MaxSizeGB = 1024 * 1024
 
 // MinIOPSLimit is the smallest non-zero per-mapping IOPS limit ScaleIO accepts
 // (setMappedSdcLimits iopsLimit: 0 = unlimited, else greater than 10; dvol-reference §2).
 const MinIOPSLimit = 11
 
-// MaxIOPSLimit is the largest per-mapping IOPS limit accepted: 2^31 - 1, the largest value of
-// the gateway's 32-bit integer fields (iopsLimit is sent as a string and read back as the
-// integer limitIops, dvol-reference §2). ScaleIO documents no smaller upper bound.
+// MaxIOPSLimit is the largest per-mapping IOPS limit accepted: 2^31 - 1. dvol-reference §2 and
+// the public pages searched give only the lower bound; 2^31 - 1, the largest 32-bit signed
+// integer, is a conservative cap that any integer field (limitIops is read back as one) holds.
 const MaxIOPSLimit = 1<<31 - 1
 
 // BandwidthStepKBps is the unit of setMappedSdcLimits bandwidthLimitInKbps: 0 = unlimited,
 // else a multiple of 1024 KB/s (read back as limitBwInMbps, MB/s; dvol-reference §2).
 const BandwidthStepKBps = 1024
 
-// MaxBandwidthKBps is the largest per-mapping bandwidth limit accepted, in KB/s: the largest
-// multiple of 1024 that fits the gateway's 32-bit integer field bandwidthLimitInKbps (2^31 - 1024
-// KB/s, about 2 TB/s). ScaleIO documents no smaller upper bound.
+// MaxBandwidthKBps is the largest per-mapping bandwidth limit accepted, in KB/s: 2^31 - 1024, the
+// largest multiple of 1024 below 2^31 (about 2 TB/s). As for MaxIOPSLimit, no documented upper
+// bound was found; this is a conservative 32-bit cap.
 const MaxBandwidthKBps = 1<<31 - BandwidthStepKBps
 
 // MaxOwnerID is the largest uid or gid accepted for the data directory: 2^32 - 2. Linux ids are
