@@ -1,11 +1,10 @@
-// End to end on the local stack, through the real Pulumi engine (no mocks, no harness): the
-// README's own commands, run as a user runs them. A stack file copied from stacks/Pulumi.local.yaml,
-// `pulumi stack init`, `pulumi config set` (passwords with --secret), `npm run pulumi -- preview`
-// (a plan, nothing created) and `-- up` (3 QEMU machines from the test image under software
-// emulation, the installer's resources install ScaleIO, the emulator's el7 packages, and Docker
-// over SSH). The engine runs src/index.ts through scripts/pulumi.ts (the Automation API: the Go
-// module proxy has no Node.js language host); refresh, destroy, stack output/export/rm are the
-// CLI's own. Checks: host keys, the private network, `3_node Normal`, Docker on each ScaleIO
+// End to end on the local stack, through the real Pulumi CLI (no mocks, no harness): the README's
+// "Use" block run line by line as written, on a fresh backend (`pulumi login --local` with a HOME
+// of the test's own), on the `local` stack of stacks/Pulumi.local.yaml (restored afterwards), with
+// the settings test/e2e/README.md tells a local-stack user to make in between. The CLI starts the
+// program through Pulumi's language host and runtime (ts-node, type checking on); `pulumi up`
+// previews first. 3 QEMU machines from the test image under software emulation; the installer's
+// resources install ScaleIO (the emulator's el7 packages) and Docker over SSH. Checks: host keys, the private network, `3_node Normal`, Docker on each ScaleIO
 // volume, the gateway at the gatewayUrl output, a second `up` that changes nothing and opens no
 // SSH session, a killed QEMU reported gone by `refresh`, `destroy` and `stack rm` leaving nothing,
 // and no secret in clear in the state.
@@ -25,10 +24,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { destroyStack } from "../../src/providers/local/index";
 import { BUSYBOX_TAR, buildTestImage, IMAGE_OS } from "./image/build";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { PulumiStack, REPO, resourceSummary } from "../support/pulumi-cli";
+import { PulumiStack, resourceSummary, type CliResult } from "../support/pulumi-cli";
+import { readmeCommands } from "../support/readme";
 import { sshExec, Target } from "./ssh-exec";
 
-const STACK = "e2e";
+/** The stack the README's "Use" block selects. */
+const STACK = "local";
 const OS = process.env.ARROWHEAD_E2E_OS ?? IMAGE_OS;
 const MDM_PASSWORD = "E2e-Mdm-Passw0rd";
 const GATEWAY_PASSWORD = "E2e-Gw-Passw0rd";
@@ -45,6 +46,19 @@ const stateDir = path.join(os.tmpdir(), "arrowhead-e2e-state");
 const pulumiDir = path.join(os.tmpdir(), "arrowhead-e2e-pulumi");
 const timings: Record<string, number> = {};
 let stack: PulumiStack;
+/** stacks/Pulumi.local.yaml as committed, put back after the run. */
+let committedStackFile: string | undefined;
+/** The README's "Use" commands, and those this run has run so far. */
+const README_COMMANDS = readmeCommands("## Use");
+const readmeRun = new Set<string>();
+
+/** Runs the README line that starts with `prefix`, as written; throws when it fails. */
+async function readme(prefix: string, input?: string): Promise<CliResult> {
+  const line = README_COMMANDS.find((l) => l.startsWith(prefix));
+  if (!line) throw new Error(`README "Use" block has no line starting "${prefix}"`);
+  readmeRun.add(line);
+  return stack.must(stack.readme(line, input), line);
+}
 /** Stack outputs after the first `up`, secrets shown (the generated key is one). */
 let outputs: Record<string, unknown>;
 let machinesInState: LocalOuts[];
@@ -146,11 +160,15 @@ beforeAll(async () => {
     timings.rpmSeconds = Math.round((Date.now() - t) / 1000);
   }
   const t = Date.now();
-  stack = new PulumiStack(STACK, pulumiDir, "e2e-passphrase");
+  // A user's shell answers the passphrase prompt; here PULUMI_CONFIG_PASSPHRASE does.
+  stack = new PulumiStack(STACK, pulumiDir, "e2e-passphrase", undefined, "login-local");
   timings.cliSeconds = Math.round((Date.now() - t) / 1000);
-  // README: "For a new environment copy one", then `pulumi stack init`.
-  fs.copyFileSync(path.join(REPO, "stacks", "Pulumi.local.yaml"), stack.configFile);
-  await stack.must(stack.cliNoStack(["stack", "init", STACK]), "pulumi stack init");
+  committedStackFile = fs.readFileSync(stack.configFile, "utf8");
+  // `npm ci` (the block's first line) ran before this test: running it again would replace the
+  // node_modules this very test runs from.
+  await readme("pulumi login --local");
+  await readme("pulumi stack select");
+  // What test/e2e/README.md "Run it" has a local-stack user set: the image, RPMs, sizes.
   const settings: [string, string][] = [
     ["arrowhead:os", OS],
     ["arrowhead:nodeCount", "3"],
@@ -167,13 +185,9 @@ beforeAll(async () => {
   for (const [k, v] of settings) {
     await stack.must(stack.cli(["config", "set", "--path", k, v]), `pulumi config set ${k}`);
   }
-  for (const [k, v] of [
-    ["arrowhead:mdmPassword", MDM_PASSWORD],
-    ["arrowhead:gatewayPassword", GATEWAY_PASSWORD],
-  ]) {
-    // On stdin, as a user typing at the prompt: never on a command line.
-    await stack.must(stack.cli(["config", "set", "--secret", k], v), `pulumi config set ${k}`);
-  }
+  // The README's own lines; the value on stdin, as a user typing at the prompt.
+  await readme("pulumi config set --secret arrowhead:mdmPassword", MDM_PASSWORD);
+  await readme("pulumi config set --secret arrowhead:gatewayPassword", GATEWAY_PASSWORD);
 });
 
 afterAll(async () => {
@@ -184,7 +198,8 @@ afterAll(async () => {
       await stack.cli(["stack", "rm", "--yes", "--force"]);
     }
   } finally {
-    if (stack) fs.rmSync(stack.configFile, { force: true });
+    if (stack && committedStackFile !== undefined)
+      fs.writeFileSync(stack.configFile, committedStackFile);
     await destroyStack(stateDir, STACK);
     fs.rmSync(stateDir, { recursive: true, force: true });
     fs.rmSync(pulumiDir, { recursive: true, force: true });
@@ -197,7 +212,7 @@ afterAll(async () => {
 
 describe("local stack", () => {
   it("previews a plan and creates nothing (`pulumi preview`)", async () => {
-    const r = await stack.must(stack.program("preview"), "preview");
+    const r = await readme("pulumi preview");
     timings.previewSeconds = Math.round(r.seconds);
     expect(resourceSummary(r.stdout).create).toBeGreaterThan(10);
     expect(r.stdout).toMatch(/\+\s+pulumi-nodejs:dynamic\/arrowhead:scaleio:MdmCluster/);
@@ -206,14 +221,16 @@ describe("local stack", () => {
   });
 
   it("creates the machines and installs everything (`pulumi up --yes`)", async () => {
-    const r = await stack.must(stack.program("up"), "up");
+    const r = await readme("pulumi up");
     timings.upSeconds = Math.round(r.seconds);
+    // `pulumi up` previewed first, then updated: both parts in its output.
+    expect(r.stdout).toMatch(/Previewing update/);
     expect(resourceSummary(r.stdout).create).toBeGreaterThan(10);
     outputs = await stack.outputs(true);
     machinesInState = await machinesFromState();
   });
 
-  it("creates three machines with known host keys and the program's outputs", () => {
+  it("creates three machines with known host keys and the program's outputs", async () => {
     const ms = machines();
     expect(ms.map((m) => m.name)).toEqual(["node1", "node2", "node3"]);
     for (const m of ms) {
@@ -222,6 +239,8 @@ describe("local stack", () => {
     }
     expect(outputs.cloud).toBe("local");
     const cmds = outputs.sshCommands as Record<string, string>;
+    const shown = await readme("pulumi stack output sshCommands");
+    for (const c of Object.values(cmds)) expect(shown.stdout).toContain(c);
     expect(cmds.node1).toContain(`-p ${ms[0].sshPort} ${ms[0].sshUser}@127.0.0.1`);
     expect(String(outputs.gatewayUrl)).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/api$/);
   });
@@ -400,7 +419,7 @@ describe("local stack", () => {
 
   it("changes nothing and opens no SSH session on a second `pulumi up`", async () => {
     const before = await logins();
-    const r = await stack.must(stack.program("up"), "second up");
+    const r = await stack.must(stack.cli(["up", "--yes"]), "second up");
     timings.noopUpSeconds = Math.round(r.seconds);
     const summary = resourceSummary(r.stdout);
     expect(summary).toEqual({ unchanged: summary.unchanged });
@@ -437,13 +456,15 @@ describe("local stack", () => {
   });
 
   it("tears down to nothing (`pulumi destroy --yes`, `pulumi stack rm`)", async () => {
-    const r = await stack.must(stack.cli(["destroy", "--yes"]), "pulumi destroy");
+    const r = await readme("pulumi destroy");
     timings.downSeconds = Math.round(r.seconds);
     expect(ourProcesses()).toEqual([]);
     expect(fs.existsSync(path.join(stateDir, STACK))).toBe(false);
     expect(await machinesFromState()).toEqual([]);
     await stack.must(stack.cli(["stack", "rm", "--yes"]), "pulumi stack rm");
     expect(fs.existsSync(stack.configFile)).toBe(false);
+    // Every line of the README's "Use" block ran, as written (npm ci before the test).
+    expect(README_COMMANDS.filter((l) => l !== "npm ci" && !readmeRun.has(l))).toEqual([]);
     const ls = await stack.must(stack.cliNoStack(["stack", "ls", "--json"]), "pulumi stack ls");
     expect(JSON.parse(ls.stdout)).toEqual([]);
   });

@@ -1,10 +1,12 @@
-// The `existing` stack through the real Pulumi engine against lab hosts: no mocks, no harness.
-// The stack file is written as a user would (a copy of stacks/Pulumi.existing.yaml with the
-// hosts filled in), secrets go through `pulumi config set --secret`, preview and up run the
-// program, and refresh/destroy/stack rm are the CLI's own. Checks: preview changes nothing; up
-// installs; a second up changes nothing and opens no SSH session on any host; a fourth host in
-// arrowhead:hosts is installed alone; destroy removes what the stack installed (volumes kept
-// unless deleteVolumes) and leaves the hosts usable; the state holds no secret in clear.
+// The `existing` stack through the real Pulumi CLI against lab hosts: no mocks, no harness. The
+// CLI starts the program through Pulumi's Node.js language host and runtime (ts-node with type
+// checking, as for any user), `up` previews before it updates. The stack file is written as a
+// user would (a copy of stacks/Pulumi.existing.yaml with the hosts filled in), secrets go through
+// `pulumi config set --secret`. Checks: preview changes nothing and warns of nothing; preview
+// from another directory (`-C`) resolves the default rpmDir in the project; up installs; a second
+// up changes nothing and opens no SSH session on any host; a fourth host in arrowhead:hosts is
+// previewed and installed alone; destroy removes what the stack installed (volumes kept unless
+// deleteVolumes) and leaves the hosts usable; the state holds no secret in clear.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -16,6 +18,7 @@ import {
   existingHostEntries,
   initExistingStack,
   PulumiStack,
+  REPO,
   resourceSummary,
 } from "../support/pulumi-cli";
 import { type Lab, startLab } from "./hosts";
@@ -25,10 +28,37 @@ const MDM_PASSWORD = "Lab-Engine-Mdm-9";
 const GATEWAY_PASSWORD = "Lab-Engine-Gw-8";
 const PASSPHRASE = "lab-engine-passphrase";
 
+/**
+ * Copies the emulator's RPMs into the project's assets/rpms (the default rpmDir) when it holds
+ * none; returns the files added, for the caller to remove (a developer's own RPMs are left).
+ */
+function stageDefaultRpms(from: string): string[] {
+  const dir = path.join(REPO, "assets", "rpms");
+  if (fs.readdirSync(dir).some((f) => f.endsWith(".rpm"))) return [];
+  return fs
+    .readdirSync(from)
+    .filter((f) => f.endsWith(".rpm"))
+    .map((f) => {
+      fs.copyFileSync(path.join(from, f), path.join(dir, f));
+      return path.join(dir, f);
+    });
+}
+
+/** The steps of a `pulumi preview` and what it will do with each: +, ~, -, +-, ... by name. */
+function planned(stdout: string): { op: string; name: string }[] {
+  const out: { op: string; name: string }[] = [];
+  // Non-interactive lines: "+   ├─ pulumi-nodejs:dynamic/arrowhead:scaleio:HostPrep  scaleio-prep-node4  create".
+  const line =
+    /^\s*([-+~]+)\s+(?:[│├└─]+\s*)?pulumi-nodejs:dynamic\/arrowhead:scaleio:\w+\s+(\S+)/gm;
+  for (const m of stdout.matchAll(line)) out.push({ op: m[1], name: m[2] });
+  return out;
+}
+
 describe("existing stack through the real Pulumi engine", () => {
   let lab: Lab;
   let tmp: string;
   let stack: PulumiStack;
+  let rpmDir: string;
   const times: Record<string, number> = {};
 
   const sh = async (host: string, cmd: string) => {
@@ -60,7 +90,7 @@ describe("existing stack through the real Pulumi engine", () => {
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-engine-"));
-    const rpmDir = path.join(tmp, "rpms");
+    rpmDir = path.join(tmp, "rpms");
     await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
     lab = await startLab({ name: "engine", hosts: 3, os: "centos7" });
     stack = new PulumiStack(STACK, path.join(tmp, "pulumi"), PASSPHRASE, () => undefined);
@@ -95,18 +125,41 @@ describe("existing stack through the real Pulumi engine", () => {
 
   it("previews a plan and changes nothing on the hosts", async () => {
     const before = await Promise.all(lab.hosts.map((h) => logins(h.name)));
-    const r = await stack.must(stack.program("preview"), "preview");
+    const r = await stack.must(stack.cli(["preview"]), "preview");
     times.preview = r.seconds;
     expect(resourceSummary(r.stdout).create).toBeGreaterThan(10);
     expect(r.stdout).toMatch(/\+\s+pulumi-nodejs:dynamic\/arrowhead:scaleio:MdmCluster/);
+    // Nothing for a user to wonder about (an exported undefined output used to warn here).
+    expect(r.stdout + r.stderr).not.toMatch(/warning/i);
     for (const [i, h] of lab.hosts.entries()) {
       expect(await installed(h.name)).toBe("");
       expect(await logins(h.name)).toBe(before[i]);
     }
   });
 
+  it("resolves the default rpmDir in the project when started elsewhere (`pulumi preview -C`)", async () => {
+    // The stack's own rpmDir is the emulator's; the default is assets/rpms of the project.
+    const saved = fs.readFileSync(stack.configFile, "utf8");
+    const added = stageDefaultRpms(rpmDir);
+    try {
+      editStackConfig(stack, (c) => delete c["arrowhead:rpmDir"]);
+      const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "ah-cwd-"));
+      const r = await stack.cliIn(elsewhere, ["preview", "-C", REPO]);
+      expect(r.stdout + r.stderr).not.toContain("src/assets");
+      // (Where a developer keeps real RPMs in assets/rpms, those are what the preview checks.)
+      if (added.length > 0) {
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        expect(resourceSummary(r.stdout).create).toBeGreaterThan(10);
+      }
+      fs.rmSync(elsewhere, { recursive: true, force: true });
+    } finally {
+      for (const f of added) fs.rmSync(f, { force: true });
+      fs.writeFileSync(stack.configFile, saved);
+    }
+  });
+
   it("installs the cluster with `up` and reports it in the stack outputs", async () => {
-    const r = await stack.must(stack.program("up"), "up");
+    const r = await stack.must(stack.cli(["up", "--yes"]), "up");
     times.up = r.seconds;
     const outs = await stack.outputs();
     expect(outs.cloud).toBe("existing");
@@ -126,7 +179,7 @@ describe("existing stack through the real Pulumi engine", () => {
 
   it("changes nothing and opens no SSH session on a second `up`", async () => {
     const before = await Promise.all(lab.hosts.map((h) => logins(h.name)));
-    const r = await stack.must(stack.program("up"), "second up");
+    const r = await stack.must(stack.cli(["up", "--yes"]), "second up");
     times.noopUp = r.seconds;
     const summary = resourceSummary(r.stdout);
     expect(summary).toEqual({ unchanged: summary.unchanged });
@@ -151,7 +204,21 @@ describe("existing stack through the real Pulumi engine", () => {
     editStackConfig(stack, (c) => {
       c["arrowhead:hosts"] = existingHostEntries(lab);
     });
-    const r = await stack.must(stack.program("up"), "up with a fourth host");
+    // The preview shows exactly the new host's steps created, and of the others only the
+    // cluster-wide ones that the new SDS changes (storage layout, verification) as updates.
+    const p = await stack.must(stack.cli(["preview"]), "preview with a fourth host");
+    const plan = planned(p.stdout);
+    expect(plan.filter((x) => x.op === "+").map((x) => x.name)).toEqual(
+      expect.arrayContaining([`scaleio-prep-${added.name}`, `scaleio-packages-${added.name}`]),
+    );
+    for (const x of plan.filter((y) => y.op === "+")) expect(x.name).toMatch(added.name);
+    expect(plan.filter((x) => x.op !== "+" && x.op !== "~")).toEqual([]);
+    expect(plan.filter((x) => x.op === "~").map((x) => x.name)).toEqual(
+      expect.not.arrayContaining([
+        expect.stringMatching(/-(prep|packages|docker|volume-plugin|gateway)-node[123]$/),
+      ]),
+    );
+    const r = await stack.must(stack.cli(["up", "--yes"]), "up with a fourth host");
     times.addHost = r.seconds;
     // The new host's own steps are created; no other host's steps are replaced.
     expect(r.stdout).toMatch(new RegExp(`\\+\\s+.*scaleio-packages-${added.name}\\b`));
@@ -209,10 +276,10 @@ describe("existing stack through the real Pulumi engine", () => {
   });
 
   it("with deleteVolumes set after the install, `destroy` also removes volumes and packages", async () => {
-    await stack.must(stack.program("up"), "up again on the adopted hosts");
+    await stack.must(stack.cli(["up", "--yes"]), "up again on the adopted hosts");
     await stack.must(stack.cli(["config", "set", "arrowhead:deleteVolumes", "true"]), "config set");
     // The setting reaches the state through an update (delete() sees only the last outputs).
-    const r = await stack.must(stack.program("up"), "up with deleteVolumes");
+    const r = await stack.must(stack.cli(["up", "--yes"]), "up with deleteVolumes");
     const summary = resourceSummary(r.stdout);
     expect(summary.create ?? 0).toBe(0);
     expect(summary.update).toBeGreaterThan(0);

@@ -1,17 +1,24 @@
 // The real Pulumi CLI for tests and benchmarks: built (or found in its cache) by
-// scripts/pulumi-cli.sh, run offline against a file backend in a directory of the test's own,
-// with a passphrase for secrets. `preview` and `up` go through scripts/pulumi.ts (the Automation
-// API), because the Go module proxy does not serve the Node.js language host; every other command
-// is the CLI itself.
+// scripts/pulumi-cli.sh with Pulumi's Node.js language host beside it, run offline against a file
+// backend in a directory of the test's own, with a passphrase for secrets. Every command is the
+// CLI's own, as a user types it: `pulumi preview`, `pulumi up --yes` (which previews first),
+// `refresh`, `destroy`; the CLI starts the program through the language host and Pulumi's runtime
+// (its ts-node, with the type checking it does by default).
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { utils } from "ssh2";
 import YAML from "yaml";
+import { argv } from "./readme";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 
-/** Builds the CLI once per process (cached across runs by scripts/pulumi-cli.sh). */
+/**
+ * Builds the CLI and the language host once per process (cached across runs by
+ * scripts/pulumi-cli.sh, which takes the language host's source folder from
+ * ARROWHEAD_PULUMI_LANGUAGE_HOST_SRC or reuses the cached build; .ci/run builds both first).
+ */
 let binDir: string | undefined;
 export function pulumiBinDir(): string {
   binDir ??= execFileSync(path.join(REPO, "scripts", "pulumi-cli.sh"), {
@@ -47,18 +54,44 @@ export class PulumiStack {
     readonly stateDir: string,
     passphrase: string,
     private readonly log: (line: string) => void = (l) => process.stderr.write(l),
+    /**
+     * "dir": a file backend in stateDir, set by PULUMI_BACKEND_URL. "login-local": as a user
+     * after `pulumi login --local`: HOME is stateDir/home, so ~/.pulumi is a fresh backend (the
+     * Go and Arrowhead caches stay where they are).
+     */
+    backend: "dir" | "login-local" = "dir",
   ) {
-    const backend = path.join(stateDir, "backend");
-    fs.mkdirSync(backend, { recursive: true });
-    this.env = {
-      ...process.env,
+    const base = {
+      ...cleanEnv(),
       PATH: `${pulumiBinDir()}:${process.env.PATH}`,
-      PULUMI_HOME: path.join(stateDir, "home"),
-      PULUMI_BACKEND_URL: `file://${backend}`,
       PULUMI_CONFIG_PASSPHRASE: passphrase,
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     };
+    if (backend === "dir") {
+      const dir = path.join(stateDir, "backend");
+      fs.mkdirSync(dir, { recursive: true });
+      this.env = {
+        ...base,
+        PULUMI_HOME: path.join(stateDir, "home"),
+        PULUMI_BACKEND_URL: `file://${dir}`,
+      };
+    } else {
+      const home = path.join(stateDir, "home");
+      fs.mkdirSync(home, { recursive: true });
+      this.env = { ...base, ...keptCaches(), HOME: home };
+      delete this.env.PULUMI_HOME;
+      delete this.env.PULUMI_BACKEND_URL;
+    }
+  }
+
+  /**
+   * One line of the README as written (no --stack, no --non-interactive), in the project
+   * directory; `input` is what a user types at its prompt. Never throws.
+   */
+  readme(line: string, input?: string): Promise<CliResult> {
+    const [cmd, ...args] = argv(line);
+    return this.spawn(cmd, args, input);
   }
 
   /** The stack's config file, written by `pulumi config set`. */
@@ -66,9 +99,18 @@ export class PulumiStack {
     return path.join(REPO, "stacks", `Pulumi.${this.stack}.yaml`);
   }
 
-  /** `pulumi <args>` with the stack selected; `input` goes to stdin. Never throws. */
-  cli(args: string[], input?: string): Promise<CliResult> {
-    return this.spawn("pulumi", [...args, "--stack", this.stack, "--non-interactive"], input);
+  /**
+   * `pulumi <args>` with the stack selected; `input` goes to stdin; `env` adds variables for
+   * this command only (benchmarks compare settings). Never throws.
+   */
+  cli(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    const all = [...args, "--stack", this.stack, "--non-interactive"];
+    return runCommand("pulumi", all, {
+      cwd: REPO,
+      env: { ...this.env, ...env },
+      input,
+      log: this.log,
+    });
   }
 
   /** `pulumi <args>` without --stack (stack init/ls, login). Never throws. */
@@ -76,17 +118,12 @@ export class PulumiStack {
     return this.spawn("pulumi", [...args, "--non-interactive"], input);
   }
 
-  /** `npm run pulumi -- <preview|up|refresh|destroy>` (scripts/pulumi.ts). Never throws. */
-  program(command: "preview" | "up" | "refresh" | "destroy"): Promise<CliResult> {
-    return this.spawn(
-      process.execPath,
-      [path.join(REPO, "node_modules", "tsx", "dist", "cli.mjs"), "scripts/pulumi.ts", command],
-      undefined,
-      ["--stack", this.stack, "--yes"],
-    );
+  /** `pulumi <args>` with the stack selected, started in `cwd` (e.g. with `-C <repo>`). */
+  cliIn(cwd: string, args: string[], input?: string): Promise<CliResult> {
+    return this.spawn("pulumi", [...args, "--stack", this.stack, "--non-interactive"], input, cwd);
   }
 
-  /** Like cli()/program(), but a non-zero exit throws with the command's output. */
+  /** Like cli(), but a non-zero exit throws with the command's output. */
   async must(p: Promise<CliResult>, what: string): Promise<CliResult> {
     const r = await p;
     if (r.code !== 0) {
@@ -102,23 +139,55 @@ export class PulumiStack {
     return JSON.parse(r.stdout) as Record<string, unknown>;
   }
 
-  private spawn(cmd: string, args: string[], input?: string, extra: string[] = []) {
-    const all = [...args, ...extra];
-    const started = Date.now();
-    this.log(`$ ${path.basename(cmd)} ${all.join(" ")}\n`);
-    return new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(cmd, all, { cwd: REPO, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("error", reject);
-      child.on("close", (code) =>
-        resolve({ code: code ?? 1, stdout, stderr, seconds: (Date.now() - started) / 1000 }),
-      );
-      child.stdin.end(input ?? "");
-    });
+  private spawn(cmd: string, args: string[], input?: string, cwd = REPO) {
+    return runCommand(cmd, args, { cwd, env: this.env, input, log: this.log });
   }
+}
+
+/** Where Go and the project keep their caches now, so a HOME of a test's own does not empty them. */
+function keptCaches(): NodeJS.ProcessEnv {
+  const home = os.homedir();
+  const go = (v: string) => execFileSync("go", ["env", v], { encoding: "utf8" }).trim();
+  return {
+    XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? path.join(home, ".cache"),
+    GOPATH: go("GOPATH"),
+    GOCACHE: go("GOCACHE"),
+    GOMODCACHE: go("GOMODCACHE"),
+  };
+}
+
+/**
+ * This process's environment without what would change how Pulumi runs the program: a user's
+ * shell has none of these, so tests get Pulumi's defaults (type checking on, tsconfig.json of
+ * the project directory).
+ */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of ["PULUMI_NODEJS_TRANSPILE_ONLY", "PULUMI_NODEJS_TSCONFIG_PATH", "PULUMI_STACK"])
+    delete env[k];
+  return env;
+}
+
+/** Runs a command, collecting its output; `input` goes to stdin. Never throws on exit codes. */
+export function runCommand(
+  cmd: string,
+  args: string[],
+  o: { cwd: string; env: NodeJS.ProcessEnv; input?: string; log: (line: string) => void },
+): Promise<CliResult> {
+  const started = Date.now();
+  o.log(`$ ${path.basename(cmd)} ${args.join(" ")}\n`);
+  return new Promise<CliResult>((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) =>
+      resolve({ code: code ?? 1, stdout, stderr, seconds: (Date.now() - started) / 1000 }),
+    );
+    child.stdin.end(o.input ?? "");
+  });
 }
 
 /** "Resources:" summary of an update, e.g. { create: 1, update: 2, unchanged: 14 }. */
