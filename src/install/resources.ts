@@ -4,6 +4,7 @@
 // inside the methods when Pulumi runs them.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { RunError } from "@pulumi/pulumi/errors";
 import type { Machine, OsName } from "../machine";
 import type { StepInputs, StepKind, StepOutputs } from "./provider";
 import type { MediaType } from "./scli";
@@ -146,6 +147,28 @@ export function preflight(
   os: OsName,
   rpmDir?: string,
   opts: { volumePlugin?: boolean } = {},
+): string {
+  try {
+    return checkBeforeAnyMachine(nodes, os, rpmDir, opts);
+  } catch (err) {
+    // What the user fixes (RPMs, roles, Go) reads best alone: a RunError has no stack trace.
+    throw new PreflightError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** A preflight check failed; Pulumi prints the message without a stack trace. */
+export class PreflightError extends RunError {
+  constructor(message: string) {
+    super(message);
+    this.name = "PreflightError";
+  }
+}
+
+function checkBeforeAnyMachine(
+  nodes: Pick<Machine, "name" | "mdm" | "services">[],
+  os: OsName,
+  rpmDir: string | undefined,
+  opts: { volumePlugin?: boolean },
 ): string {
   const roles: Machine[] = nodes.map((m) => ({
     name: m.name,
