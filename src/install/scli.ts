@@ -1,7 +1,7 @@
 // Everything about scli's flags and output formats lives here (reference §4, §5): command
 // builders per dialect and parsers for the queries. Stages never spell an scli flag themselves.
 import type { Dialect } from "./rpms";
-import { q } from "./shell";
+import { assertEnvName, q } from "./shell";
 
 // The name and password rules live in names.ts (config.ts shares them); kept importable from here.
 export {
@@ -29,16 +29,27 @@ export interface ScliCommand {
 }
 
 /**
- * scli never gets a terminal or input from us: stdin is /dev/null, so a question it might ask
- * (y/n on an unapproved certificate) meets end-of-file at once instead of waiting.
+ * scli never gets a terminal: its stdin is /dev/null (or, for passwords, a pipe that ends after
+ * them, see `cmd`), so a question it might ask (y/n on an unapproved certificate) meets
+ * end-of-file at once instead of waiting.
  */
 export const STDIN_CLOSED = "</dev/null";
 
-function cmd(words: Word[]): ScliCommand {
-  const secrets = words
+/**
+ * The command for `words`. `answers` are secret variables scli asks for on stdin: the shell's
+ * `printf` builtin writes their values, one per line, into a pipe to scli, so no value is in
+ * any argv on the host (`ps`); after them stdin ends, so any other question meets end-of-file
+ * at once, as with STDIN_CLOSED. Secrets among `words` are still arguments (visible to `ps`).
+ */
+function cmd(words: Word[], answers: string[] = []): ScliCommand {
+  const inline = words
     .filter((w): w is { secret: string } => typeof w !== "string")
     .map((w) => w.secret);
-  return { line: `${render(words)} ${STDIN_CLOSED}`, secrets };
+  for (const a of answers) assertEnvName(a);
+  const secrets = [...new Set([...inline, ...answers])];
+  if (answers.length === 0) return { line: `${render(words)} ${STDIN_CLOSED}`, secrets };
+  const feed = answers.map((a) => `"$${a}"`).join(" ");
+  return { line: `printf '%s\\n' ${feed} | ${render(words)}`, secrets };
 }
 
 export type MediaType = "HDD" | "SSD";
@@ -58,13 +69,18 @@ export class Scli {
   }
 
   private base(...words: Word[]): ScliCommand {
+    return this.fed([], ...words);
+  }
+
+  /** `base`, with the secret variables `answers` on scli's stdin (see `cmd`). */
+  private fed(answers: string[], ...words: Word[]): ScliCommand {
     // 2.x+ scli trusts the MDM certificate per user; approving on every call keeps a failover
     // (new master, new certificate) from breaking the next command. Only MDM hosts run scli.
     const approve =
       this.dialect !== "1.3x" && !words.includes("--approve_certificate")
         ? ["--approve_certificate"]
         : [];
-    return cmd(["scli", ...words, "--mdm_ip", this.mdmIps.join(","), ...approve]);
+    return cmd(["scli", ...words, "--mdm_ip", this.mdmIps.join(","), ...approve], answers);
   }
 
   createCluster(master: MdmSpec): ScliCommand {
@@ -92,22 +108,23 @@ export class Scli {
     );
   }
 
+  /**
+   * Log in as `user` with the password in secret variable `passwordVar`. Without `--password`
+   * scli asks for it (`scli --login --username <NAME> [--password <PASSWORD>]`, sources in
+   * test/emulator/README.md), so it goes to scli's stdin and never into its argv (`ps`).
+   */
   login(user: string, passwordVar: string): ScliCommand {
     const extra = this.dialect === "1.3x" ? [] : ["--approve_certificate"];
-    return this.base(
-      "--login",
-      "--username",
-      user,
-      "--password",
-      { secret: passwordVar },
-      ...extra,
-    );
+    return this.fed([passwordVar], "--login", "--username", user, ...extra);
   }
 
+  /**
+   * Change the logged-in user's password from secret `oldVar` to secret `newVar`. Without
+   * `--old_password`/`--new_password` scli asks for them, old first; the new one is sent twice,
+   * for a confirmation question (a second line nobody asks for is never read).
+   */
   setPassword(oldVar: string, newVar: string): ScliCommand {
-    return this.base("--set_password", "--old_password", { secret: oldVar }, "--new_password", {
-      secret: newVar,
-    });
+    return this.fed([oldVar, newVar, newVar], "--set_password");
   }
 
   /** Add a standby MDM (2.x+) or, in 1.3x, the secondary MDM / tie-breaker directly. */

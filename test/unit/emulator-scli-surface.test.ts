@@ -50,6 +50,8 @@ function parseAll(argvs: string[][]): Parsed[] {
   return JSON.parse(python(PARSE, input)) as Parsed[];
 }
 
+const STDIN_FEED = /^printf '%s\\n' (?:"\$[A-Z_]+" ?)+\| /;
+
 /**
  * Split builder command lines into argv the way the remote shell does, with the secret
  * variables set, then parse them all.
@@ -58,8 +60,10 @@ function parseLines(lines: string[]): Parsed[] {
   const script = [
     `emit() { for a in "$@"; do printf '%s\\037' "$a"; done; printf '\\036'; }`,
     ...lines.map((l) => {
-      if (!l.startsWith("scli ")) throw new Error(`not an scli command line: ${l}`);
-      return `emit ${l.slice("scli ".length)}`;
+      // Answers scli reads on stdin come first (`printf '%s\n' "$X" | scli ...`).
+      const bare = l.replace(STDIN_FEED, "");
+      if (!bare.startsWith("scli ")) throw new Error(`not an scli command line: ${l}`);
+      return `emit ${bare.slice("scli ".length)}`;
     }),
   ].join("\n");
   const words = execFileSync("/bin/sh", ["-c", script], {
@@ -113,6 +117,7 @@ function builderNames(): string[] {
     (n) =>
       n !== "constructor" &&
       n !== "base" &&
+      n !== "fed" &&
       typeof (Scli.prototype as unknown as Record<string, unknown>)[n] === "function",
   );
 }
@@ -137,9 +142,35 @@ describe("emulator scli surface vs the installer's builders", () => {
         .filter(({ p }) => !p.ok)
         .map(({ line, p }) => `${line}\n  -> ${p.error}`);
       expect(refused, refused.join("\n")).toEqual([]);
-      // Secrets reach the parser as values of their options (the shell expanded them).
+      // Passwords are not arguments: scli reads them on stdin.
       const login = parsed[lines.findIndex((l) => l.includes("--login"))];
-      expect(login.args?.password).toBe("Secret-1 x");
+      expect(login).toMatchObject({ ok: true, cmd: "login" });
+      expect(login.args?.password).toBeUndefined();
+      expect(
+        lines.filter((l) => /Secret-1|--password|--old_password|--new_password/.test(l)),
+      ).toEqual([]);
+    });
+
+    it(`the emulator's scli reads the passwords the ${dialect} builders pipe to it`, () => {
+      const s = new Scli(dialect, IPS);
+      // The builder's line with scli swapped for the emulator's own password reader.
+      const run = (c: ScliCommand, keys: string[]) =>
+        execFileSync("/bin/sh", ["-c", c.line.replace(/\| scli .*$/, '| python3 -c "$READER"')], {
+          env: {
+            ...process.env,
+            PYTHONPATH: LIB,
+            READER: `from scaleio_emu import scli\nfor k in ${JSON.stringify(keys)}: print(scli.read_secret({}, k, 0))`,
+            MDM_PASSWORD: "Secret-1 x",
+            MDM_DEFAULT_PASSWORD: "admin",
+          },
+        }).toString();
+      expect(run(s.login("admin", "MDM_PASSWORD"), ["password"])).toBe("Secret-1 x\n");
+      expect(
+        run(s.setPassword("MDM_DEFAULT_PASSWORD", "MDM_PASSWORD"), [
+          "old_password",
+          "new_password",
+        ]),
+      ).toBe("admin\nSecret-1 x\n");
     });
   }
 });

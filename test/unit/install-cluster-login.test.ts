@@ -130,7 +130,7 @@ describe("the vendor's message at once (issue 11 case 6)", () => {
     const e = await login(scripted(m), "node1", "cluster").catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ScliError);
     expect((e as Error).message).toMatch(
-      /^\[node1\] cluster: scli --set_password .* failed \(exit 7\): Error: MDM failed command\. {2}Status: The new password does not meet the requirements\. The MDM refused the new admin password \(mdmPassword\); its rule is 6-31 characters/,
+      /^\[node1\] cluster: printf .* \| scli --set_password .* failed \(exit 7\): Error: MDM failed command\. {2}Status: The new password does not meet the requirements\. The MDM refused the new admin password \(mdmPassword\); its rule is 6-31 characters/,
     );
     expect(Date.now() - started).toBeLessThan(2000);
     expect(ran(m, "--set_password")).toBe(1);
@@ -165,7 +165,7 @@ describe("create only on 'no system'", () => {
     const e = await p;
     expect(e).toBeInstanceOf(ScliError);
     expect((e as Error).message).toMatch(
-      /^\[node1\] cluster: scli --login .*no MDM answers at 10\.10\.40\.111\. No MDM answered for 120 s/,
+      /^\[node1\] cluster: printf .* \| scli --login .*no MDM answers at 10\.10\.40\.111\. No MDM answered for 120 s/,
     );
     expect(ran(m, "--create_mdm_cluster")).toBe(0);
     expect(ran(m, "--login")).toBeGreaterThan(5);
@@ -212,11 +212,14 @@ describe("create only on 'no system'", () => {
     expect(m.commands.find((c) => c.includes("--switch_cluster_mode"))).toContain(
       "--cluster_mode 3_node --add_slave_mdm_name node2 --add_tb_name node3",
     );
-    // Every command carries all manager addresses and the certificate approval; none waits on stdin.
+    // Every command carries all manager addresses and the certificate approval; none waits on
+    // stdin: it is closed, or (login, set_password) a pipe holding only the passwords.
     for (const c of m.commands) {
       expect(c).toContain("--mdm_ip 10.10.40.111,10.10.40.112");
       expect(c).toContain("--approve_certificate");
-      expect(c.trimEnd().endsWith("</dev/null")).toBe(true);
+      const piped = /^printf '%s\\n' ("\$[A-Z_]+" ?)+\| scli --(login|set_password) /.test(c);
+      expect(piped || c.trimEnd().endsWith("</dev/null"), c).toBe(true);
+      expect(c).not.toMatch(/--password|--old_password|--new_password/);
     }
   });
   it("a re-run against an existing 3.6 cluster (IDs only) changes nothing", async () => {

@@ -30,7 +30,7 @@ describe("scli builders", () => {
       s3.login("admin", "MDM_PASSWORD"),
     ]) {
       expect(c.line).toContain("--mdm_ip 10.0.0.1,10.0.0.2");
-      expect(c.line.startsWith("scli ")).toBe(true);
+      expect(c.line).toMatch(/^(printf '%s\\n' ("\$[A-Z_]+" ?)+ \| )?scli /);
     }
   });
   it("creates the cluster per dialect", () => {
@@ -41,15 +41,22 @@ describe("scli builders", () => {
       /^scli --mdm --add_primary_mdm --primary_mdm_ip 10\.0\.0\.1 --mdm_management_ip 10\.0\.0\.1 --accept_license/,
     );
   });
-  it("passwords are variable references, never values", () => {
+  it("passwords go to scli's stdin from printf (a shell builtin), never into its argv", () => {
     const c = s3.setPassword("MDM_DEFAULT_PASSWORD", "MDM_PASSWORD");
-    expect(c.line).toContain(
-      '--old_password "$MDM_DEFAULT_PASSWORD" --new_password "$MDM_PASSWORD"',
+    expect(c.line).toBe(
+      `printf '%s\\n' "$MDM_DEFAULT_PASSWORD" "$MDM_PASSWORD" "$MDM_PASSWORD" | ` +
+        "scli --set_password --mdm_ip 10.0.0.1,10.0.0.2 --approve_certificate",
     );
     expect(c.secrets).toEqual(["MDM_DEFAULT_PASSWORD", "MDM_PASSWORD"]);
-    expect(s3.login("admin", "MDM_PASSWORD").line).toContain(
-      '--username admin --password "$MDM_PASSWORD"',
-    );
+    for (const s of [s3, s2, s13]) {
+      const l = s.login("admin", "MDM_PASSWORD");
+      expect(l.line).toMatch(/^printf '%s\\n' "\$MDM_PASSWORD" \| scli --login --username admin /);
+      expect(l.line).not.toContain("--password");
+      expect(l.secrets).toEqual(["MDM_PASSWORD"]);
+    }
+    // Every other command keeps stdin closed.
+    expect(s3.queryCluster().line).toMatch(/ <\/dev\/null$/);
+    expect(() => s3.login("admin", "bad name")).toThrow(/invalid environment variable name/);
   });
   it("adds the media type only on 3.x", () => {
     expect(s3.addStoragePool("pd1", "sp1", "HDD").line).toContain(
