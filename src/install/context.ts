@@ -97,7 +97,7 @@ export class InstallContext {
     this.redactor = new Redactor(secretsOf(spec));
     this.scli = new Scli(rpms.dialect, managerIps(spec.machines));
     // Aborted (the engine went away): end the sessions now, which ends a command in flight.
-    opts.signal?.addEventListener("abort", () => this.close(), { once: true });
+    opts.signal?.addEventListener("abort", this.onAbort, { once: true });
   }
 
   private readonly memos = new Map<string, Promise<unknown>>();
@@ -353,10 +353,13 @@ export class InstallContext {
   }
 
   private closed = false;
+  private readonly onAbort = () => this.close();
 
   /** Ends every session and releases this run's locks. */
   close(): void {
     this.closed = true;
+    // The signal may serve many runs (the provider process's): no listener left behind.
+    this.opts.signal?.removeEventListener("abort", this.onAbort);
     for (const p of this.sessions.values()) p.then((s) => s.close()).catch(() => undefined);
     this.sessions.clear();
     for (const l of this.leases.splice(0)) l.release();
