@@ -3,8 +3,8 @@
 //
 // The key is made by our own dynamic resource, not @pulumi/tls: its provider is a plugin binary
 // that must be downloaded (it cannot be built from the Go module proxy), so a stack that
-// registered tls.PrivateKey could not run where plugins cannot be fetched. Node's crypto makes
-// the same Ed25519 key; the private half is a secret output, encrypted in state.
+// registered tls.PrivateKey could not run where plugins cannot be fetched. ssh2 (ssh-keygen.ts)
+// makes the same Ed25519 key; the private half is a secret output, encrypted in state.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import type { Spec } from "./config";
