@@ -95,6 +95,23 @@ describe("aws stack", () => {
     );
   });
 
+  it("looks the AMI up once through getAmi with the CentOS 7 owner, name and deprecated flag", () => {
+    const lookups = run.calls.filter((c) => c.token === "aws:ec2/getAmi:getAmi");
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0].inputs).toEqual({
+      owners: ["125523088429"],
+      mostRecent: true,
+      includeDeprecated: true,
+      filters: [
+        { name: "name", values: ["CentOS Linux 7 x86_64 - 2211"] },
+        { name: "architecture", values: ["x86_64"] },
+      ],
+    });
+    // Every instance boots the image getAmi returned (the mocks answer "ami-0mockedmocked").
+    for (const i of run.byType("aws:ec2/instance:Instance"))
+      expect(i.inputs.ami).toBe("ami-0mockedmocked");
+  });
+
   it("passes passwords and the private key to the installer only as secrets", () => {
     const needles = [PASSWORDS.mdmPassword, PASSWORDS.gatewayPassword, "OPENSSH PRIVATE KEY"];
     const everything = run.resources.map((r) => ({ ...r.inputs, __provider: undefined }));
@@ -123,7 +140,7 @@ describe("aws stack", () => {
 });
 
 describe("aws image lookup", () => {
-  it("is exercised through getAmi with the CentOS 7 owner, name and deprecated flag", async () => {
+  it("the image table names the CentOS 7 owner, name and deprecated flag, and Rocky 9's owner", async () => {
     const { imageFor } = await import("../../src/providers/images");
     expect(imageFor("aws", "centos7")).toEqual({
       kind: "aws",

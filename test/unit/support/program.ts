@@ -12,8 +12,15 @@ export interface Registered {
   provider?: string;
 }
 
+/** A provider function the program called (a data source such as aws.ec2.getAmi). */
+export interface Called {
+  token: string;
+  inputs: Record<string, unknown>;
+}
+
 export interface ProgramRun {
   resources: Registered[];
+  calls: Called[];
   outputs: Record<string, unknown>;
   byType(type: string): Registered[];
   one(type: string, name?: string): Registered;
@@ -82,6 +89,7 @@ export async function runProgram(
   onRegister?: (type: string) => void,
 ): Promise<ProgramRun> {
   const resources: Registered[] = [];
+  const calls: Called[] = [];
   if (config.rpmDir === undefined)
     config = { ...config, rpmDir: fakeRpmDir(String(config.os ?? "centos7")) };
   const all: Record<string, string> = {};
@@ -109,6 +117,7 @@ export async function runProgram(
         };
       },
       call(args) {
+        calls.push({ token: args.token, inputs: args.inputs });
         if (args.token === "aws:ec2/getAmi:getAmi")
           return { id: "ami-0mockedmocked", ...args.inputs };
         if (args.token === "aws:index/getAvailabilityZones:getAvailabilityZones")
@@ -132,6 +141,7 @@ export async function runProgram(
   const byType = (type: string) => resources.filter((r) => r.type === type);
   return {
     resources,
+    calls,
     outputs,
     byType,
     one(type, name) {
