@@ -1,0 +1,33 @@
+// `npm run demo` [up] | `npm run demo -- down` | `npm run demo -- help`: Arrowhead's main job on
+// this machine, on three lab hosts with the ScaleIO emulator (a test double, never a product
+// default). Exit status: 0 done, 2 a preflight problem (nothing changed), 1 anything else.
+import { down } from "./down";
+import { PreflightError } from "./preflight";
+import { up } from "./up";
+import { EMULATED, say } from "./ui";
+
+const USAGE = `usage: npm run demo            stand up (or finish, or check) the demo
+       npm run demo -- down    remove it all
+Needs root on Linux. State: /var/lib/arrowhead-demo (ARROWHEAD_DEMO_STATE); SSH ports
+127.0.0.1:2201-2203 (ARROWHEAD_DEMO_PORT moves them).
+${EMULATED}`;
+
+async function main(argv: string[]): Promise<void> {
+  const cmd = argv[0] ?? "up";
+  if (cmd === "up") return up();
+  if (cmd === "down") return down();
+  if (cmd === "help" || cmd === "--help" || cmd === "-h") return say(USAGE);
+  throw new PreflightError(`unknown command "${cmd}"\n${USAGE}`);
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (e: Error) => {
+    const again =
+      e instanceof PreflightError
+        ? ""
+        : "\nRun `npm run demo` again to finish, or `npm run demo -- down` to remove it all.";
+    process.stderr.write(`\nerror: ${e.message}${again}\n${EMULATED}\n`);
+    process.exit(e instanceof PreflightError ? 2 : 1);
+  },
+);
