@@ -8,6 +8,7 @@ import { hostAddress } from "../topology";
 import { userData } from "./cloud-init";
 import { defaultSshUser, imageFor } from "./images";
 import { hasSds, resourcePrefix, type MachineProvider, type MachinesArgs } from "./common";
+import { specFor } from "../config/types";
 
 /**
  * On Nitro instances EBS volumes are NVMe devices whose numbering is not stable; udev names them
@@ -34,8 +35,9 @@ export class AwsMachines extends pulumi.ComponentResource implements MachineProv
 
   constructor(name: string, args: MachinesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("arrowhead:providers:AwsMachines", name, {}, opts);
-    const { spec, nodes } = args;
-    const aws_ = spec.aws!;
+    const { nodes } = args;
+    const spec = specFor("aws", args.spec);
+    const aws_ = spec.aws;
     const prefix = resourcePrefix(spec);
     const tags = { Name: prefix, "arrowhead:stack": spec.stack };
     const provider = new aws.Provider(

@@ -10,6 +10,7 @@ import { hostAddress } from "../topology";
 import { userData } from "./cloud-init";
 import { imageFor } from "./images";
 import { hasSds, resourcePrefix, type MachineProvider, type MachinesArgs } from "./common";
+import { specFor } from "../config/types";
 
 export const AZURE_SSH_USER = "azureuser";
 
@@ -27,8 +28,9 @@ export class AzureMachines extends pulumi.ComponentResource implements MachinePr
 
   constructor(name: string, args: MachinesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("arrowhead:providers:AzureMachines", name, {}, opts);
-    const { spec, nodes } = args;
-    const z = spec.azure!;
+    const { nodes } = args;
+    const spec = specFor("azure", args.spec);
+    const z = spec.azure;
     const prefix = resourcePrefix(spec);
     const opt = { parent: this };
     const tags = { "arrowhead-stack": spec.stack };

@@ -7,6 +7,7 @@ import type { Machine } from "../machine";
 import { userData } from "./cloud-init";
 import { imageFor } from "./images";
 import { hasSds, resourcePrefix, type MachineProvider, type MachinesArgs } from "./common";
+import { specFor } from "../config/types";
 
 /** DigitalOcean volumes appear under their own name. */
 export const doDevicePath = (volumeName: string): string =>
@@ -17,8 +18,9 @@ export class DigitalOceanMachines extends pulumi.ComponentResource implements Ma
 
   constructor(name: string, args: MachinesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("arrowhead:providers:DigitalOceanMachines", name, {}, opts);
-    const { spec, nodes } = args;
-    const d = spec.digitalocean!;
+    const { nodes } = args;
+    const spec = specFor("digitalocean", args.spec);
+    const d = spec.digitalocean;
     const prefix = resourcePrefix(spec);
     const opt = { parent: this };
 

@@ -2,6 +2,7 @@
 // come from config (never pinned blindly), their devices are the ones the user names.
 import * as pulumi from "@pulumi/pulumi";
 import type { Machine } from "../machine";
+import { specFor } from "../config/types";
 import type { MachineProvider, MachinesArgs } from "./common";
 
 export class ExistingMachines extends pulumi.ComponentResource implements MachineProvider {
@@ -9,7 +10,7 @@ export class ExistingMachines extends pulumi.ComponentResource implements Machin
 
   constructor(name: string, args: MachinesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("arrowhead:providers:ExistingMachines", name, {}, opts);
-    const hosts = new Map(args.spec.existing!.map((h) => [h.name, h]));
+    const hosts = new Map(specFor("existing", args.spec).existing.map((h) => [h.name, h]));
     this.machines = pulumi.output(
       args.nodes.map((node): Machine => {
         const host = hosts.get(node.name)!;

@@ -8,6 +8,7 @@ import { hostAddress } from "../topology";
 import { userData } from "./cloud-init";
 import { imageFor } from "./images";
 import { hasSds, resourcePrefix, type MachineProvider, type MachinesArgs } from "./common";
+import { specFor } from "../config/types";
 
 /** GCP names the login user after the key's metadata entry; we choose one for every OS. */
 export const GCP_SSH_USER = "arrowhead";
@@ -24,8 +25,9 @@ export class GcpMachines extends pulumi.ComponentResource implements MachineProv
 
   constructor(name: string, args: MachinesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("arrowhead:providers:GcpMachines", name, {}, opts);
-    const { spec, nodes } = args;
-    const g = spec.gcp!;
+    const { nodes } = args;
+    const spec = specFor("gcp", args.spec);
+    const g = spec.gcp;
     const prefix = resourcePrefix(spec);
     const provider = new gcp.Provider(
       `${name}-provider`,

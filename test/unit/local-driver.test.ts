@@ -332,7 +332,11 @@ describe("localArgsFromSpec", () => {
       nodes,
     });
     expect(() =>
-      localArgsFromSpec({ spec: { ...spec, local: undefined }, nodes, sshPublicKey: "" }),
+      localArgsFromSpec({
+        spec: { ...spec, local: undefined } as unknown as Spec,
+        nodes,
+        sshPublicKey: "",
+      }),
     ).toThrow(/no local section/);
   });
 });

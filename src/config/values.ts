@@ -1,6 +1,6 @@
 // What a config value of each kind must look like (addresses, ports, URLs, device paths, sizes,
 // cloud identifiers). Each check returns what is wrong with a value, in words for the user, or
-// undefined when it is fine; config.ts adds the key and an example. Values that reach a shell, a
+// undefined when it is fine; the readers (src/config/) add the key and an example. Values that reach a shell, a
 // URL, a file or a command are held to these before any resource exists (issue 17).
 import { isIPv4, isIPv6 } from "node:net";
 
@@ -135,3 +135,25 @@ export function userNameProblem(v: unknown): string | undefined {
   if (typeof v === "string" && /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/.test(v)) return undefined;
   return `${JSON.stringify(v)} is not a user name (a letter or "_", then letters, digits, "_", ".", "-"; at most 32 characters)`;
 }
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** An IPv4 CIDR (`10.20.0.0/24`). */
+export function isCidr(value: string): boolean {
+  const m = CIDR.exec(value);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  return octets.every((o) => o <= 255) && Number(m[5]) <= 32;
+}
+
+/** A CIDR whose prefix is 0 admits every IPv4 address (0.0.0.0/0 and its spellings). */
+export function isWholeInternet(cidr: string): boolean {
+  return isCidr(cidr) && Number(cidr.split("/")[1]) === 0;
+}
+
+/** A node or host name: a lowercase host name of at most 31 characters. */
+export const NODE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+/** An OpenSSH public key line; its comment may not hold control characters, quotes, $, ` or \. */
+export const SSH_PUBLIC_KEY =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) ([A-Za-z0-9+/]{40,}={0,2})( [^\p{Cc}'"`$\\]*)?$/u;
