@@ -1,7 +1,8 @@
 // What a config value of each kind must look like (addresses, ports, URLs, device paths, sizes,
 // cloud identifiers). Each check returns what is wrong with a value, in words for the user, or
-// undefined when it is fine; the readers (src/config/) add the key and an example. Values that reach a shell, a
-// URL, a file or a command are held to these before any resource exists (issue 17).
+// undefined when it is fine; the key family readers of src/config/ add the key and an example.
+// Values that reach a shell, a URL, a file or a command are held to these before any resource
+// exists (issue 17).
 import { isIPv4, isIPv6 } from "node:net";
 
 /** Shell metacharacters, quotes, whitespace and control characters, for the messages. */
