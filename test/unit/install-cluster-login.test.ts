@@ -11,6 +11,7 @@ import type { InstallSpec } from "../../src/install/spec";
 import type { ExecResult } from "../../src/install/ssh";
 import { formCluster, login, LOGIN_WAIT_MS } from "../../src/install/stages/cluster";
 import type { Machine } from "../../src/machine";
+import { ScriptedHosts } from "./support/scripted-hosts";
 
 const fixture = (f: string) => readFileSync(join(__dirname, "..", "fixtures", "scli", f), "utf8");
 
@@ -53,7 +54,6 @@ function scripted(mdm: Mdm, mdmPassword = "Lab-Mdm-Pw1") {
     mdmPassword,
     gatewayPassword: "Gw-pass1",
   };
-  const ctx = new InstallContext(spec, { dialect: "3.x" } as RpmSet, { log: () => undefined });
   const answer = (line: string): ExecResult => {
     mdm.commands.push(line);
     const ok = (stdout: string) => ({ code: 0, stdout, stderr: "" });
@@ -80,17 +80,13 @@ function scripted(mdm: Mdm, mdmPassword = "Lab-Mdm-Pw1") {
     if (line.includes("--query_all_")) return ok("");
     return err(`Error: unexpected command in this test: ${line}`, 2);
   };
-  ctx.run = async (_host, _step, command) => {
-    // The login and the queries asked in one round trip (shell.ts `sectioned`).
-    const sections = [...command.matchAll(/@@arrowhead-section (\w+)'; \( (.*?) \) 2>&1;/g)];
-    if (sections.length === 0) return answer(command);
-    let out = "";
-    for (const [, name, line] of sections) {
-      const r = answer(line);
-      out += `@@arrowhead-section ${name}\n${r.stdout}\n@@arrowhead-status ${r.code}\n`;
-    }
-    return { code: 0, stdout: out, stderr: "" };
-  };
+  const hosts = new ScriptedHosts((_host, line) => answer(line));
+  const ctx = new InstallContext(
+    spec,
+    { dialect: "3.x" } as RpmSet,
+    { log: () => undefined },
+    hosts,
+  );
   return ctx;
 }
 
@@ -176,10 +172,11 @@ describe("create only on 'no system'", () => {
     // After the create the MDM lists only itself until the standbys are added.
     m.queryCluster =
       "Cluster:\n    Mode: 1_node, State: Normal\nMaster MDM:\n    ID: 0x7cbb59a95d6dcb00\n        IP Addresses: 10.10.40.111, Port: 9011\n";
-    const answer = ctx.run.bind(ctx);
+    const hosts = ctx.hosts as ScriptedHosts;
+    const answer = hosts.answer;
     const oneNode = m.queryCluster;
     const standbys: string[] = [];
-    ctx.run = async (h, st, c, o) => {
+    hosts.answer = async (h, c) => {
       const ip = /--new_mdm_ip (\S+)/.exec(c)?.[1];
       if (ip) {
         // 2.0-style standby entries (the trailing role), in the 3.6 key spelling.
@@ -189,7 +186,7 @@ describe("create only on 'no system'", () => {
         m.queryCluster = `${oneNode}Standby MDMs:\n${standbys.join("\n")}\n`;
       }
       if (c.includes("--switch_cluster_mode")) m.queryCluster = fixture("3.6/query_cluster.txt");
-      const r = await answer(h, st, c, o);
+      const r = await answer(h, c);
       if (
         c.includes("--add_standby_mdm") ||
         c.includes("--switch_cluster_mode") ||

@@ -8,9 +8,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { InstallContext } from "../../src/install/context";
 import type { RpmSet } from "../../src/install/rpms";
 import type { InstallSpec } from "../../src/install/spec";
-import type { ExecResult } from "../../src/install/ssh";
 import { ensureVolumes } from "../../src/install/stages/volumes";
 import type { Machine } from "../../src/machine";
+import { fail, ok, ScriptedHosts } from "./support/scripted-hosts";
 
 const fixture = (f: string) => readFileSync(join(__dirname, "..", "fixtures", "scli", f), "utf8");
 
@@ -40,23 +40,19 @@ describe("SDCs that do not register", () => {
       gatewayPassword: "Gw-pass1",
       privateKey: "unused",
     } as InstallSpec;
-    const ctx = new InstallContext(spec, { dialect: "2.x" } as RpmSet, { log: () => undefined });
-    ctx.scliLogins.set("node1", "60dda64f1574400f");
     const asked: string[] = [];
-    ctx.run = async (host, _step, command): Promise<ExecResult> => {
+    const hosts = new ScriptedHosts((host, command) => {
       asked.push(`${host}: ${command.includes("--query_guid") ? "guid" : "sdc"}`);
-      if (command.includes("--query_all_sdc"))
-        return { code: 0, stdout: fixture("2.x/query_all_sdc.txt"), stderr: "" };
+      if (command.includes("--query_all_sdc")) return ok(fixture("2.x/query_all_sdc.txt"));
       if (command.includes("--query_guid") && host === "node2")
-        return { code: 0, stdout: "40841B43-06BC-4521-B7A4-3F9F8F727EC2\n", stderr: "" };
+        return ok("40841B43-06BC-4521-B7A4-3F9F8F727EC2\n");
       if (command.includes("--query_guid"))
-        return {
-          code: 127,
-          stdout: "",
-          stderr: "drv_cfg not found (is the SDC package installed?)",
-        };
+        return fail(127, "", "drv_cfg not found (is the SDC package installed?)");
       throw new Error(`unexpected command ${command}`);
-    };
+    });
+    const rpms = { dialect: "2.x" } as RpmSet;
+    const ctx = new InstallContext(spec, rpms, { log: () => undefined }, hosts);
+    ctx.scliLogins.set("node1", "60dda64f1574400f");
     const p = ensureVolumes(ctx, ["node2", "node3"]).catch((e: unknown) => e as Error);
     for (let t = 0; t < 200_000; t += 5000) await vi.advanceTimersByTimeAsync(5000);
     const e = await p;

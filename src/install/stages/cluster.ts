@@ -45,7 +45,7 @@ export async function login(
     if (o.alsoAsk) await prefetchQueries(ctx, host, step, o.alsoAsk);
     return known;
   }
-  ctx.renewScliLogin ??= (h, st) => login(ctx, h, st);
+  ctx.scliSession.renew ??= (h, st) => login(ctx, h, st);
   let systemId: string | undefined;
   if (o.alsoAsk) {
     // The login and the queries in one round trip; when the login does not simply work,

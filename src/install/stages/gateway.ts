@@ -156,7 +156,7 @@ export async function configureGateway(
     }
     const auth = { user: "", password: adminToken };
     log.info("telling the gateway the MDM addresses and to trust the MDM certificate");
-    ctx.changes.push({ host, step: STEP, command: "POST /api/updateConfiguration" });
+    ctx.record(host, STEP, "POST /api/updateConfiguration");
     const u = await c.request("POST", "/api/updateConfiguration", auth, {
       mdmAddresses: managers,
     });
@@ -164,7 +164,7 @@ export async function configureGateway(
       throw new Error(
         `[${host}] ${STEP}: /api/updateConfiguration failed: HTTP ${u.status} ${u.text}`,
       );
-    ctx.changes.push({ host, step: STEP, command: "POST /api/trustHostCertificate/Mdm" });
+    ctx.record(host, STEP, "POST /api/trustHostCertificate/Mdm");
     const t = await c.request("POST", "/api/trustHostCertificate/Mdm", auth);
     if (t.status !== 200)
       throw new Error(

@@ -8,7 +8,7 @@ import { SECRET_VARS, type InstallContext } from "../context";
 import type { Component, RpmFile } from "../rpms";
 import { q } from "../shell";
 import { componentsOf, managerIps } from "../spec";
-import { installStaged, localSha256, stagedPath, stageFiles } from "../upload";
+import { installStaged, localSha256, stagedPath } from "../upload";
 import { fixRepos } from "./repos";
 
 export const STEP = "packages";
@@ -149,11 +149,9 @@ export async function installPackages(
   // An MDM already installed in the wrong role is found before anything else is installed.
   if (mdmJob && !todo.includes(mdmJob)) await checkRole(false);
   if (todo.length === 0) return { installed: [] };
-  const session = await ctx.session(host);
-  const log = ctx.log(host, STEP);
   const files = todo.map((j) => ({ local: j.rpm.path, name: `rpms/${j.rpm.file}` }));
-  if ((await stageFiles(session, files, log)) > 0)
-    ctx.changes.push({ host, step: STEP, command: `upload ${todo.length} package file(s)` });
+  if ((await ctx.upload(host, STEP, files)) > 0)
+    ctx.record(host, STEP, `upload ${todo.length} package file(s)`);
   for (const j of todo) {
     await ctx.step(host, `${STEP}:${j.component}`);
     const remote = stagedPath(`rpms/${j.rpm.file}`);

@@ -13,7 +13,7 @@ import { fetchCertificate } from "../gateway-api";
 import { ensurePluginBinary, PLUGIN_BINARY_NAME, type PluginBinary } from "../plugin-build";
 import { q } from "../shell";
 import { gatewayNode } from "../spec";
-import { installStaged, stagedPath, stageFiles } from "../upload";
+import { installStaged, stagedPath } from "../upload";
 import { GATEWAY_PORT } from "./gateway";
 
 export const STEP = "volumeplugin";
@@ -271,10 +271,9 @@ export async function setupVolumePlugin(
   let restart = false;
   if (p.bin !== bin.sha256) {
     await ctx.step(host, `${STEP}:binary`);
-    const session = await ctx.session(host);
     const files = [{ local: bin.path, name: PLUGIN_STAGING_NAME }];
-    if ((await stageFiles(session, files, log)) > 0)
-      ctx.changes.push({ host, step: STEP, command: `upload ${PLUGIN_BINARY_NAME}` });
+    if ((await ctx.upload(host, STEP, files)) > 0)
+      ctx.record(host, STEP, `upload ${PLUGIN_BINARY_NAME}`);
     await installStaged(
       ctx,
       host,

@@ -1,0 +1,273 @@
+// scli's command lines (reference §4, §5): one builder per command and dialect. Stages never
+// spell an scli flag themselves. To add a command: a method on Scli here, a parser for its
+// output in parse.ts when it is a query, a case in test/unit/install-scli.test.ts.
+import type { Dialect } from "../rpms";
+import { assertEnvName, q } from "../shell";
+
+/** A command word: literal text (quoted when rendered) or a reference to a secret variable. */
+export type Word = string | { secret: string };
+
+/** Render words into a shell command; secrets become "$NAME", expanded only on the host. */
+export function render(words: Word[]): string {
+  return words.map((w) => (typeof w === "string" ? q(w) : `"$${w.secret}"`)).join(" ");
+}
+
+export interface ScliCommand {
+  /** The command line (secrets as "$NAME" references). */
+  line: string;
+  /** Names of secret variables the line refers to; ssh.ts feeds them through stdin. */
+  secrets: string[];
+}
+
+/**
+ * scli never gets a terminal: its stdin is /dev/null (or, for passwords, a pipe that ends after
+ * them, see `cmd`), so a question it might ask (y/n on an unapproved certificate) meets
+ * end-of-file at once instead of waiting.
+ */
+export const STDIN_CLOSED = "</dev/null";
+
+/**
+ * The command for `words`. `answers` are secret variables scli asks for on stdin: the shell's
+ * `printf` builtin writes their values, one per line, into a pipe to scli, so no value is in
+ * any argv on the host (`ps`); after them stdin ends, so any other question meets end-of-file
+ * at once, as with STDIN_CLOSED. Secrets among `words` are still arguments (visible to `ps`).
+ */
+function cmd(words: Word[], answers: string[] = []): ScliCommand {
+  const inline = words
+    .filter((w): w is { secret: string } => typeof w !== "string")
+    .map((w) => w.secret);
+  for (const a of answers) assertEnvName(a);
+  const secrets = [...new Set([...inline, ...answers])];
+  if (answers.length === 0) return { line: `${render(words)} ${STDIN_CLOSED}`, secrets };
+  const feed = answers.map((a) => `"$${a}"`).join(" ");
+  return { line: `printf '%s\\n' ${feed} | ${render(words)}`, secrets };
+}
+
+export type MediaType = "HDD" | "SSD";
+
+export interface MdmSpec {
+  ip: string;
+  name: string;
+}
+
+/** Builds scli command lines for one cluster. `mdmIps` are the manager IPs (master + slaves). */
+export class Scli {
+  constructor(
+    readonly dialect: Dialect,
+    readonly mdmIps: string[],
+  ) {
+    if (mdmIps.length === 0) throw new Error("scli needs at least one MDM address");
+  }
+
+  private base(...words: Word[]): ScliCommand {
+    return this.fed([], ...words);
+  }
+
+  /** `base`, with the secret variables `answers` on scli's stdin (see `cmd`). */
+  private fed(answers: string[], ...words: Word[]): ScliCommand {
+    // 2.x+ scli trusts the MDM certificate per user; approving on every call keeps a failover
+    // (new master, new certificate) from breaking the next command. Only MDM hosts run scli.
+    const approve =
+      this.dialect !== "1.3x" && !words.includes("--approve_certificate")
+        ? ["--approve_certificate"]
+        : [];
+    return cmd(["scli", ...words, "--mdm_ip", this.mdmIps.join(","), ...approve], answers);
+  }
+
+  createCluster(master: MdmSpec): ScliCommand {
+    if (this.dialect === "1.3x") {
+      return this.base(
+        "--mdm",
+        "--add_primary_mdm",
+        "--primary_mdm_ip",
+        master.ip,
+        "--mdm_management_ip",
+        master.ip,
+        "--accept_license",
+      );
+    }
+    return this.base(
+      "--create_mdm_cluster",
+      "--master_mdm_ip",
+      master.ip,
+      "--master_mdm_management_ip",
+      master.ip,
+      "--master_mdm_name",
+      master.name,
+      "--accept_license",
+      "--approve_certificate",
+    );
+  }
+
+  /**
+   * Log in as `user` with the password in secret variable `passwordVar`. Without `--password`
+   * scli asks for it (`scli --login --username <NAME> [--password <PASSWORD>]`, sources in
+   * test/emulator/README.md), so it goes to scli's stdin and never into its argv (`ps`).
+   */
+  login(user: string, passwordVar: string): ScliCommand {
+    const extra = this.dialect === "1.3x" ? [] : ["--approve_certificate"];
+    return this.fed([passwordVar], "--login", "--username", user, ...extra);
+  }
+
+  /**
+   * Change the logged-in user's password from secret `oldVar` to secret `newVar`. Without
+   * `--old_password`/`--new_password` scli asks for them, old first; the new one is sent twice,
+   * for a confirmation question (a second line nobody asks for is never read).
+   */
+  setPassword(oldVar: string, newVar: string): ScliCommand {
+    return this.fed([oldVar, newVar, newVar], "--set_password");
+  }
+
+  /** Add a standby MDM (2.x+) or, in 1.3x, the secondary MDM / tie-breaker directly. */
+  addStandby(m: MdmSpec, role: "manager" | "tb"): ScliCommand {
+    if (this.dialect === "1.3x") {
+      return role === "manager"
+        ? this.base(
+            "--add_secondary_mdm",
+            "--secondary_mdm_ip",
+            m.ip,
+            "--secondary_mdm_name",
+            m.name,
+          )
+        : this.base("--add_tb", "--tb_ip", m.ip, "--tb_name", m.name);
+    }
+    return role === "manager"
+      ? this.base(
+          "--add_standby_mdm",
+          "--new_mdm_ip",
+          m.ip,
+          "--mdm_role",
+          "manager",
+          "--new_mdm_management_ip",
+          m.ip,
+          "--new_mdm_name",
+          m.name,
+        )
+      : this.base(
+          "--add_standby_mdm",
+          "--new_mdm_ip",
+          m.ip,
+          "--mdm_role",
+          "tb",
+          "--new_mdm_name",
+          m.name,
+        );
+  }
+
+  /**
+   * Switch to 3_node/5_node adding the given slaves and tie-breakers by name (the only form
+   * public automation uses: EMC's Vagrant labs, puppet-scaleio, scaleio-framework).
+   */
+  switchClusterMode(mode: "3_node" | "5_node", slaves: string[], tbs: string[]): ScliCommand {
+    if (this.dialect === "1.3x") return this.base("--switch_to_cluster_mode");
+    // An empty name list is left out: scli takes "" as a name and refuses it.
+    return this.base(
+      "--switch_cluster_mode",
+      "--cluster_mode",
+      mode,
+      ...(slaves.length > 0 ? ["--add_slave_mdm_name", slaves.join(",")] : []),
+      ...(tbs.length > 0 ? ["--add_tb_name", tbs.join(",")] : []),
+    );
+  }
+
+  renameSystem(name: string): ScliCommand {
+    return this.base("--rename_system", "--new_name", name);
+  }
+
+  addProtectionDomain(pd: string): ScliCommand {
+    return this.base("--add_protection_domain", "--protection_domain_name", pd);
+  }
+
+  addStoragePool(pd: string, sp: string, media: MediaType): ScliCommand {
+    const m = this.dialect === "3.x" ? ["--media_type", media] : [];
+    return this.base(
+      "--add_storage_pool",
+      "--protection_domain_name",
+      pd,
+      "--storage_pool_name",
+      sp,
+      ...m,
+    );
+  }
+
+  addSds(ip: string, devices: string[], name: string, pd: string, sp: string): ScliCommand {
+    return this.base(
+      "--add_sds",
+      "--sds_ip",
+      ip,
+      "--device_path",
+      devices.join(","),
+      "--sds_name",
+      name,
+      "--protection_domain_name",
+      pd,
+      "--storage_pool_name",
+      sp,
+    );
+  }
+
+  addVolume(pd: string, sp: string, sizeGb: number, name: string): ScliCommand {
+    return this.base(
+      "--add_volume",
+      "--protection_domain_name",
+      pd,
+      "--storage_pool_name",
+      sp,
+      "--size_gb",
+      String(sizeGb),
+      "--volume_name",
+      name,
+    );
+  }
+
+  mapVolume(volume: string, sdcIp: string): ScliCommand {
+    return this.base("--map_volume_to_sdc", "--volume_name", volume, "--sdc_ip", sdcIp);
+  }
+
+  unmapVolume(volume: string, sdcIp: string): ScliCommand {
+    return this.base(
+      "--unmap_volume_from_sdc",
+      "--volume_name",
+      volume,
+      "--sdc_ip",
+      sdcIp,
+      "--i_am_sure",
+    );
+  }
+
+  removeVolume(volume: string): ScliCommand {
+    return this.base("--remove_volume", "--volume_name", volume, "--i_am_sure");
+  }
+
+  queryCluster(): ScliCommand {
+    return this.base("--query_cluster");
+  }
+  queryAllVolumes(): ScliCommand {
+    return this.base("--query_all_volumes");
+  }
+  queryAllSds(): ScliCommand {
+    return this.base("--query_all_sds");
+  }
+  queryAllSdc(): ScliCommand {
+    return this.base("--query_all_sdc");
+  }
+  queryAll(): ScliCommand {
+    return this.base("--query_all");
+  }
+  queryVolume(name: string): ScliCommand {
+    return this.base("--query_volume", "--volume_name", name);
+  }
+}
+
+/** Where drv_cfg lives (newer layouts first). */
+export const DRV_CFG_PATHS = ["/opt/emc/scaleio/sdc/bin/drv_cfg", "/bin/emc/scaleio/drv_cfg"];
+
+/** Shell snippet that runs drv_cfg from wherever it is installed. */
+export function drvCfg(args: string): string {
+  return `{ d=; for p in ${DRV_CFG_PATHS.join(" ")}; do [ -x "$p" ] && d="$p" && break; done; [ -n "$d" ] || { echo "drv_cfg not found (is the SDC package installed?)" >&2; exit 127; }; "$d" ${args}; }`;
+}
+
+/** The stable device path of a mapped volume (reference §5). */
+export function volumeDevicePath(systemId: string, volumeId: string): string {
+  return `/dev/disk/by-id/emc-vol-${systemId}-${volumeId}`;
+}
