@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { readAccess } from "../../src/config/access";
 import { CloudReader } from "../../src/config/cloud-reader";
 import { CLOUD_READERS } from "../../src/config/clouds";
-import { Collector, ConfigError, type RawConfig } from "../../src/config/collector";
+import { Collector, ConfigError } from "../../src/config/collector";
 import { DEFAULTS } from "../../src/config/defaults";
 import { readSpec, CLOUDS, type CloudName, type NodeSpec } from "../../src/config";
 import { readNodes, checkLayout } from "../../src/config/nodes";
@@ -14,21 +14,11 @@ import { readPasswords, readSshKey } from "../../src/config/secrets";
 import { readInstallSwitches, readSources } from "../../src/config/sources";
 import { checkWipeDevicesAgainstHosts, readWipeDevices } from "../../src/config/wipe-devices";
 import { missingPublicImage } from "../../src/providers/images";
+import { rawConfig } from "./support/raw-config";
 
 type Values = Record<string, unknown>;
 
-function raw(values: Values): RawConfig {
-  return {
-    get: (k) =>
-      values[k] === undefined
-        ? undefined
-        : typeof values[k] === "string"
-          ? (values[k] as string)
-          : JSON.stringify(values[k]),
-    getObject: <T>(k: string) => values[k] as T | undefined,
-    has: (k) => values[k] !== undefined,
-  };
-}
+const raw = (values: Values) => rawConfig(values);
 
 /** Runs one family's reader; returns what it read and the problems it found. */
 function run<T>(values: Values, read: (c: Collector) => T): { value: T; problems: string[] } {

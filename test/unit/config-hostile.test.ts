@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ConfigError, readSpec, type RawConfig, type Spec } from "../../src/config";
 import { projectDir } from "../../src/project-dir";
 import { PASSWORDS, runProgram } from "./support/program";
+import { rawConfig } from "./support/raw-config";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostHostHostHostHostHostHostHostHostHost";
 const USER_KEY = {
@@ -44,17 +45,7 @@ const existing: Values = { ...USER_KEY, cloud: "existing", hosts: [0, 1, 2].map(
 
 /** A RawConfig over plain values; the passwords are readable, as Pulumi's get() gives them. */
 function raw(values: Values): RawConfig {
-  const all: Values = { ...PASSWORDS, ...values };
-  return {
-    get: (k) =>
-      all[k] === undefined
-        ? undefined
-        : typeof all[k] === "string"
-          ? (all[k] as string)
-          : JSON.stringify(all[k]),
-    getObject: <T>(k: string) => all[k] as T | undefined,
-    has: (k) => all[k] !== undefined,
-  };
+  return rawConfig({ ...PASSWORDS, ...values });
 }
 
 function problems(values: Values): string[] {

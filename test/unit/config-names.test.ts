@@ -2,6 +2,7 @@
 // (issue 11: names, the vendor's rules, a long stack name).
 import { describe, expect, it } from "vitest";
 import { ConfigError, readSpec, type RawConfig } from "../../src/config";
+import { rawConfig } from "./support/raw-config";
 import { mdmPasswordProblem, objectName, OBJECT_NAME } from "../../src/install/scli";
 import { legacyVolumeName, volumeName } from "../../src/install/stages/volumes";
 
@@ -13,16 +14,7 @@ function raw(
   mdmPassword: string | undefined = GOOD_PW,
 ): RawConfig {
   const all: Record<string, unknown> = { ...values, mdmPassword, gatewayPassword: "Gw-pass1" };
-  return {
-    get: (k) =>
-      all[k] === undefined
-        ? undefined
-        : typeof all[k] === "string"
-          ? (all[k] as string)
-          : JSON.stringify(all[k]),
-    getObject: <T>(k: string) => all[k] as T | undefined,
-    has: (k) => all[k] !== undefined,
-  };
+  return rawConfig(all);
 }
 
 function problems(values: Record<string, unknown>, stack = "dev", pw?: string): string[] {

@@ -1,22 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, readSpec, type RawConfig } from "../../src/config";
+import { rawConfig } from "./support/raw-config";
 
 /** A RawConfig over plain values; secrets are just "set". */
 function raw(
   values: Record<string, unknown>,
   secrets: string[] = ["mdmPassword", "gatewayPassword"],
 ): RawConfig {
-  return {
-    get: (k) =>
-      values[k] === undefined
-        ? undefined
-        : typeof values[k] === "string"
-          ? (values[k] as string)
-          : JSON.stringify(values[k]),
-    getObject: <T>(k: string) => values[k] as T | undefined,
-    // A secret is "set" when listed, or when the test gives it a value (its text is never read).
-    has: (k) => secrets.includes(k) || values[k] !== undefined,
-  };
+  // A secret is "set" when listed, or when the test gives it a value (its text is never read).
+  return rawConfig(values, secrets);
 }
 /** The user's own key pair: existing hosts accept no key the stack would generate. */
 const USER_KEY = {
