@@ -58,9 +58,10 @@ export class Collector {
     return this.problems.length;
   }
 
-  /** Throws ConfigError when any problem was found. */
-  throwIfAny(): void {
-    if (this.problems.length > 0) throw new ConfigError(this.problems);
+  /** `value` when no problem was found (a value left undefined was reported); else throws ConfigError. */
+  result<T>(value: T | undefined): T {
+    if (this.problems.length > 0 || value === undefined) throw new ConfigError(this.problems);
+    return value;
   }
 
   /** An object section (`arrowhead:aws`...), or {} when absent or not an object. */

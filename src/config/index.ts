@@ -50,9 +50,7 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
     ...sshKey,
   };
   // An unknown cloud has been reported: no section to read, and the config is refused below.
-  const spec = cloud === undefined ? undefined : withCloud(c, common, cloud);
-  c.throwIfAny();
-  return spec!;
+  return c.result(cloud === undefined ? undefined : withCloud(c, common, cloud));
 }
 
 /** The common spec plus the cloud's own section (existing hosts: wipeDevices checked against them). */

@@ -113,20 +113,16 @@ const CLOUD_TITLES: Record<ImageCloud, string> = {
   azure: "Azure",
   digitalocean: "DigitalOcean",
 };
-const OS_GONE: Record<OsName, string> = {
-  centos7:
-    "CentOS 7 has no public image on {cloud} any more (it reached end of life on 2024-06-30 and the image was removed)",
-  rocky8: "Rocky Linux 8 has no public image on {cloud}",
-  rocky9: "Rocky Linux 9 has no public image on {cloud}",
-};
-
 /**
  * Why `cloud` has no public image of `os` (the table's gaps), or undefined when it has one or
  * the cloud takes no image from the table (local, existing).
  */
 export function missingPublicImage(cloud: string, os: OsName): string | undefined {
   if (!(cloud in IMAGES) || IMAGES[cloud as ImageCloud][os] !== undefined) return undefined;
-  return OS_GONE[os].replace("{cloud}", CLOUD_TITLES[cloud as ImageCloud]);
+  const where = CLOUD_TITLES[cloud as ImageCloud];
+  return os === "centos7"
+    ? `CentOS 7 has no public image on ${where} any more (it reached end of life on 2024-06-30 and the image was removed)`
+    : `${os} has no public image on ${where}`;
 }
 
 /** The user the OS's cloud image lets in with the injected key (Azure and GCP: the one we name). */
