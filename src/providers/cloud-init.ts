@@ -13,7 +13,7 @@ export interface UserDataOptions {
 
 /**
  * The sed command that points a CentOS 7 repo file at `vaultUrl`. The URL is validated in config
- * (config-values.ts httpUrlProblem), and is also made harmless here whatever it holds: `\`, `|`
+ * (config/values.ts httpUrlProblem), and is also made harmless here whatever it holds: `\`, `|`
  * and `&` are escaped for sed's replacement and the whole expression is one single-quoted shell
  * word, so the URL can only ever become text in the repo file. A line break (which sed cannot
  * take literally) is refused.
