@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, readSpec } from "./config";
 import { sshKeys } from "./keys";
-import { preflight, ScaleioCluster } from "./install/resources";
+import { clusterArgs, preflight, ScaleioCluster } from "./install/resources";
 import { createMachines } from "./providers";
 import { assignRoles, describeRoles } from "./topology";
 
@@ -25,38 +25,14 @@ preflight(nodes, spec.os, spec.rpmDir, { volumePlugin: spec.volumePlugin });
 const keys = sshKeys(spec, config);
 const { machines } = createMachines({ spec, nodes, sshPublicKey: keys.publicKey });
 
-// Names and roles are known now; addresses, ports and disks when the machines exist.
-const cluster = new ScaleioCluster("scaleio", {
-  machines: nodes.map((node, i) => {
-    const m = machines.apply((ms) => ms[i]);
-    return {
-      ...node,
-      os: spec.os,
-      sshHost: m.sshHost,
-      sshPort: m.sshPort,
-      sshUser: m.sshUser,
-      publicAddress: m.publicAddress,
-      privateAddress: m.privateAddress,
-      dataDisks: m.dataDisks,
-      hostKey: m.apply((x) => x.hostKey ?? ""),
-    };
+const cluster = new ScaleioCluster(
+  "scaleio",
+  clusterArgs(spec, nodes, machines, {
+    privateKey: keys.privateKey,
+    mdmPassword: config.requireSecret("mdmPassword"),
+    gatewayPassword: config.requireSecret("gatewayPassword"),
   }),
-  privateKey: keys.privateKey,
-  os: spec.os,
-  rpmDir: spec.rpmDir,
-  clusterName: spec.clusterName,
-  protectionDomain: spec.protectionDomain,
-  storagePool: spec.storagePool,
-  mediaType: spec.mediaType,
-  dockerVolumeGb: spec.dockerVolumeSizeGb,
-  mdmPassword: config.requireSecret("mdmPassword"),
-  gatewayPassword: config.requireSecret("gatewayPassword"),
-  vaultUrl: spec.centos7VaultUrl,
-  adopted: spec.cloud === "existing",
-  deleteVolumes: spec.deleteVolumes,
-  wipeDevices: spec.wipeDevices,
-  volumePlugin: spec.volumePlugin,
-});
+);
 
 const nodeSummary = machines.apply((ms) =>
   ms.map((m) => ({

@@ -1,30 +1,22 @@
-// The install plan, pure: ordered stages, the hosts each runs on, and whether its per-host
-// work may run in parallel. Per-host work (prepare, packages, gateway, docker) runs in
-// parallel; cluster-wide scli work runs one command at a time on the master.
-import type { NodeRoles, ServiceRole } from "../machine";
+// The install plan, pure, read off the stage registry (registry.ts): one task per stage and
+// host (one per cluster-wide stage), each starting as soon as what it needs is done. So a host's
+// packages wait only for its own preparation, the cluster only for the MDM hosts' packages, the
+// gateway only for the cluster, and Docker hosts do not wait for the gateway. The Pulumi
+// resources follow the same graph (`planResources`), one resource per task or group of tasks.
+import type { NodeRoles } from "../machine";
+import {
+  ownerOf,
+  resourceOf,
+  STAGE_NAMES,
+  stage,
+  stagesOf,
+  taskId,
+  type ResourceStage,
+  type StageName,
+  type StepKind,
+} from "./registry";
 
-export type StageName =
-  | "prepare"
-  | "packages"
-  | "cluster"
-  | "storage"
-  | "volumes"
-  | "gateway"
-  | "docker"
-  | "volumeplugin"
-  | "verify";
-
-export const STAGES: readonly StageName[] = [
-  "prepare",
-  "packages",
-  "cluster",
-  "storage",
-  "volumes",
-  "gateway",
-  "docker",
-  "volumeplugin",
-  "verify",
-];
+export { taskId, type StageName } from "./registry";
 
 /** What shapes the plan besides the roles. */
 export interface PlanOptions {
@@ -32,48 +24,6 @@ export interface PlanOptions {
   volumePlugin?: boolean;
 }
 
-export interface PlanPhase {
-  stage: StageName;
-  /** "host": work on each listed host; "cluster": scli work run from the master. */
-  scope: "host" | "cluster";
-  parallel: boolean;
-  /** Node names the stage works on (for cluster scope: the subject nodes, e.g. Docker hosts for volumes). */
-  hosts: string[];
-}
-
-/** The plan as stages in order (for reports and host-by-host runs), read off `planTasks`. */
-export function planInstall(nodes: NodeRoles[], opts: PlanOptions = {}): PlanPhase[] {
-  const master = nodes.find((n) => n.mdm === "master");
-  if (!master) throw new Error("plan: no master MDM");
-  const docker = nodes.filter((n) => n.services.includes("docker")).map((n) => n.name);
-  const phases: PlanPhase[] = [];
-  for (const t of planTasks(nodes, opts)) {
-    let phase = phases.find((p) => p.stage === t.stage);
-    if (!phase) {
-      phase = t.host
-        ? { stage: t.stage, scope: "host", parallel: true, hosts: [] }
-        : {
-            stage: t.stage,
-            scope: "cluster",
-            parallel: false,
-            // The volumes stage is about the Docker hosts; the others about the cluster.
-            hosts: t.stage === "volumes" ? docker : [master.name],
-          };
-      phases.push(phase);
-    }
-    if (t.host) phase.hosts.push(t.host);
-  }
-  return phases;
-}
-
-/**
- * The same plan as a graph: one task per stage and host (one per cluster-wide stage), each
- * starting as soon as what it needs is done. So a host's packages wait only for its own
- * preparation, the cluster only for the MDM hosts' packages, the gateway only for the cluster,
- * and Docker hosts do not wait for the gateway; a host's volume plugin waits for its Docker and
- * the gateway (it needs the gateway's address and certificate). The Pulumi resources (resources.ts) follow the
- * same dependencies, one resource per task or group of tasks.
- */
 export interface PlanTask {
   id: string;
   stage: StageName;
@@ -83,60 +33,103 @@ export interface PlanTask {
   after: string[];
 }
 
-export function taskId(stage: StageName, host?: string): string {
-  return host ? `${stage}:${host}` : stage;
-}
-
-/** The plan's tasks in a valid order, each with the ids it waits for. */
+/** The plan's tasks in a valid order (the registry's), each with the ids it waits for. */
 export function planTasks(nodes: NodeRoles[], opts: PlanOptions = {}): PlanTask[] {
-  const has = (n: NodeRoles, s: ServiceRole) => n.services.includes(s);
-  const pkgs = (ns: NodeRoles[]) => ns.map((n) => taskId("packages", n.name));
-  const docker = nodes.filter((n) => has(n, "docker"));
-  const gateways = nodes.filter((n) => has(n, "gateway"));
+  const p = { nodes, volumePlugin: opts.volumePlugin };
   const tasks: PlanTask[] = [];
-  for (const n of nodes) {
-    tasks.push({ id: taskId("prepare", n.name), stage: "prepare", host: n.name, after: [] });
-    tasks.push({
-      id: taskId("packages", n.name),
-      stage: "packages",
-      host: n.name,
-      after: [taskId("prepare", n.name)],
-    });
-  }
-  tasks.push({ id: "cluster", stage: "cluster", after: pkgs(nodes.filter((n) => n.mdm)) });
-  tasks.push({
-    id: "storage",
-    stage: "storage",
-    after: ["cluster", ...pkgs(nodes.filter((n) => has(n, "sds")))],
-  });
-  if (docker.length > 0)
-    tasks.push({ id: "volumes", stage: "volumes", after: ["storage", ...pkgs(docker)] });
-  for (const n of gateways) {
-    tasks.push({
-      id: taskId("gateway", n.name),
-      stage: "gateway",
-      host: n.name,
-      after: ["cluster", taskId("packages", n.name)],
-    });
-  }
-  for (const n of docker) {
-    tasks.push({ id: taskId("docker", n.name), stage: "docker", host: n.name, after: ["volumes"] });
-  }
-  // The plugin talks to the gateway: without a gateway node there is no plugin.
-  if (opts.volumePlugin !== false && gateways.length > 0) {
-    for (const n of docker) {
-      tasks.push({
-        id: taskId("volumeplugin", n.name),
-        stage: "volumeplugin",
-        host: n.name,
-        after: [taskId("docker", n.name), ...gateways.map((g) => taskId("gateway", g.name))],
-      });
+  for (const name of STAGE_NAMES) {
+    const def = stage(name);
+    const hosts = def.hosts(p);
+    if (def.scope === "host") {
+      for (const h of hosts)
+        tasks.push({ id: taskId(name, h), stage: name, host: h, after: def.after(h, p, tasks) });
+    } else if (hosts.length > 0) {
+      const after = [...new Set(hosts.flatMap((h) => def.after(h, p, tasks)))];
+      tasks.push({ id: name, stage: name, after });
     }
   }
-  tasks.push({
-    id: "verify",
-    stage: "verify",
-    after: tasks.filter((t) => t.stage !== "prepare" && t.stage !== "packages").map((t) => t.id),
-  });
   return tasks;
+}
+
+/** One Pulumi resource of the install: the stages it runs and the resources it waits for. */
+export interface PlannedResource {
+  /** `${kind}:${host}`, unique. */
+  key: string;
+  kind: StepKind;
+  owner: ResourceStage;
+  /** The node it is about (the master for cluster-wide ones). */
+  host: string;
+  /** Its name after the cluster's (e.g. "prep-node1"). */
+  name: string;
+  stages: StageName[];
+  /** Keys of the resources it depends on. */
+  after: string[];
+}
+
+/**
+ * The plan as Pulumi resources: one per host of each per-host stage, one per cluster-wide
+ * stage, a stage that is part of another's resource run there for that resource's host. Each
+ * waits for the resources of the tasks its own tasks wait for (from planTasks, nothing else).
+ */
+export function planResources(nodes: NodeRoles[], opts: PlanOptions = {}): PlannedResource[] {
+  const tasks = planTasks(nodes, opts);
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const master = nodes.find((n) => n.mdm === "master")!.name;
+  const out: PlannedResource[] = [];
+  const keyOf = (owner: ResourceStage, host: string) => `${resourceOf(owner).kind}:${host}`;
+  // The resources a task belongs to: a cluster-wide task inside per-host resources is in each
+  // (for one of them, in itself: its host's share).
+  const holders = (t: PlanTask, from: string): string[] => {
+    const owner = ownerOf(t.stage);
+    if (stage(owner).scope === "cluster") return [keyOf(owner, master)];
+    if (t.host) return [keyOf(owner, t.host)];
+    const each = tasks.filter((x) => x.stage === owner).map((x) => keyOf(owner, x.host!));
+    return each.includes(from) ? [from] : each;
+  };
+  for (const t of tasks) {
+    const owner = ownerOf(t.stage);
+    if (owner !== t.stage) continue;
+    const host = t.host ?? master;
+    const key = keyOf(owner, host);
+    const p = { nodes, volumePlugin: opts.volumePlugin };
+    // This resource's share of each stage it runs: its host's part of a cluster-wide task.
+    const mine = stagesOf(owner).map((s) =>
+      byId.get(stage(s).scope === "host" ? taskId(s, host) : s),
+    );
+    const deps = mine.flatMap((m) =>
+      !m ? [] : m.stage === owner || !t.host ? m.after : stage(m.stage).after(host, p, tasks),
+    );
+    const after = [
+      ...new Set(deps.flatMap((d) => (byId.has(d) ? holders(byId.get(d)!, key) : []))),
+    ];
+    out.push({
+      key,
+      kind: resourceOf(owner).kind as StepKind,
+      owner,
+      host,
+      name: resourceOf(owner).name(host),
+      stages: stagesOf(owner),
+      after: after.filter((k) => k !== key),
+    });
+  }
+  return out;
+}
+
+/** The plan as stages in order, each with its hosts (for reports and the host-by-host bench). */
+export interface PlanPhase {
+  stage: StageName;
+  /** "host": work on each listed host; "cluster": scli work run from the master. */
+  scope: "host" | "cluster";
+  parallel: boolean;
+  /** Node names the stage works on (for cluster scope: its subjects, e.g. Docker hosts for volumes). */
+  hosts: string[];
+}
+
+export function planInstall(nodes: NodeRoles[], opts: PlanOptions = {}): PlanPhase[] {
+  const p = { nodes, volumePlugin: opts.volumePlugin };
+  const stages = [...new Set(planTasks(nodes, opts).map((t) => t.stage))];
+  return stages.map((name) => {
+    const { scope } = stage(name);
+    return { stage: name, scope, parallel: scope === "host", hosts: stage(name).hosts(p) };
+  });
 }

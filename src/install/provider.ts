@@ -4,26 +4,11 @@
 import { createHash } from "crypto";
 import { engineSignal } from "./engine-watch";
 import { consoleSink } from "./log";
-import type { StageName } from "./plan";
-import { runSelected, runUninstall } from "./runner";
-import {
-  dockerHosts,
-  gatewayNode,
-  managerIps,
-  mdmNodes,
-  volumePluginOn,
-  type InstallSpec,
-} from "./spec";
+import { resourceHosts, resourceOf, stage, stageOfKind, stagesOf, type StepKind } from "./registry";
+import { runSelected, runUninstall, type UninstallPart } from "./runner";
+import type { InstallSpec } from "./spec";
 
-export type StepKind =
-  | "HostPrep"
-  | "HostPackages"
-  | "MdmCluster"
-  | "StorageLayout"
-  | "Gateway"
-  | "DockerVolume"
-  | "VolumePlugin"
-  | "Verification";
+export type { StepKind } from "./registry";
 
 /** What every install-step resource receives. */
 export interface StepInputs {
@@ -35,27 +20,15 @@ export interface StepInputs {
   pinnedHostKeys?: Record<string, string>;
 }
 
-const STAGES: Record<StepKind, StageName[]> = {
-  HostPrep: ["prepare"],
-  HostPackages: ["packages"],
-  MdmCluster: ["cluster"],
-  StorageLayout: ["storage"],
-  Gateway: ["gateway"],
-  DockerVolume: ["volumes", "docker"],
-  VolumePlugin: ["volumeplugin"],
-  Verification: ["verify"],
-};
-
 const hash = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 16);
 
 /**
- * The inputs that matter to a resource, as one comparable value: a change anywhere else (e.g.
- * another node added) leaves it untouched, so `pulumi up` only works where something changed.
- * Secrets enter only as hashes.
+ * The inputs that matter to a resource, as one comparable value (its registry entry's
+ * `relevant`): a change anywhere else (e.g. another node added) leaves it untouched, so `pulumi
+ * up` only works where something changed. Secrets enter only as hashes.
  */
 export function relevant(i: StepInputs): string {
-  const s = i.spec;
-  const m = s.machines.find((x) => x.name === i.host);
+  const m = i.spec.machines.find((x) => x.name === i.host);
   const node = m && {
     name: m.name,
     mdm: m.mdm,
@@ -63,55 +36,7 @@ export function relevant(i: StepInputs): string {
     addr: [m.sshHost, m.sshPort, m.sshUser, m.privateAddress],
     disks: m.dataDisks,
   };
-  const mdms = s.machines.filter((x) => x.mdm).map((x) => [x.name, x.mdm, x.privateAddress]);
-  switch (i.kind) {
-    case "HostPrep":
-      return JSON.stringify({ node, os: s.os, vault: s.vaultUrl ?? "" });
-    case "HostPackages":
-      return JSON.stringify({
-        node,
-        rpmDir: s.rpmDir,
-        mgr: managerIps(s.machines),
-        lia: hash(s.liaToken ?? ""),
-        // Read by delete(): the engine hands delete the last outputs, so a changed setting
-        // must reach the state through an update.
-        deleteVolumes: s.deleteVolumes ?? false,
-      });
-    case "MdmCluster":
-      return JSON.stringify({ mdms, name: s.clusterName, pw: hash(s.mdmPassword) });
-    case "StorageLayout": {
-      const sds = s.machines
-        .filter((x) => x.services.includes("sds"))
-        .map((x) => [x.name, x.privateAddress, x.dataDisks]);
-      return JSON.stringify({ sds, pd: s.protectionDomain, sp: s.storagePool, media: s.mediaType });
-    }
-    case "Gateway":
-      return JSON.stringify({ node, mgr: managerIps(s.machines), gw: hash(s.gatewayPassword) });
-    case "DockerVolume":
-      return JSON.stringify({
-        node,
-        gb: s.dockerVolumeGb,
-        pd: s.protectionDomain,
-        sp: s.storagePool,
-        pk: s.dockerPackages,
-        deleteVolumes: s.deleteVolumes ?? false,
-      });
-    case "VolumePlugin": {
-      const gw = gatewayNode(s.machines);
-      return JSON.stringify({
-        node,
-        gateway: gw && [gw.name, gw.privateAddress],
-        system: s.clusterName,
-        pd: s.protectionDomain,
-        sp: s.storagePool,
-        // The plugin logs in with the MDM admin password; a new binary is a new install.
-        pw: hash(s.mdmPassword),
-        binary: s.volumePluginBinary?.sha256 ?? "",
-      });
-    }
-    case "Verification":
-      return JSON.stringify(s.machines.map((x) => [x.name, x.mdm, x.services, x.privateAddress]));
-  }
+  return JSON.stringify(resourceOf(stageOfKind(i.kind)).relevant(i.spec, node, hash));
 }
 
 export interface StepOutputs extends StepInputs {
@@ -131,12 +56,11 @@ async function apply(i: StepInputs, pinned: Record<string, string>): Promise<Ste
     ...i.spec,
     pinnedHostKeys: { ...i.spec.pinnedHostKeys, ...knownKeys(i.pinnedHostKeys), ...pinned },
   };
-  const perHost = ["HostPrep", "HostPackages", "Gateway", "DockerVolume", "VolumePlugin"].includes(
-    i.kind,
-  );
+  const owner = stageOfKind(i.kind);
+  const perHost = stage(owner).scope === "host";
   const res = await runSelected(
     spec,
-    { stages: STAGES[i.kind], hosts: perHost ? [i.host] : undefined },
+    { stages: stagesOf(owner), hosts: perHost ? [i.host] : undefined },
     { log: consoleSink(), signal: engineSignal() },
   );
   const out: StepOutputs = { ...i, changes: res.changes.length, hostKeys: res.hostKeys };
@@ -218,29 +142,16 @@ export async function remove(props: StepOutputs): Promise<void> {
     pinnedHostKeys: { ...props.spec.pinnedHostKeys, ...props.hostKeys },
   };
   if (!spec.adopted) return;
+  const owner = stageOfKind(props.kind);
+  if (!resourceOf(owner).undo) return;
   const o = { log: consoleSink(), signal: engineSignal() };
-  if (props.kind === "VolumePlugin") await runUninstall(spec, [props.host], "volumeplugin", o);
-  if (props.kind === "DockerVolume") await runUninstall(spec, [props.host], "docker", o);
-  if (props.kind === "HostPackages") await runUninstall(spec, [props.host], "packages", o);
+  await runUninstall(spec, [props.host], owner as UninstallPart, o);
 }
 
-/** Nodes each per-host kind exists for. */
+/** Nodes each kind exists for (the master for a cluster-wide kind). */
 export function hostsFor(
   kind: StepKind,
   spec: Pick<InstallSpec, "machines" | "volumePlugin">,
 ): string[] {
-  const ms = spec.machines;
-  switch (kind) {
-    case "HostPrep":
-    case "HostPackages":
-      return ms.map((m) => m.name);
-    case "Gateway":
-      return ms.filter((m) => m.services.includes("gateway")).map((m) => m.name);
-    case "DockerVolume":
-      return dockerHosts(ms).map((m) => m.name);
-    case "VolumePlugin":
-      return volumePluginOn(spec) ? dockerHosts(ms).map((m) => m.name) : [];
-    default:
-      return [mdmNodes(ms).master.name];
-  }
+  return resourceHosts(stageOfKind(kind), spec);
 }

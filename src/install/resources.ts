@@ -5,13 +5,14 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { RunError } from "@pulumi/pulumi/errors";
-import type { Machine, OsName } from "../machine";
-import type { StepInputs, StepKind, StepOutputs } from "./provider";
-import type { MediaType } from "./scli";
+import type { Spec } from "../config";
+import type { Machine, NodeRoles, OsName } from "../machine";
 import { requireProviderModule, structSafe } from "../dynamic-provider";
+import { planResources } from "./plan";
 import { ensurePluginBinary, type PluginBinary } from "./plugin-build";
+import type { StepInputs, StepKind, StepOutputs } from "./provider";
 import { rpmsFor } from "./runner";
-import { validateTopology, volumePluginOn, type InstallSpec } from "./spec";
+import { DEFAULTS, validateTopology, volumePluginOn, type InstallSpec } from "./spec";
 
 const IMPL = path.join(__dirname, "provider");
 
@@ -98,31 +99,69 @@ export class InstallStep extends pulumi.dynamic.Resource {
   }
 }
 
-export interface ScaleioClusterArgs {
+/** The spec fields ScaleioCluster computes itself or takes as Outputs. */
+type Computed =
+  | "machines"
+  | "privateKey"
+  | "mdmPassword"
+  | "gatewayPassword"
+  | "liaToken"
+  | "rpmDir"
+  | "pinnedHostKeys"
+  | "volumePluginBinary";
+
+/** What the installer needs (InstallSpec), with the machines and secrets as Pulumi Inputs. */
+export interface ScaleioClusterArgs extends Omit<InstallSpec, Computed> {
   machines: MachineInput[];
   /** OpenSSH private key for every machine's sshUser. */
   privateKey: pulumi.Input<string>;
-  os: OsName;
-  /** Default assets/rpms. */
+  /** Default assets/rpms (spec.ts DEFAULTS). */
   rpmDir?: string;
-  clusterName: string;
-  protectionDomain?: string;
-  storagePool?: string;
-  mediaType?: MediaType;
-  dockerVolumeGb?: number;
   mdmPassword: pulumi.Input<string>;
   gatewayPassword: pulumi.Input<string>;
   liaToken?: pulumi.Input<string>;
-  vaultUrl?: string;
-  /** Existing hosts: host keys must be configured; delete cleans up what the stack installed. */
-  adopted?: boolean;
-  /** On delete (adopted hosts), also remove the Docker volumes and the ScaleIO packages. */
-  deleteVolumes?: boolean;
-  /** node -> SDS devices the user allows to be wiped (config `wipeDevices`); others are refused. */
-  wipeDevices?: Record<string, string[]>;
-  dockerPackages?: string[];
-  /** The Docker volume plugin on every Docker host (default true; config `volumePlugin`). */
-  volumePlugin?: boolean;
+}
+
+/**
+ * The one mapping from the stack config (validated, defaults applied) and the machines to what
+ * the installer needs. Names and roles are known now; addresses, ports and disks once the
+ * machines exist.
+ */
+export function clusterArgs(
+  spec: Spec,
+  nodes: NodeRoles[],
+  machines: pulumi.Output<Machine[]>,
+  secrets: Pick<ScaleioClusterArgs, "privateKey" | "mdmPassword" | "gatewayPassword">,
+): ScaleioClusterArgs {
+  return {
+    ...secrets,
+    machines: nodes.map((node, i) => {
+      const m = machines.apply((ms) => ms[i]);
+      return {
+        ...node,
+        os: spec.os,
+        sshHost: m.sshHost,
+        sshPort: m.sshPort,
+        sshUser: m.sshUser,
+        publicAddress: m.publicAddress,
+        privateAddress: m.privateAddress,
+        dataDisks: m.dataDisks,
+        hostKey: m.apply((x) => x.hostKey ?? ""),
+      };
+    }),
+    os: spec.os,
+    rpmDir: spec.rpmDir,
+    clusterName: spec.clusterName,
+    protectionDomain: spec.protectionDomain,
+    storagePool: spec.storagePool,
+    mediaType: spec.mediaType,
+    dockerVolumeGb: spec.dockerVolumeSizeGb,
+    vaultUrl: spec.centos7VaultUrl,
+    adopted: spec.cloud === "existing",
+    deleteVolumes: spec.deleteVolumes,
+    wipeDevices: spec.wipeDevices,
+    volumePlugin: spec.volumePlugin,
+  };
 }
 
 /**
@@ -183,12 +222,40 @@ function checkBeforeAnyMachine(
     dataDisks: ["(checked on the host)"],
   }));
   validateTopology(roles);
-  const dir = path.resolve(rpmDir ?? path.join(__dirname, "..", "..", "assets", "rpms"));
+  const dir = path.resolve(rpmDir ?? DEFAULTS.rpmDir);
   const rpms = rpmsFor({ machines: roles, os, rpmDir: dir } as InstallSpec);
   // What the RPM folder holds besides the set (other OSes, unused components), said once.
   for (const note of rpms.notes) pulumi.log.info(note);
   pluginBinaryFor(nodes, opts.volumePlugin);
   return dir;
+}
+
+/** The spec every step gets: one secret value, the machines' Outputs resolved. */
+function installSpec(
+  args: ScaleioClusterArgs,
+  rpmDir: string,
+  volumePluginBinary: PluginBinary | undefined,
+): pulumi.Output<InstallSpec> {
+  const { machines, privateKey, mdmPassword, gatewayPassword, liaToken, ...plain } = args;
+  const ms = pulumi.all(machines.map((m) => pulumi.output(m))) as pulumi.Output<Machine[]>;
+  return pulumi.secret(
+    pulumi
+      .all([ms, privateKey, mdmPassword, gatewayPassword, liaToken])
+      .apply(([resolved, key, mdmPw, gwPw, lia]): InstallSpec => ({
+        ...plain,
+        machines: resolved,
+        privateKey: key,
+        rpmDir,
+        mdmPassword: mdmPw,
+        gatewayPassword: gwPw,
+        liaToken: lia,
+        adopted: plain.adopted ?? false,
+        deleteVolumes: plain.deleteVolumes ?? false,
+        wipeDevices: plain.wipeDevices ?? {},
+        volumePlugin: plain.volumePlugin ?? DEFAULTS.volumePlugin,
+        volumePluginBinary,
+      })),
+  );
 }
 
 export class ScaleioCluster extends pulumi.ComponentResource {
@@ -209,129 +276,29 @@ export class ScaleioCluster extends pulumi.ComponentResource {
       volumePlugin: args.volumePlugin,
     });
     const pluginBinary = pluginBinaryFor(args.machines, args.volumePlugin);
-    const machines = pulumi.all(args.machines.map((m) => pulumi.output(m))) as pulumi.Output<
-      Machine[]
-    >;
-    const baseSpec = pulumi
-      .all([machines, args.privateKey, args.mdmPassword, args.gatewayPassword, args.liaToken])
-      .apply(([ms, key, mdmPw, gwPw, lia]): InstallSpec => ({
-        machines: ms,
-        privateKey: key,
-        os: args.os,
-        rpmDir,
-        clusterName: args.clusterName,
-        protectionDomain: args.protectionDomain ?? "pd1",
-        storagePool: args.storagePool ?? "sp1",
-        mediaType: args.mediaType ?? "HDD",
-        dockerVolumeGb: args.dockerVolumeGb ?? 16,
-        mdmPassword: mdmPw,
-        gatewayPassword: gwPw,
-        liaToken: lia,
-        vaultUrl: args.vaultUrl,
-        adopted: args.adopted ?? false,
-        deleteVolumes: args.deleteVolumes ?? false,
-        wipeDevices: args.wipeDevices ?? {},
-        dockerPackages: args.dockerPackages,
-        volumePlugin: args.volumePlugin ?? true,
-        volumePluginBinary: pluginBinary,
-      }));
-    // One secret value for every step; the host keys pinned so far travel beside it, one
-    // Output per host, so a new host's key (unknown during a preview) leaves the spec known.
-    const spec = pulumi.secret(baseSpec);
-
-    const names = args.machines.map((m) => m.name);
-    const master = args.machines.find((m) => m.mdm === "master")!.name;
-    const child = { parent: this };
-
-    // Dependencies as in planTasks (plan.ts): each step waits only for what it needs.
-    const prep: Record<string, InstallStep> = {};
-    const pkgs: Record<string, InstallStep> = {};
-    const pkgsOf = (pred: (m: MachineInput) => boolean) =>
-      args.machines.filter(pred).map((m) => pkgs[m.name]);
-    for (const n of names) {
-      prep[n] = new InstallStep("HostPrep", `${name}-prep-${n}`, { host: n, spec }, child);
-    }
-    // Host keys pinned by HostPrep (first contact) are verified by every later step.
-    const pinnedHostKeys = Object.fromEntries(names.map((n) => [n, prep[n].hostKey]));
-    const pinned = pulumi
-      .all(names.map((n) => prep[n].hostKey.apply((k) => [n, k ?? ""] as const)))
-      .apply((kv) => Object.fromEntries(kv.filter(([, k]) => k !== "")));
-    for (const n of names) {
-      pkgs[n] = new InstallStep(
-        "HostPackages",
-        `${name}-packages-${n}`,
-        { host: n, spec, pinnedHostKeys },
-        { ...child, dependsOn: [prep[n]] },
-      );
-    }
-    const cluster = new InstallStep(
-      "MdmCluster",
-      `${name}-mdm-cluster`,
-      { host: master, spec, pinnedHostKeys },
-      { ...child, dependsOn: pkgsOf((m) => !!m.mdm) },
-    );
-    const storage = new InstallStep(
-      "StorageLayout",
-      `${name}-storage`,
-      { host: master, spec, pinnedHostKeys },
-      { ...child, dependsOn: [cluster, ...pkgsOf((m) => m.services.includes("sds"))] },
-    );
-    const gateways = args.machines
-      .filter((m) => m.services.includes("gateway"))
-      .map(
-        (m) =>
-          new InstallStep(
-            "Gateway",
-            `${name}-gateway-${m.name}`,
-            { host: m.name, spec, pinnedHostKeys },
-            { ...child, dependsOn: [cluster, pkgs[m.name]] },
-          ),
-      );
-    const dockers = args.machines
-      .filter((m) => m.services.includes("docker"))
-      .map(
-        (m) =>
-          new InstallStep(
-            "DockerVolume",
-            `${name}-docker-${m.name}`,
-            { host: m.name, spec, pinnedHostKeys },
-            { ...child, dependsOn: [storage, pkgs[m.name]] },
-          ),
-      );
-    // The volume plugin on each Docker host: after its Docker and the gateway (planTasks).
-    const plugins = pluginBinary
-      ? args.machines
-          .filter((m) => m.services.includes("docker"))
-          .map(
-            (m, i) =>
-              new InstallStep(
-                "VolumePlugin",
-                `${name}-volume-plugin-${m.name}`,
-                { host: m.name, spec, pinnedHostKeys },
-                { ...child, dependsOn: [dockers[i], ...gateways] },
-              ),
-          )
-      : [];
-    const verification = new InstallStep(
-      "Verification",
-      `${name}-verify`,
-      { host: master, spec, pinnedHostKeys },
-      { ...child, dependsOn: [storage, ...gateways, ...dockers, ...plugins] },
-    );
+    const steps = registerSteps(name, args, installSpec(args, rpmDir, pluginBinary), this);
+    const ofKind = (k: StepKind) => steps.filter((s) => s.kind === k).map((s) => s.step);
+    const [cluster] = ofKind("MdmCluster");
+    const [verification] = ofKind("Verification");
+    const gateways = ofKind("Gateway");
+    const dockers = steps.filter((s) => s.kind === "DockerVolume");
+    const byHost = (pick: (s: InstallStep) => pulumi.Output<string | undefined>) =>
+      pulumi
+        .all(dockers.map((d) => pick(d.step)))
+        .apply((v) => Object.fromEntries(v.map((x, i) => [dockers[i].host, x ?? ""])));
 
     this.clusterState = pulumi.interpolate`${verification.clusterMode} ${verification.clusterState}`;
     this.systemId = cluster.systemId.apply((s) => s ?? "");
     this.gatewayUrl = gateways.length > 0 ? gateways[0].gatewayUrl : pulumi.output(undefined);
-    const dockerNames = args.machines
-      .filter((m) => m.services.includes("docker"))
-      .map((m) => m.name);
-    this.dockerRootDirs = pulumi
-      .all(dockers.map((d) => d.dockerRootDir))
-      .apply((dirs) => Object.fromEntries(dirs.map((d, i) => [dockerNames[i], d ?? ""])));
-    this.dockerDevices = pulumi
-      .all(dockers.map((d) => d.device))
-      .apply((devs) => Object.fromEntries(devs.map((d, i) => [dockerNames[i], d ?? ""])));
-    this.hostKeys = pinned;
+    this.dockerRootDirs = byHost((d) => d.dockerRootDir);
+    this.dockerDevices = byHost((d) => d.device);
+    this.hostKeys = pulumi
+      .all(
+        steps
+          .filter((s) => s.kind === "HostPrep")
+          .map((p) => p.step.hostKey.apply((k) => [p.host, k ?? ""] as const)),
+      )
+      .apply((kv) => Object.fromEntries(kv.filter(([, k]) => k !== "")));
     this.registerOutputs({
       clusterState: this.clusterState,
       systemId: this.systemId,
@@ -341,4 +308,39 @@ export class ScaleioCluster extends pulumi.ComponentResource {
       hostKeys: this.hostKeys,
     });
   }
+}
+
+/**
+ * One InstallStep per resource of the plan (plan.ts planResources, read off the registry), each
+ * depending on exactly the steps the plan says. The host keys pinned by HostPrep (first
+ * contact) are verified by every later step: they travel beside the spec, one Output per host,
+ * so a new host's key (unknown during a preview) leaves the other steps' spec known.
+ */
+function registerSteps(
+  cluster: string,
+  args: ScaleioClusterArgs,
+  spec: pulumi.Output<InstallSpec>,
+  parent: pulumi.Resource,
+): { kind: StepKind; host: string; step: InstallStep }[] {
+  const planned = planResources(args.machines, { volumePlugin: args.volumePlugin });
+  const byKey = new Map<string, InstallStep>();
+  const out: { kind: StepKind; host: string; step: InstallStep }[] = [];
+  let pinnedHostKeys: Record<string, pulumi.Output<string | undefined>> | undefined;
+  for (const r of planned) {
+    // HostPrep pins the keys: every HostPrep comes first in the plan, before any other step.
+    const pins = r.kind !== "HostPrep";
+    if (pins && !pinnedHostKeys) {
+      const prep = out.filter((s) => s.kind === "HostPrep");
+      pinnedHostKeys = Object.fromEntries(prep.map((s) => [s.host, s.step.hostKey]));
+    }
+    const step = new InstallStep(
+      r.kind,
+      `${cluster}-${r.name}`,
+      { host: r.host, spec, pinnedHostKeys: pins ? pinnedHostKeys : undefined },
+      { parent, dependsOn: r.after.map((k) => byKey.get(k)!) },
+    );
+    byKey.set(r.key, step);
+    out.push({ kind: r.kind, host: r.host, step });
+  }
+  return out;
 }

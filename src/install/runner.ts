@@ -3,33 +3,25 @@
 // plan (a stage on a host, or a cluster-wide stage) runs as soon as the tasks it needs are done.
 // Every stage is idempotent, so a run killed anywhere is completed by re-running.
 import * as fs from "fs";
-import * as path from "path";
 import { InstallContext, type Change, type RunOptions } from "./context";
-import { forHosts, throwAll } from "./parallel";
+import { throwAll } from "./parallel";
 import { planTasks, type PlanTask, type StageName } from "./plan";
 import { selectRpms, type Component, type RpmSet } from "./rpms";
 import { ensurePluginBinary } from "./plugin-build";
+import { resourceOf, stage, type ResourceStage, type STAGES } from "./registry";
 import {
   componentsOf,
-  dockerHosts,
+  DEFAULTS,
   mdmNodes,
   validateTopology,
   volumePluginOn,
   type InstallSpec,
 } from "./spec";
-import { formCluster, type ClusterResult } from "./stages/cluster";
-import { setupDocker, teardownDocker } from "./stages/docker";
-import { configureGateway } from "./stages/gateway";
-import { installPackages, removePackages } from "./stages/packages";
-import { prepareHost } from "./stages/prepare";
-import { configureStorage } from "./stages/storage";
-import { verify, type Verification } from "./stages/verify";
-import { setupVolumePlugin, teardownVolumePlugin } from "./stages/volume-plugin";
-import { dropVolume, ensureVolumes, type VolumeResult } from "./stages/volumes";
+import type { ClusterResult } from "./stages/cluster";
+import type { Verification } from "./stages/verify";
+import type { VolumeResult } from "./stages/volumes";
 
 export type { RunOptions } from "./context";
-
-export const DEFAULT_RPM_DIR = path.resolve(__dirname, "..", "..", "assets", "rpms");
 
 export interface InstallResult {
   systemId?: string;
@@ -52,16 +44,10 @@ export interface InstallResult {
 export function rpmsFor(spec: InstallSpec): RpmSet {
   const comps = new Set<Component>();
   for (const m of spec.machines) for (const c of componentsOf(m)) comps.add(c);
-  return selectRpms(spec.rpmDir || DEFAULT_RPM_DIR, spec.os, {
+  return selectRpms(spec.rpmDir || DEFAULTS.rpmDir, spec.os, {
     components: [...comps],
     tiebreaker: mdmNodes(spec.machines).tbs.length > 0,
   });
-}
-
-/** Fill in `res.volumes` for `hosts` that this run has not handled yet. */
-async function volumesOf(ctx: InstallContext, res: InstallResult, hosts: string[]): Promise<void> {
-  const missing = hosts.filter((h) => !res.volumes[h]);
-  for (const v of await ensureVolumes(ctx, missing)) res.volumes[v.node] = v;
 }
 
 export interface StageSelection {
@@ -123,13 +109,12 @@ export async function runStages(
   const tasks = planTasks(ctx.spec.machines, { volumePlugin: ctx.spec.volumePlugin }).filter(
     (t) => (!sel.stages || sel.stages.includes(t.stage)) && (!t.host || wanted(t.host)),
   );
-  const dockerNodes = dockerHosts(ctx.spec.machines).map((m) => m.name);
   // A stage's time runs from its first task's start to its last task's end.
   const spans: Partial<Record<StageName, [number, number]>> = {};
   await runGraph(tasks, async (t) => {
     const t0 = Date.now();
     try {
-      await runTask(ctx, res, t, dockerNodes.filter(wanted));
+      await runTask(ctx, res, t, wanted);
     } finally {
       const span = spans[t.stage];
       spans[t.stage] = [Math.min(span?.[0] ?? t0, t0), Date.now()];
@@ -142,53 +127,33 @@ export async function runStages(
   return res;
 }
 
-/** Stages that change or read the whole cluster: they run under the cluster lock. */
-const CLUSTER_STAGES: StageName[] = ["cluster", "storage", "volumes", "docker", "verify"];
-
+/** One task: under the cluster lock when its stage asks for it, then the stage's own work. */
 async function runTask(
   ctx: InstallContext,
   res: InstallResult,
   t: PlanTask,
-  volumeHosts: string[],
+  wanted: (host: string) => boolean,
 ): Promise<void> {
-  if (CLUSTER_STAGES.includes(t.stage)) await ctx.lockCluster();
-  switch (t.stage) {
-    case "prepare":
-      await prepareHost(ctx, t.host!);
-      break;
-    case "packages":
-      await installPackages(ctx, t.host!);
-      break;
-    case "cluster":
-      res.cluster = await formCluster(ctx);
-      res.systemId = res.cluster.systemId;
-      break;
-    case "storage":
-      await configureStorage(ctx);
-      break;
-    case "volumes":
-      for (const v of await ensureVolumes(ctx, volumeHosts)) res.volumes[v.node] = v;
-      break;
-    case "gateway":
-      res.gatewayUrl = (await configureGateway(ctx, t.host!)).url;
-      break;
-    case "docker":
-      // Run alone (e.g. from a Pulumi resource) the volume is checked first (queries only
-      // when it exists, as it does once the volumes stage has run).
-      await volumesOf(ctx, res, [t.host!]);
-      await setupDocker(ctx, t.host!, res.volumes[t.host!]);
-      break;
-    case "volumeplugin":
-      await setupVolumePlugin(ctx, t.host!);
-      break;
-    case "verify":
-      await volumesOf(
-        ctx,
-        res,
-        dockerHosts(ctx.spec.machines).map((m) => m.name),
-      );
-      res.verification = await verify(ctx, Object.values(res.volumes));
-      break;
+  const def = stage(t.stage);
+  if (def.clusterLock) await ctx.lockCluster();
+  const p = { nodes: ctx.spec.machines, volumePlugin: ctx.spec.volumePlugin };
+  const host = t.host ?? mdmNodes(ctx.spec.machines).master.name;
+  const hosts = t.host ? [t.host] : def.hosts(p).filter(wanted);
+  await def.run({ ctx, res, host, hosts });
+}
+
+/** A context for `spec`, closed (its SSH sessions and locks released) when `fn` is done. */
+async function withContext<T>(
+  spec: InstallSpec,
+  rpms: RpmSet,
+  opts: RunOptions,
+  fn: (ctx: InstallContext) => Promise<T>,
+): Promise<T> {
+  const ctx = new InstallContext(spec, rpms, opts);
+  try {
+    return await fn(ctx);
+  } finally {
+    ctx.close();
   }
 }
 
@@ -205,14 +170,7 @@ export function withPluginBinary(spec: InstallSpec): InstallSpec {
 
 /** Check the spec, then run every stage. The one entry point for a full install. */
 export async function runInstall(spec: InstallSpec, opts: RunOptions): Promise<InstallResult> {
-  validateTopology(spec.machines);
-  const rpms = rpmsFor(spec);
-  const ctx = new InstallContext(withPluginBinary(spec), rpms, opts);
-  try {
-    return await runStages(ctx);
-  } finally {
-    ctx.close();
-  }
+  return runSelected(spec, {}, opts);
 }
 
 /** Run selected stages (what each Pulumi resource does). */
@@ -222,27 +180,24 @@ export async function runSelected(
   opts: RunOptions,
 ): Promise<InstallResult> {
   validateTopology(spec.machines);
+  const rpms = rpmsFor(spec);
   const plugin = !sel.stages || sel.stages.includes("volumeplugin");
-  const ctx = new InstallContext(plugin ? withPluginBinary(spec) : spec, rpmsFor(spec), opts);
-  try {
-    return await runStages(ctx, sel);
-  } finally {
-    ctx.close();
-  }
+  const full = plugin ? withPluginBinary(spec) : spec;
+  return withContext(full, rpms, opts, (ctx) => runStages(ctx, sel));
 }
 
-/** What a delete on adopted hosts undoes: one resource's share (see provider.ts remove()). */
-export type UninstallPart = "docker" | "volumeplugin" | "packages";
+/** The stages whose resource undoes its share on delete (registry.ts `undo`). */
+export type UninstallPart = {
+  [S in ResourceStage]: (typeof STAGES)[S]["resource"] extends { undo: unknown } ? S : never;
+}[ResourceStage];
 
 /**
- * Undo what the stack installed on adopted hosts (delete). "volumeplugin": the Docker volume
- * plugin (refused while it has volumes mounted for containers); "docker": Docker's service and
- * /var/lib/docker mount, then the plugin (its containers are stopped by then), and the host's
- * volume mapping (the volume itself only with deleteVolumes); "packages": the
- * ScaleIO packages, only with deleteVolumes (removing the MDMs ends the cluster and its data).
- * The engine deletes the resources in parallel where they do not depend on each other, so each
- * part touches only its own host's share: a host's packages go when its HostPackages is
- * deleted, after every step that needs them (cluster, storage, every host's volume).
+ * Undo what the stack installed on adopted hosts (delete): `part`'s share on each host, as its
+ * registry entry says ("volumeplugin": the plugin, refused while it has volumes mounted;
+ * "docker": Docker's mount, the plugin and the volume mapping; "packages": the ScaleIO packages,
+ * only with deleteVolumes). The engine deletes the resources in parallel where they do not
+ * depend on each other, so each part touches only its own host's share: a host's packages go
+ * when its HostPackages is deleted, after every step that needs them.
  */
 export async function runUninstall(
   spec: InstallSpec,
@@ -250,29 +205,9 @@ export async function runUninstall(
   part: UninstallPart,
   opts: RunOptions,
 ): Promise<Change[]> {
-  const ctx = new InstallContext(spec, rpmsFor(spec), opts);
-  try {
-    if (part === "volumeplugin") {
-      for (const h of hosts) {
-        if (ctx.machine(h).services.includes("docker"))
-          await teardownVolumePlugin(ctx, h, { refuseMounted: true });
-      }
-    }
-    if (part === "docker") {
-      await ctx.lockCluster();
-      for (const h of hosts) {
-        if (!ctx.machine(h).services.includes("docker")) continue;
-        await teardownDocker(ctx, h);
-        await teardownVolumePlugin(ctx, h, { refuseMounted: false });
-        await dropVolume(ctx, h, !!spec.deleteVolumes);
-      }
-    }
-    if (part === "packages" && spec.deleteVolumes) {
-      await ctx.lockCluster();
-      await forHosts(hosts, (h) => removePackages(ctx, h));
-    }
+  const undo = resourceOf(part).undo!;
+  return withContext(spec, rpmsFor(spec), opts, async (ctx) => {
+    for (const h of hosts) await undo(ctx, h);
     return ctx.changes;
-  } finally {
-    ctx.close();
-  }
+  });
 }

@@ -1,10 +1,25 @@
 // What the installer needs to know, resolved (no Pulumi Outputs), and the pure role queries on
 // it. `InstallSpec` is the contract between the Pulumi resources (or any caller) and the runner.
+import * as path from "path";
 import type { Machine, OsName } from "../machine";
 import type { Component } from "./rpms";
 import type { MediaType } from "./scli";
 
 export const DEFAULT_VAULT_URL = "https://vault.centos.org/7.9.2009";
+
+/**
+ * The installer's defaults, for callers that leave a field out (the program passes every value
+ * from the stack config, which has its own defaults in config.ts: these must agree with them).
+ */
+export const DEFAULTS = {
+  rpmDir: path.resolve(__dirname, "..", "..", "assets", "rpms"),
+  protectionDomain: "pd1",
+  storagePool: "sp1",
+  mediaType: "HDD",
+  dockerVolumeGb: 16,
+  vaultUrl: DEFAULT_VAULT_URL,
+  volumePlugin: true,
+} as const satisfies Partial<InstallSpec>;
 
 export interface InstallSpec {
   machines: Machine[];

@@ -14,18 +14,11 @@ import {
   type StepInputs,
   type StepOutputs,
 } from "../../src/install/provider";
+import { STEP_KINDS } from "../../src/install/registry";
 import type { InstallSpec } from "../../src/install/spec";
 
-const KINDS: StepKind[] = [
-  "HostPrep",
-  "HostPackages",
-  "MdmCluster",
-  "StorageLayout",
-  "Gateway",
-  "DockerVolume",
-  "VolumePlugin",
-  "Verification",
-];
+// Every kind the registry declares (and, since users' state holds them, exactly these).
+const KINDS: readonly StepKind[] = STEP_KINDS;
 
 function machine(name: string, mdm: Machine["mdm"], services: Machine["services"]): Machine {
   return {
@@ -74,6 +67,19 @@ function specWith(edit: (s: Record<string, unknown>) => void): unknown {
 }
 
 describe("diff of every install step during a preview", () => {
+  it("covers the kinds in users' state", () => {
+    expect([...KINDS]).toEqual([
+      "HostPrep",
+      "HostPackages",
+      "MdmCluster",
+      "StorageLayout",
+      "Gateway",
+      "DockerVolume",
+      "VolumePlugin",
+      "Verification",
+    ]);
+  });
+
   it("uses the sentinel the engine sends", () => {
     expect(UNKNOWN).toBe(unknownValue);
   });

@@ -34,15 +34,16 @@ describe("install task graph", () => {
   const tasks = planTasks(nodes);
   const after = (id: string) => tasks.find((t) => t.id === id)!.after;
 
+  // In the registry's order, stage by stage (runGraph starts each when its dependencies are done).
   it("has one task per stage and host, and one per cluster-wide stage", () => {
     expect(tasks.map((t) => t.id)).toEqual([
       "prepare:node1",
-      "packages:node1",
       "prepare:node2",
-      "packages:node2",
       "prepare:node3",
-      "packages:node3",
       "prepare:node4",
+      "packages:node1",
+      "packages:node2",
+      "packages:node3",
       "packages:node4",
       "cluster",
       "storage",

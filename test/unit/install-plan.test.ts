@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { Machine } from "../../src/machine";
-import { planInstall } from "../../src/install/plan";
+import { planInstall, planTasks, type PlanTask } from "../../src/install/plan";
+import {
+  ownerOf,
+  resourceOf,
+  stage,
+  STAGE_NAMES,
+  STAGES,
+  STEP_KINDS,
+} from "../../src/install/registry";
 import { componentsOf, managerIps, validateTopology, clusterMode } from "../../src/install/spec";
 import { installCommand, packageJobs } from "../../src/install/stages/packages";
 import { notInstalled, osFromRelease, prerequisites } from "../../src/install/stages/prepare";
@@ -28,9 +36,14 @@ const three = [
 ];
 
 describe("plan", () => {
-  it("orders stages; host work in parallel, cluster work serial on the master", () => {
-    const p = planInstall(three);
-    expect(p.map((x) => x.stage)).toEqual([
+  // What the runner runs (runStages) and the Pulumi resources are made from.
+  const stagesOf = (tasks: PlanTask[]) => [...new Set(tasks.map((t) => t.stage))];
+  const hostsOf = (tasks: PlanTask[], stage: string) =>
+    tasks.filter((t) => t.stage === stage).map((t) => t.host);
+
+  it("orders stages; host work on every host, cluster work once", () => {
+    const p = planTasks(three);
+    expect(stagesOf(p)).toEqual([
       "prepare",
       "packages",
       "cluster",
@@ -41,33 +54,74 @@ describe("plan", () => {
       "volumeplugin",
       "verify",
     ]);
-    expect(p[0]).toEqual({
-      stage: "prepare",
-      scope: "host",
-      parallel: true,
-      hosts: ["node1", "node2", "node3"],
-    });
-    expect(p[2]).toEqual({ stage: "cluster", scope: "cluster", parallel: false, hosts: ["node1"] });
-    expect(p[4]).toEqual({
-      stage: "volumes",
-      scope: "cluster",
-      parallel: false,
-      hosts: ["node1", "node2", "node3"],
-    });
-    expect(p[5].hosts).toEqual(["node1"]);
+    expect(hostsOf(p, "prepare")).toEqual(["node1", "node2", "node3"]);
+    expect(hostsOf(p, "cluster")).toEqual([undefined]);
+    // The volumes task is cluster-wide: it waits for every Docker host's packages.
+    expect(hostsOf(p, "volumes")).toEqual([undefined]);
+    expect(p.find((t) => t.id === "volumes")!.after).toEqual([
+      "storage",
+      "packages:node1",
+      "packages:node2",
+      "packages:node3",
+    ]);
+    expect(hostsOf(p, "gateway")).toEqual(["node1"]);
+    // Cluster-wide work runs from the master, one command at a time; host work in parallel.
+    expect(STAGE_NAMES.filter((s) => STAGES[s].scope === "cluster")).toEqual([
+      "cluster",
+      "storage",
+      "volumes",
+      "verify",
+    ]);
   });
   it("drops stages with nothing to do", () => {
     const noDocker = three.map((x) => ({
       ...x,
       services: x.services.filter((s) => s !== "docker" && s !== "gateway"),
     }));
-    expect(planInstall(noDocker).map((x) => x.stage)).toEqual([
+    expect(stagesOf(planTasks(noDocker))).toEqual([
       "prepare",
       "packages",
       "cluster",
       "storage",
       "verify",
     ]);
+  });
+  it("the bench's stage-by-stage view agrees with the tasks", () => {
+    const phases = planInstall(three);
+    expect(phases.map((x) => x.stage)).toEqual(stagesOf(planTasks(three)));
+    expect(phases[2]).toEqual({
+      stage: "cluster",
+      scope: "cluster",
+      parallel: false,
+      hosts: ["node1"],
+    });
+    expect(phases[4].hosts).toEqual(["node1", "node2", "node3"]);
+  });
+  it("every registry entry is complete: a resource (or the one it is part of), hosts, dependencies", () => {
+    const seen = new Set<string>();
+    for (const name of STAGE_NAMES) {
+      const def = stage(name);
+      expect(["host", "cluster"], name).toContain(def.scope);
+      expect(typeof def.run, name).toBe("function");
+      expect(Array.isArray(def.hosts({ nodes: three })), name).toBe(true);
+      const owner = ownerOf(name);
+      expect(STAGE_NAMES, name).toContain(owner);
+      const r = resourceOf(owner);
+      expect(r.kind, name).toMatch(/^[A-Z][A-Za-z]+$/);
+      if (owner === name) {
+        expect(seen.has(r.kind), `${r.kind} declared twice`).toBe(false);
+        seen.add(r.kind);
+      }
+      // A part runs in a per-host resource, once for that resource's host.
+      else expect(stage(owner).scope, name).toBe("host");
+    }
+    expect([...seen]).toEqual([...STEP_KINDS]);
+    // Every dependency names a task of the plan that comes earlier.
+    const ids: string[] = [];
+    for (const t of planTasks(three)) {
+      for (const d of t.after) expect(ids, `${t.id} after ${d}`).toContain(d);
+      ids.push(t.id);
+    }
   });
   it("validates the topology", () => {
     expect(() => validateTopology(three)).not.toThrow();

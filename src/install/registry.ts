@@ -1,0 +1,341 @@
+// The stage registry: every install stage declared once. The plan (plan.ts), the runner
+// (runner.ts), the Pulumi resources and their dependsOn (resources.ts), the diff and the delete
+// (provider.ts) are all read off this table. Adding a stage: one entry here, and the stage's own
+// file under stages/. The key is the stage's name in the plan, the logs and the timings; the
+// entry's `resource.kind` is its Pulumi type (arrowhead:scaleio:<kind>), fixed by users' state.
+import type { Machine, NodeRoles, ServiceRole } from "../machine";
+import type { InstallContext } from "./context";
+import type { InstallResult } from "./runner";
+import { dockerHosts, gatewayNode, managerIps, volumePluginOn, type InstallSpec } from "./spec";
+import { formCluster } from "./stages/cluster";
+import { setupDocker, teardownDocker } from "./stages/docker";
+import { configureGateway } from "./stages/gateway";
+import { installPackages, removePackages } from "./stages/packages";
+import { prepareHost } from "./stages/prepare";
+import { configureStorage } from "./stages/storage";
+import { verify } from "./stages/verify";
+import { setupVolumePlugin, teardownVolumePlugin } from "./stages/volume-plugin";
+import { dropVolume, ensureVolumes } from "./stages/volumes";
+
+/** What the plan is made from: the nodes' roles and whether the volume plugin is on. */
+export interface PlanInput {
+  nodes: NodeRoles[];
+  /** The Docker volume plugin on every Docker host (default true; needs a gateway node). */
+  volumePlugin?: boolean;
+}
+
+/** What a stage's task gets when it runs. */
+export interface TaskRun {
+  ctx: InstallContext;
+  res: InstallResult;
+  /** The task's host (per host), or the master (cluster-wide). */
+  host: string;
+  /** The hosts selected for this run among the stage's hosts (all of them in a full install). */
+  hosts: string[];
+}
+
+/** The Pulumi resource a stage is run by. */
+export interface ResourceDef {
+  /** The type, arrowhead:scaleio:<kind>: in users' state, never renamed. */
+  kind: string;
+  /** The resource's name after the cluster's ("scaleio-" + this): in users' state too. */
+  name: (host: string) => string;
+  /**
+   * What in the spec the resource depends on, as one comparable value (provider.ts diff): a
+   * change anywhere else leaves it alone. Secrets only as hashes (`hash`).
+   */
+  relevant: (s: InstallSpec, node: NodeView | undefined, hash: (x: string) => string) => unknown;
+  /** Undo its share on adopted hosts (delete); machines the stack created just go away. */
+  undo?: (ctx: InstallContext, host: string) => Promise<void>;
+}
+
+export interface StageDef {
+  /** "host": one task per host; "cluster": one task, scli work from the master. */
+  scope: "host" | "cluster";
+  /** Per host: the hosts it exists for. Cluster-wide: its subject hosts (none: no task). */
+  hosts: (p: PlanInput) => string[];
+  /** Task ids it waits for, for one of its hosts (planTasks takes the union for a cluster task). */
+  after: (
+    host: string,
+    p: PlanInput,
+    earlier: readonly { id: string; stage: string }[],
+  ) => string[];
+  /** Changes or reads the whole cluster: runs under the cluster lock. */
+  clusterLock: boolean;
+  run: (t: TaskRun) => Promise<void>;
+  /** Its own Pulumi resource, or the stage whose resource runs it too (that host's share). */
+  resource: ResourceDef | { partOf: string };
+}
+
+/** The node fields every per-host resource compares. */
+export interface NodeView {
+  name: string;
+  mdm: Machine["mdm"];
+  services: string[];
+  addr: unknown[];
+  disks: string[];
+}
+
+export function taskId(stage: string, host?: string): string {
+  return host ? `${stage}:${host}` : stage;
+}
+
+const named = (p: PlanInput, role: ServiceRole) =>
+  p.nodes.filter((n) => n.services.includes(role)).map((n) => n.name);
+const all = (p: PlanInput) => p.nodes.map((n) => n.name);
+const packagesOf = (hosts: string[]) => hosts.map((h) => taskId("packages", h));
+function master(p: PlanInput): string[] {
+  const m = p.nodes.find((n) => n.mdm === "master");
+  if (!m) throw new Error("plan: no master MDM");
+  return [m.name];
+}
+const pluginHosts = (p: PlanInput) =>
+  volumePluginOn({ machines: p.nodes, volumePlugin: p.volumePlugin }) ? named(p, "docker") : [];
+const isDocker = (ctx: InstallContext, h: string) => ctx.machine(h).services.includes("docker");
+
+/** Fill in `res.volumes` for `hosts` that this run has not handled yet. */
+async function volumesOf({ ctx, res }: TaskRun, hosts: string[]): Promise<void> {
+  const missing = hosts.filter((h) => !res.volumes[h]);
+  for (const v of await ensureVolumes(ctx, missing)) res.volumes[v.node] = v;
+}
+
+/** The stages in plan order. */
+export const STAGES = {
+  prepare: {
+    scope: "host",
+    hosts: all,
+    after: () => [],
+    clusterLock: false,
+    run: async ({ ctx, host }) => void (await prepareHost(ctx, host)),
+    resource: {
+      kind: "HostPrep",
+      name: (h) => `prep-${h}`,
+      relevant: (s, node) => ({ node, os: s.os, vault: s.vaultUrl ?? "" }),
+    },
+  },
+  packages: {
+    scope: "host",
+    hosts: all,
+    after: (h) => [taskId("prepare", h)],
+    clusterLock: false,
+    run: async ({ ctx, host }) => void (await installPackages(ctx, host)),
+    resource: {
+      kind: "HostPackages",
+      name: (h) => `packages-${h}`,
+      relevant: (s, node, hash) => ({
+        node,
+        rpmDir: s.rpmDir,
+        mgr: managerIps(s.machines),
+        lia: hash(s.liaToken ?? ""),
+        // Read by delete(): the engine hands delete the last outputs, so a changed setting
+        // must reach the state through an update.
+        deleteVolumes: s.deleteVolumes ?? false,
+      }),
+      // Only with deleteVolumes: removing the MDMs ends the cluster and its data.
+      undo: async (ctx, h) => {
+        if (!ctx.spec.deleteVolumes) return;
+        await ctx.lockCluster();
+        await removePackages(ctx, h);
+      },
+    },
+  },
+  cluster: {
+    scope: "cluster",
+    hosts: master,
+    after: (_h, p) => packagesOf(p.nodes.filter((n) => n.mdm).map((n) => n.name)),
+    clusterLock: true,
+    run: async ({ ctx, res }) => {
+      res.cluster = await formCluster(ctx);
+      res.systemId = res.cluster.systemId;
+    },
+    resource: {
+      kind: "MdmCluster",
+      name: () => "mdm-cluster",
+      relevant: (s, _node, hash) => ({
+        mdms: s.machines.filter((x) => x.mdm).map((x) => [x.name, x.mdm, x.privateAddress]),
+        name: s.clusterName,
+        pw: hash(s.mdmPassword),
+      }),
+    },
+  },
+  storage: {
+    scope: "cluster",
+    hosts: master,
+    after: (_h, p) => ["cluster", ...packagesOf(named(p, "sds"))],
+    clusterLock: true,
+    run: async ({ ctx }) => void (await configureStorage(ctx)),
+    resource: {
+      kind: "StorageLayout",
+      name: () => "storage",
+      relevant: (s) => ({
+        sds: s.machines
+          .filter((x) => x.services.includes("sds"))
+          .map((x) => [x.name, x.privateAddress, x.dataDisks]),
+        pd: s.protectionDomain,
+        sp: s.storagePool,
+        media: s.mediaType,
+      }),
+    },
+  },
+  // Cluster-wide: the volumes are created one at a time from the master, checked on every
+  // Docker host at once. Run by each host's DockerVolume resource for that host alone.
+  volumes: {
+    scope: "cluster",
+    hosts: (p) => named(p, "docker"),
+    after: (h) => ["storage", taskId("packages", h)],
+    clusterLock: true,
+    run: (t) => volumesOf(t, t.hosts),
+    resource: { partOf: "docker" },
+  },
+  gateway: {
+    scope: "host",
+    hosts: (p) => named(p, "gateway"),
+    after: (h) => ["cluster", taskId("packages", h)],
+    clusterLock: false,
+    run: async ({ ctx, res, host }) => {
+      res.gatewayUrl = (await configureGateway(ctx, host)).url;
+    },
+    resource: {
+      kind: "Gateway",
+      name: (h) => `gateway-${h}`,
+      relevant: (s, node, hash) => ({
+        node,
+        mgr: managerIps(s.machines),
+        gw: hash(s.gatewayPassword),
+      }),
+    },
+  },
+  docker: {
+    scope: "host",
+    hosts: (p) => named(p, "docker"),
+    after: () => ["volumes"],
+    clusterLock: true,
+    run: async (t) => {
+      // Run alone (e.g. from a Pulumi resource) the volume is checked first (queries only
+      // when it exists, as it does once the volumes stage has run).
+      await volumesOf(t, [t.host]);
+      await setupDocker(t.ctx, t.host, t.res.volumes[t.host]);
+    },
+    resource: {
+      kind: "DockerVolume",
+      name: (h) => `docker-${h}`,
+      relevant: (s, node) => ({
+        node,
+        gb: s.dockerVolumeGb,
+        pd: s.protectionDomain,
+        sp: s.storagePool,
+        pk: s.dockerPackages,
+        deleteVolumes: s.deleteVolumes ?? false,
+      }),
+      // Docker's service and /var/lib/docker mount, then the plugin (its containers are
+      // stopped by then), and the host's volume mapping (the volume only with deleteVolumes).
+      undo: async (ctx, h) => {
+        await ctx.lockCluster();
+        if (!isDocker(ctx, h)) return;
+        await teardownDocker(ctx, h);
+        await teardownVolumePlugin(ctx, h, { refuseMounted: false });
+        await dropVolume(ctx, h, !!ctx.spec.deleteVolumes);
+      },
+    },
+  },
+  // The plugin talks to the gateway: without a gateway node there is no plugin.
+  volumeplugin: {
+    scope: "host",
+    hosts: pluginHosts,
+    after: (h, p) => [taskId("docker", h), ...named(p, "gateway").map((g) => taskId("gateway", g))],
+    clusterLock: false,
+    run: async ({ ctx, host }) => void (await setupVolumePlugin(ctx, host)),
+    resource: {
+      kind: "VolumePlugin",
+      name: (h) => `volume-plugin-${h}`,
+      relevant: (s, node, hash) => {
+        const gw = gatewayNode(s.machines);
+        return {
+          node,
+          gateway: gw && [gw.name, gw.privateAddress],
+          system: s.clusterName,
+          pd: s.protectionDomain,
+          sp: s.storagePool,
+          // The plugin logs in with the MDM admin password; a new binary is a new install.
+          pw: hash(s.mdmPassword),
+          binary: s.volumePluginBinary?.sha256 ?? "",
+        };
+      },
+      // Refused while it has volumes mounted for containers.
+      undo: async (ctx, h) => {
+        if (isDocker(ctx, h)) await teardownVolumePlugin(ctx, h, { refuseMounted: true });
+      },
+    },
+  },
+  verify: {
+    scope: "cluster",
+    hosts: master,
+    after: (_h, _p, earlier) =>
+      earlier.filter((t) => t.stage !== "prepare" && t.stage !== "packages").map((t) => t.id),
+    clusterLock: true,
+    run: async (t) => {
+      await volumesOf(
+        t,
+        dockerHosts(t.ctx.spec.machines).map((m) => m.name),
+      );
+      t.res.verification = await verify(t.ctx, Object.values(t.res.volumes));
+    },
+    resource: {
+      kind: "Verification",
+      name: () => "verify",
+      relevant: (s) => s.machines.map((x) => [x.name, x.mdm, x.services, x.privateAddress]),
+    },
+  },
+} as const satisfies Record<string, StageDef>;
+
+export type StageName = keyof typeof STAGES;
+export const STAGE_NAMES = Object.keys(STAGES) as StageName[];
+
+/** The stage's definition, typed as the interface (the table's literal types are narrower). */
+export function stage(name: StageName): StageDef {
+  return STAGES[name];
+}
+
+/** The stages that have a resource of their own, and what each runs. */
+type OwnResource<S extends StageName> = (typeof STAGES)[S]["resource"] extends { kind: string }
+  ? S
+  : never;
+export type ResourceStage = { [S in StageName]: OwnResource<S> }[StageName];
+/** A Pulumi resource type (arrowhead:scaleio:<StepKind>). */
+export type StepKind = (typeof STAGES)[ResourceStage]["resource"]["kind"];
+
+/** The stage whose resource runs `name` (itself, or the one it is part of). */
+export function ownerOf(name: StageName): ResourceStage {
+  const r = stage(name).resource;
+  return ("partOf" in r ? r.partOf : name) as ResourceStage;
+}
+
+export function resourceOf(name: ResourceStage): ResourceDef {
+  return STAGES[name].resource;
+}
+
+/** The stage that owns the resource of this kind. */
+export function stageOfKind(kind: StepKind): ResourceStage {
+  const s = STAGE_NAMES.find((n) => ownerOf(n) === n && resourceOf(ownerOf(n)).kind === kind);
+  if (!s) throw new Error(`no install stage has resource kind ${kind}`);
+  return s as ResourceStage;
+}
+
+/** Every resource kind, in plan order. */
+export const STEP_KINDS = STAGE_NAMES.filter((n) => ownerOf(n) === n).map(
+  (n) => resourceOf(n as ResourceStage).kind as StepKind,
+);
+
+/** The stages a resource runs: its own and those that are part of it, in plan order. */
+export function stagesOf(owner: ResourceStage): StageName[] {
+  return STAGE_NAMES.filter((n) => ownerOf(n) === owner);
+}
+
+/** Hosts one resource of this stage exists for (the master for a cluster-wide one). */
+export function resourceHosts(
+  owner: ResourceStage,
+  spec: Pick<InstallSpec, "machines" | "volumePlugin">,
+): string[] {
+  const p = { nodes: spec.machines, volumePlugin: spec.volumePlugin };
+  return stage(owner).scope === "host" ? stage(owner).hosts(p) : master(p);
+}
