@@ -9,14 +9,16 @@ import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
 import { type ConformanceStep, pattern, fill, SCENARIOS, type Vars } from "../emulator/conformance";
-import { type ExecResult, type Lab, type LabHost, startLab } from "./hosts";
+import { type Lab, type LabHost, startLab } from "./hosts";
+import { requireRoot, sshConnect, sshExec, sshPut } from "./fixtures";
 
 const VERSION = "3.6-700.103";
 const VERSION_20 = "2.0-5014.0";
-const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!isRoot)("ScaleIO emulator conformance with public automation (lab hosts)", () => {
+requireRoot();
+
+describe("ScaleIO emulator conformance with public automation (lab hosts)", () => {
   let lab: Lab | undefined;
   let outDir = "";
   const ssh = new Map<string, Client>();
@@ -26,45 +28,11 @@ describe.skipIf(!isRoot)("ScaleIO emulator conformance with public automation (l
   let old: LabHost;
   let vars: Vars = {};
 
-  const connect = (h: LabHost, key: string) =>
-    new Promise<Client>((resolve, reject) => {
-      const c = new Client();
-      const expected = h.hostKey.split(" ")[1];
-      c.on("ready", () => resolve(c));
-      c.on("error", reject);
-      c.connect({
-        host: h.sshHost,
-        port: h.sshPort,
-        username: "root",
-        privateKey: key,
-        readyTimeout: 60_000,
-        hostVerifier: (k: Buffer) => k.toString("base64") === expected,
-      });
-    });
   /** Run cmd as root over SSH with stdin closed (nothing may wait on a prompt). */
   const run = (host: LabHost, cmd: string) =>
-    new Promise<ExecResult>((resolve, reject) => {
-      ssh.get(host.name)!.exec(cmd, (err, stream) => {
-        if (err) return reject(err);
-        let stdout = "";
-        let stderr = "";
-        stream.on("data", (d: Buffer) => (stdout += d.toString()));
-        stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        stream.on("close", (code: number | null) => resolve({ code: code ?? 1, stdout, stderr }));
-        stream.end();
-      });
-    });
+    sshExec(ssh.get(host.name)!, cmd, { closeStdin: true });
   const put = (host: LabHost, local: string, remote: string) =>
-    new Promise<void>((resolve, reject) => {
-      ssh.get(host.name)!.sftp((err, sftp) => {
-        if (err) return reject(err);
-        sftp.fastPut(local, remote, (e) => {
-          sftp.end();
-          if (e) reject(e);
-          else resolve();
-        });
-      });
-    });
+    sshPut(ssh.get(host.name)!, local, remote);
   const must = async (host: LabHost, cmd: string) => {
     const r = await run(host, cmd);
     expect(r.code, `${cmd} on ${host.name}:\n${r.stderr}${r.stdout}`).toBe(0);
@@ -92,7 +60,7 @@ describe.skipIf(!isRoot)("ScaleIO emulator conformance with public automation (l
     times.startLab = Date.now() - t;
     t = Date.now();
     for (const h of lab.hosts) {
-      ssh.set(h.name, await connect(h, lab.privateKey));
+      ssh.set(h.name, await sshConnect(h, lab.privateKey));
       await must(h, "mkdir -p /root/rpms");
       for (const f of h === old ? rpms20 : rpms) {
         await put(h, f, `/root/rpms/${path.basename(f)}`);

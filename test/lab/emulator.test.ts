@@ -19,12 +19,12 @@ import {
   stopService,
   teardownLocalHosts,
 } from "../emulator/local-hosts";
-import { type Lab, type LabHost, startLab } from "./hosts";
+import { type Lab, startLab } from "./hosts";
+import { requireRoot, sshConnect, sshExec, sshPut } from "./fixtures";
 
 const V2 = "2.0-14000.231";
 const V3 = "3.6-700.103";
 const PASSWORD = "Arrowhead-1";
-const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Retry until check passes (the daemons work in the background); returns the last result. */
@@ -49,9 +49,11 @@ function expectFail(r: ExecResult, code: number, message: RegExp): void {
   expect(r.code).toBe(code);
 }
 
+requireRoot();
+
 const QUIET_RPM = `2>&1 | grep -v -e 'use Alien' -e 'assuming you know'`;
 
-describe.skipIf(!isRoot)("ScaleIO emulator on local network-namespace hosts", () => {
+describe("ScaleIO emulator on local network-namespace hosts", () => {
   let rpms2: string[] = [];
   let rpms3: string[] = [];
   let a: LocalHost, b: LocalHost, c: LocalHost, d: LocalHost;
@@ -220,6 +222,32 @@ describe.skipIf(!isRoot)("ScaleIO emulator on local network-namespace hosts", ()
       (r) => r.code === 0,
       180_000,
     );
+    // Every daemon started is up on its own host: each answers on its port (the SDC on its
+    // peer data port), connected to from inside that host's network namespace.
+    const ports: Record<string, number> = {
+      mdm: 9011,
+      sds: 7072,
+      scini: 7079,
+      "scaleio-gateway": 443,
+      lia: 9099,
+    };
+    for (const [h, services] of [
+      [a, ["mdm", "sds", "scini", "scaleio-gateway", "lia"]],
+      [b, ["mdm", "sds", "scini"]],
+      [c, ["mdm", "sds", "scini"]],
+    ] as const) {
+      const probe = () =>
+        hostExec(
+          h,
+          `python3 -c 'import socket, sys
+for p in sys.argv[2:]:
+    try: socket.create_connection((sys.argv[1], int(p)), 2).close(); print(p, "up")
+    except OSError: print(p, "down")' ${h.ip} ${services.map((s) => ports[s]).join(" ")}`,
+        );
+      const want = services.map((s) => `${ports[s]} up`).join("\n") + "\n";
+      const r = await until(`${services.join(", ")} on ${h.name}`, probe, (x) => x.stdout === want);
+      expect(r.stdout, h.name).toBe(want);
+    }
   });
 
   it("LIA answers on 9099 only to the TOKEN given at install", async () => {
@@ -904,48 +932,14 @@ describe.skipIf(!isRoot)("ScaleIO emulator on local network-namespace hosts", ()
 
 // Part 2: the same packages on the lab's systemd hosts, everything typed over SSH as a person
 // (or the installer) would: %post starts the services, scli builds the cluster.
-describe.skipIf(!isRoot)("ScaleIO emulator on lab hosts over SSH", () => {
+describe("ScaleIO emulator on lab hosts over SSH", () => {
   let lab: Lab | undefined;
   const ssh = new Map<string, Client>();
   const times: Record<string, number> = {};
 
-  const connect = (h: LabHost, key: string) =>
-    new Promise<Client>((resolve, reject) => {
-      const c = new Client();
-      const expected = h.hostKey.split(" ")[1];
-      c.on("ready", () => resolve(c));
-      c.on("error", reject);
-      c.connect({
-        host: h.sshHost,
-        port: h.sshPort,
-        username: "root",
-        privateKey: key,
-        readyTimeout: 60_000,
-        hostVerifier: (k: Buffer) => k.toString("base64") === expected,
-      });
-    });
-  const run = (host: string, cmd: string) =>
-    new Promise<ExecResult>((resolve, reject) => {
-      ssh.get(host)!.exec(cmd, (err, stream) => {
-        if (err) return reject(err);
-        let stdout = "";
-        let stderr = "";
-        stream.on("data", (d: Buffer) => (stdout += d.toString()));
-        stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        stream.on("close", (code: number | null) => resolve({ code: code ?? 1, stdout, stderr }));
-      });
-    });
+  const run = (host: string, cmd: string) => sshExec(ssh.get(host)!, cmd);
   const put = (host: string, local: string, remote: string) =>
-    new Promise<void>((resolve, reject) => {
-      ssh.get(host)!.sftp((err, sftp) => {
-        if (err) return reject(err);
-        sftp.fastPut(local, remote, (e) => {
-          sftp.end();
-          if (e) reject(e);
-          else resolve();
-        });
-      });
-    });
+    sshPut(ssh.get(host)!, local, remote);
 
   beforeAll(async () => {
     outDir = fs.mkdtempSync(path.join(os.tmpdir(), "emu-lab-rpms-"));
@@ -955,7 +949,7 @@ describe.skipIf(!isRoot)("ScaleIO emulator on lab hosts over SSH", () => {
     times.startLab = Date.now() - t;
     t = Date.now();
     for (const h of lab.hosts) {
-      ssh.set(h.name, await connect(h, lab.privateKey));
+      ssh.set(h.name, await sshConnect(h, lab.privateKey));
       expectOk(await run(h.name, "mkdir -p /root/rpms"));
       for (const f of rpms) await put(h.name, f, `/root/rpms/${path.basename(f)}`);
     }

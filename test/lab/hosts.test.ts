@@ -3,64 +3,23 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Client } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUSYBOX_TAR_IN_HOST, Lab, LabHost, startLab } from "./hosts";
+import { BUSYBOX_TAR_IN_HOST, type ExecResult, Lab, LabHost, startLab } from "./hosts";
+import { requireRoot, sshConnect, sshExec, sshPut } from "./fixtures";
 import { machineCgroupDirs } from "./hosts/cgroups";
 import { buildStandin } from "./hosts/rpms";
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+requireRoot();
 
-function connect(lab: Lab, h: LabHost, user: string): Promise<Client> {
-  const expected = h.hostKey.split(" ")[1];
-  return new Promise((resolve, reject) => {
-    const c = new Client();
-    c.on("ready", () => resolve(c));
-    c.on("error", reject);
-    c.connect({
-      host: h.sshHost,
-      port: h.sshPort,
-      username: user,
-      privateKey: lab.privateKey,
-      readyTimeout: 30_000,
-      hostVerifier: (key: Buffer) => key.toString("base64") === expected,
-    });
-  });
-}
+const connect = (lab: Lab, h: LabHost, user: string) => sshConnect(h, lab.privateKey, user, 30_000);
 
-function exec(c: Client, cmd: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    c.exec(cmd, (err, stream) => {
-      if (err) return reject(err);
-      let stdout = "";
-      let stderr = "";
-      stream.on("data", (d: Buffer) => (stdout += d.toString()));
-      stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      stream.on("close", (code: number) => resolve({ code, stdout, stderr }));
-    });
-  });
-}
-
-async function ssh(lab: Lab, h: LabHost, user: string, cmd: string): Promise<Result> {
+async function ssh(lab: Lab, h: LabHost, user: string, cmd: string): Promise<ExecResult> {
   const c = await connect(lab, h, user);
   try {
-    return await exec(c, cmd);
+    return await sshExec(c, cmd);
   } finally {
     c.end();
   }
-}
-
-function upload(c: Client, local: string, remote: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    c.sftp((err, sftp) => {
-      if (err) return reject(err);
-      sftp.fastPut(local, remote, (e) => (e ? reject(e) : resolve()));
-    });
-  });
 }
 
 function processesUnder(cgroup: string): number {
@@ -168,8 +127,8 @@ describe("lab hosts", () => {
       );
       const c = await connect(lab, h, "root");
       try {
-        await upload(c, file, "/tmp/lab-local-test.rpm");
-        const inst = await exec(
+        await sshPut(c, file, "/tmp/lab-local-test.rpm");
+        const inst = await sshExec(
           c,
           "yum install -y /tmp/lab-local-test.rpm 2>&1 && rpm -q lab-local-test",
         );

@@ -4,7 +4,10 @@
 // run of the old, unquoted rendering shows that this replay does catch an injection.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Lab, startLab } from "./hosts";
+import { requireRoot } from "./fixtures";
 import { vaultRewriteLines } from "../../src/providers/cloud-init";
+
+requireRoot();
 
 const MARK = "/tmp/arrowhead-injected";
 const PAYLOAD = `https://vault.centos.org/7.9.2009|' "$f"; id > ${MARK}; : '`;
