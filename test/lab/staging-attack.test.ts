@@ -9,12 +9,10 @@
 // installer's back is replaced, not installed. A second install uploads and changes nothing.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { type Lab, startLab } from "./hosts";
-import { labInstallSpec } from "./spec";
+import { type Lab } from "./hosts";
+import { labSh, requireRoot, startInstallLab, stopInstallLab } from "./fixtures";
 import type { LogLine } from "../../src/install/log";
 import { ensurePluginBinary, type PluginBinary } from "../../src/install/plugin-build";
 import { runInstall, type InstallResult } from "../../src/install/runner";
@@ -31,6 +29,8 @@ const NOBODY = 65534;
 const MDM_PASSWORD = "Stg-Mdm-Pw1";
 const SCLI_ARGV_LOG = "/var/log/scli-argv.log";
 
+requireRoot();
+
 describe("staging folder attack (issue 17, finding 1)", () => {
   let lab: Lab;
   let tmp: string;
@@ -41,11 +41,7 @@ describe("staging folder attack (issue 17, finding 1)", () => {
   const attacked = ["node2", "node3"];
 
   const install = (): Promise<InstallResult> => runInstall(spec, { log: (l) => logs.push(l) });
-  const sh = async (host: string, cmd: string) => {
-    const r = await lab.exec(host, cmd);
-    if (r.code !== 0) throw new Error(`${host}: ${cmd}: exit ${r.code}: ${r.stderr}${r.stdout}`);
-    return r.stdout.trim();
-  };
+  const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
   /** Run as `nobody` (uid and gid 65534, no other groups). */
   const asNobody = (host: string, cmd: string) =>
     lab.exec(host, `setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups sh -c ${q(cmd)}`);
@@ -77,18 +73,15 @@ describe("staging folder attack (issue 17, finding 1)", () => {
     sh(host, `cd ${OLD} && find . -type f ! -name pwned -exec sha256sum {} + | sort`);
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-stg-"));
-    rpmDir = path.join(tmp, "rpms");
-    await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
     plugin = ensurePluginBinary();
-    lab = await startLab({ name: "stg", hosts: 3, os: "centos7" });
-    spec = labInstallSpec(lab, {
-      rpmDir,
+    ({ lab, spec, tmp, rpmDir } = await startInstallLab({
+      name: "stg",
+      tmpPrefix: "ah-stg-",
       clusterName: "stg",
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: "Stg-Gw-Pw2",
       machine: (i) => ({ sudo: i === 1 }),
-    });
+    }));
     spec = { ...spec, volumePluginBinary: plugin };
     // Finding 5: every scli command line on node1 (the master) is recorded by a wrapper first
     // on root's PATH, from the cluster's creation on.
@@ -100,8 +93,7 @@ describe("staging folder attack (issue 17, finding 1)", () => {
   });
 
   afterAll(async () => {
-    await lab?.down();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopInstallLab(lab, tmp);
   });
 
   it("a local user cannot create the new staging folder, and a planted one is refused", async () => {

@@ -3,22 +3,28 @@
 // between) on installed lab hosts with the emulator's packages. Each is refused with an error
 // that names the option or the name rule, no ScaleIO volume is created, and the plugin's
 // state.json and the host's file system stay as they were (no /tmp/evil).
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { BUSYBOX_TAR_IN_HOST, type Lab, startLab } from "./hosts";
-import { labInstallSpec } from "./spec";
+import { type Lab } from "./hosts";
+import {
+  importBusybox,
+  labSh,
+  requireRoot,
+  startInstallLab,
+  stopInstallLab,
+  waitOn,
+  PLUGIN_STATE as STATE,
+  PLUGIN_MOUNTS as MOUNTS,
+  PLUGIN_SOCKET as SOCKET,
+  BUSYBOX_IMAGE as IMAGE,
+} from "./fixtures";
 import { runInstall } from "../../src/install/runner";
+import type { InstallSpec } from "../../src/install/spec";
 
 const MDM_PASSWORD = "Hst-Mdm-Pw1";
 const GATEWAY_PASSWORD = "Hst-Gw-Pw2";
-const SOCKET = "/run/docker/plugins/scaleio.sock";
-const STATE = "/var/lib/scaleio-volume-plugin/state.json";
-const MOUNTS = "/var/lib/scaleio-volume-plugin/mounts";
-const IMAGE = "lab/busybox";
 const HOST = "node1";
+
+requireRoot();
 
 /** Names that must be refused by every handler before anything happens. */
 const HOSTILE_NAMES = [
@@ -75,11 +81,7 @@ describe("volume plugin refuses hostile inputs on its socket", () => {
   let gatewayIp: string;
 
   const exec = (host: string, cmd: string) => lab.exec(host, cmd);
-  const sh = async (host: string, cmd: string) => {
-    const r = await exec(host, cmd);
-    if (r.code !== 0) throw new Error(`${host}: ${cmd}: exit ${r.code}: ${r.stderr}${r.stdout}`);
-    return r.stdout.trim();
-  };
+  const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
   /** POSTs body to the plugin's endpoint as root on HOST; returns the decoded reply. */
   const plugin = async (endpoint: string, body: unknown): Promise<Record<string, unknown>> => {
     const b64 = Buffer.from(JSON.stringify(body)).toString("base64");
@@ -110,30 +112,23 @@ describe("volume plugin refuses hostile inputs on its socket", () => {
   });
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-hst-"));
-    const rpmDir = path.join(tmp, "rpms");
-    await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
-    lab = await startLab({ name: "hst", hosts: 3, os: "centos7" });
-    gatewayIp = lab.hosts[0].privateAddress;
-    const spec = labInstallSpec(lab, {
-      rpmDir,
+    let spec: InstallSpec;
+    ({ lab, spec, tmp } = await startInstallLab({
+      name: "hst",
+      tmpPrefix: "ah-hst-",
       clusterName: "hst",
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: GATEWAY_PASSWORD,
-    });
+    }));
+    gatewayIp = lab.hosts[0].privateAddress;
     const res = await runInstall(spec, { log: () => {} });
     expect(res.timings.volumeplugin).toBeGreaterThan(0);
-    await sh(
-      HOST,
-      `docker image inspect ${IMAGE} >/dev/null 2>&1 || docker import ${BUSYBOX_TAR_IN_HOST} ${IMAGE} >/dev/null`,
-    );
-    for (let i = 0; i < 60 && (await exec(HOST, `test -S ${SOCKET} -a -f ${STATE}`)).code; i++)
-      await new Promise((r) => setTimeout(r, 500));
+    await importBusybox(lab, HOST);
+    await waitOn(lab, HOST, `test -S ${SOCKET} -a -f ${STATE}`, 60);
   });
 
   afterAll(async () => {
-    await lab?.down();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopInstallLab(lab, tmp);
   });
 
   it("refuses numbers out of range at Create, naming option, value, range and example", async () => {
