@@ -177,6 +177,52 @@ export function selectRpms(
   need: { components: Component[]; tiebreaker?: boolean },
 ): RpmSet {
   const dist = distTagOf(os);
+  const sorted = readEntries(dir, dist);
+  const usable = sorted.flatMap((s) => (s.kind === "use" ? [s.rpm] : []));
+  const otherOs = sorted.flatMap((s) => (s.kind === "other-os" ? [s] : []));
+  if (usable.filter((r) => PLATFORM.has(r.component)).length === 0) {
+    const tags = [...new Set(otherOs.map((r) => r.platform))].join(", ");
+    throw new RpmSelectionError(
+      `the packages in ${dir} are built for ${tags || "nothing this stack installs"}, but the stack's OS ${os} needs ${dist} packages ` +
+        `(e.g. EMC-ScaleIO-mdm-<version>-<build>.${dist}.x86_64.rpm)` +
+        (dist === "el9" ? "; ScaleIO ships no el9 packages: use rocky8 (3.6 el8) or centos7" : "") +
+        `. ${README_HINT}`,
+    );
+  }
+  const packages = oneReleaseOnePerComponent(dir, dist, usable);
+  const version = usable[0].version;
+  const dialect = dialectOf(version);
+  const build = (packages.mdm ?? packages.tb ?? usable[0]).build;
+  const want = new Set(need.components);
+  if (dialect === "1.3x" && need.tiebreaker) want.add("tb");
+  if (dialect !== "1.3x") want.delete("tb");
+  const missing = [...want].filter((c) => !packages[c]);
+  if (missing.length > 0) {
+    const files = missing.map((c) => expectedName(c, version, build, dist));
+    const elsewhere = otherOs
+      .filter((r) => r.rpm && missing.includes(r.rpm.component as Component))
+      .map((r) => r.file);
+    throw new RpmSelectionError(
+      `missing ScaleIO package(s) for ${os} in ${dir}: ${files.join(", ")}` +
+        (elsewhere.length ? ` (found only for another OS: ${elsewhere.join(", ")})` : "") +
+        `. ${README_HINT}`,
+    );
+  }
+  const notes = setAsideNotes(sorted, os, dist);
+  const builds = new Map<string, string[]>();
+  for (const r of usable) builds.set(r.build, [...(builds.get(r.build) ?? []), r.component]);
+  if (builds.size > 1) {
+    notes.push(
+      `warning: the ScaleIO ${version} packages carry different builds (` +
+        [...builds.entries()].map(([b, cs]) => `${b}: ${cs.join(", ")}`).join("; ") +
+        `); accepted as one release, as vendor bundles ship them. If the cluster misbehaves, use the files of one bundle.`,
+    );
+  }
+  return { dir, version, build, dialect, dist, packages, notes };
+}
+
+/** The ScaleIO files in `dir`, each sorted (sortEntry); refused when one cannot be read or none is there. */
+function readEntries(dir: string, dist: string): Sorted[] {
   let entries: string[];
   try {
     entries = fs.readdirSync(dir);
@@ -201,20 +247,15 @@ export function selectRpms(
       `no ScaleIO packages (EMC-ScaleIO-*.rpm) in ${dir}. ${README_HINT}`,
     );
   }
-  const usable = sorted.flatMap((s) => (s.kind === "use" ? [s.rpm] : []));
-  const otherOs = sorted.flatMap((s) => (s.kind === "other-os" ? [s] : []));
-  const notInstalled = sorted.flatMap((s) => (s.kind === "not-installed" ? [s] : []));
-  const notPackages = sorted.flatMap((s) => (s.kind === "not-package" ? [s.file] : []));
-  if (usable.filter((r) => PLATFORM.has(r.component)).length === 0) {
-    const tags = [...new Set(otherOs.map((r) => r.platform))].join(", ");
-    throw new RpmSelectionError(
-      `the packages in ${dir} are built for ${tags || "nothing this stack installs"}, but the stack's OS ${os} needs ${dist} packages ` +
-        `(e.g. EMC-ScaleIO-mdm-<version>-<build>.${dist}.x86_64.rpm)` +
-        (dist === "el9" ? "; ScaleIO ships no el9 packages: use rocky8 (3.6 el8) or centos7" : "") +
-        `. ${README_HINT}`,
-    );
-  }
-  // One release is one major.minor.
+  return sorted;
+}
+
+/** The usable packages by component: one release (major.minor), one file per component. */
+function oneReleaseOnePerComponent(
+  dir: string,
+  dist: string,
+  usable: RpmFile[],
+): Partial<Record<Component, RpmFile>> {
   const releases = new Map<string, string[]>();
   for (const r of usable) releases.set(r.version, [...(releases.get(r.version) ?? []), r.file]);
   if (releases.size > 1) {
@@ -223,7 +264,6 @@ export function selectRpms(
       `${dir} mixes ScaleIO versions for ${dist}; all packages must be one release. Remove all but one:\n${list}`,
     );
   }
-  // One file per component.
   const packages: Partial<Record<Component, RpmFile>> = {};
   const twice = new Map<string, string[]>();
   for (const r of usable) {
@@ -237,24 +277,14 @@ export function selectRpms(
       `${dir} holds more than one build of the same ScaleIO component for ${dist}; keep one file per component:\n${list}`,
     );
   }
-  const version = usable[0].version;
-  const dialect = dialectOf(version);
-  const build = (packages.mdm ?? packages.tb ?? usable[0]).build;
-  const want = new Set(need.components);
-  if (dialect === "1.3x" && need.tiebreaker) want.add("tb");
-  if (dialect !== "1.3x") want.delete("tb");
-  const missing = [...want].filter((c) => !packages[c]);
-  if (missing.length > 0) {
-    const files = missing.map((c) => expectedName(c, version, build, dist));
-    const elsewhere = otherOs
-      .filter((r) => r.rpm && missing.includes(r.rpm.component as Component))
-      .map((r) => r.file);
-    throw new RpmSelectionError(
-      `missing ScaleIO package(s) for ${os} in ${dir}: ${files.join(", ")}` +
-        (elsewhere.length ? ` (found only for another OS: ${elsewhere.join(", ")})` : "") +
-        `. ${README_HINT}`,
-    );
-  }
+  return packages;
+}
+
+/** One note per kind of file set aside: another OS, a component never installed, not a package. */
+function setAsideNotes(sorted: Sorted[], os: OsName, dist: string): string[] {
+  const otherOs = sorted.flatMap((s) => (s.kind === "other-os" ? [s] : []));
+  const notInstalled = sorted.flatMap((s) => (s.kind === "not-installed" ? [s] : []));
+  const notPackages = sorted.flatMap((s) => (s.kind === "not-package" ? [s.file] : []));
   const notes: string[] = [];
   if (otherOs.length > 0) {
     notes.push(
@@ -275,14 +305,5 @@ export function selectRpms(
         notPackages.join(", "),
     );
   }
-  const builds = new Map<string, string[]>();
-  for (const r of usable) builds.set(r.build, [...(builds.get(r.build) ?? []), r.component]);
-  if (builds.size > 1) {
-    notes.push(
-      `warning: the ScaleIO ${version} packages carry different builds (` +
-        [...builds.entries()].map(([b, cs]) => `${b}: ${cs.join(", ")}`).join("; ") +
-        `); accepted as one release, as vendor bundles ship them. If the cluster misbehaves, use the files of one bundle.`,
-    );
-  }
-  return { dir, version, build, dialect, dist, packages, notes };
+  return notes;
 }

@@ -60,36 +60,12 @@ export async function login(
     if (first?.code === 0) systemId = parseLogin(first.out)?.systemId;
   }
   if (!systemId) {
-    let last: ScliError | undefined;
-    const r = await waitFor(
+    systemId = await whileTransient(
       ctx,
       `the MDM on ${host} to answer a login`,
-      LOGIN_WAIT_MS,
-      async () => {
-        try {
-          return { systemId: await freshLogin(ctx, host, step) };
-        } catch (e) {
-          if (e instanceof ScliError && e.transient) {
-            last = e;
-            return undefined;
-          }
-          throw e;
-        }
-      },
-    ).catch((e: Error) => {
-      throw last && /timed out after/.test(e.message)
-        ? new ScliError(
-            last.host,
-            last.step,
-            last.command,
-            last.failure,
-            last.vendor,
-            last.exitCode,
-            `No MDM answered for ${LOGIN_WAIT_MS / 1000} s: check that the MDM service runs on the MDM hosts and that ${host} reaches them`,
-          )
-        : e;
-    });
-    systemId = r.systemId;
+      () => freshLogin(ctx, host, step),
+      `No MDM answered for ${LOGIN_WAIT_MS / 1000} s: check that the MDM service runs on the MDM hosts and that ${host} reaches them`,
+    );
   }
   if (systemId) ctx.scliLogins.set(host, systemId);
   return systemId;
@@ -149,12 +125,13 @@ async function freshLogin(
 /**
  * Poll until `f` gives an answer: a transient scli failure (MDM not ready, the master moving to
  * another manager, session lost) is tried again for up to LOGIN_WAIT_MS, then reported with the
- * MDM's last words; any other failure is thrown at once.
+ * MDM's last words and `fix`; any other failure is thrown at once.
  */
 export async function whileTransient<T>(
   ctx: InstallContext,
   what: string,
   f: () => Promise<T>,
+  fix = `The MDMs did not become ready in ${LOGIN_WAIT_MS / 1000} s (${what}); check the MDM services and run again`,
 ): Promise<T> {
   let last: ScliError | undefined;
   return waitFor(ctx, what, LOGIN_WAIT_MS, async () => {
@@ -178,7 +155,7 @@ export async function whileTransient<T>(
         last.failure,
         last.vendor,
         last.exitCode,
-        `The MDMs did not become ready in ${LOGIN_WAIT_MS / 1000} s (${what}); check the MDM services and run again`,
+        fix,
       );
     },
   );

@@ -214,76 +214,23 @@ export function parseDockerProbe(out: string): DockerProbe {
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
+type Volume = { device: string; volumeName: string };
+type Change = (cmd: string, timeoutMs?: number) => Promise<unknown>;
+
 export async function setupDocker(
   ctx: InstallContext,
   host: string,
-  vol: { device: string; volumeName: string },
+  vol: Volume,
 ): Promise<DockerResult> {
   await ctx.step(host, STEP);
-  const pkgs = ctx.spec.dockerPackages ?? (ctx.spec.os === "centos7" ? ["docker"] : ["docker-ce"]);
-  const ask = async () =>
-    parseDockerProbe(
-      (await ctx.run(host, STEP, dockerProbeScript(vol.device, pkgs), { quiet: true })).stdout,
-    );
-  let p = await ask();
-  if (!p.present) {
-    // Not there yet (no /dev/disk/by-id, or no link in it): the SDC creates it once it has the
-    // mapping. Wait, bounded; never format or mount a path that does not resolve to the volume.
-    let polls = 0;
-    p = await waitFor(
-      ctx,
-      `volume ${vol.volumeName} to appear on ${host} as ${vol.device} (check that scini runs and drv_cfg --query_vols lists it)`,
-      180_000,
-      async () => {
-        const again = polls++ === 0 ? p : await ask();
-        return again.present ? again : undefined;
-      },
-    );
-  }
+  const p = await probeWhenPresent(ctx, host, vol);
   let changed = false;
-  const run = (cmd: string, timeoutMs?: number) => {
+  const run: Change = (cmd, timeoutMs) => {
     changed = true;
     return ctx.run(host, STEP, cmd, { change: true, timeoutMs });
   };
-  if (p.mountSource && p.mountSourceReal !== p.real) {
-    throw new Error(
-      `[${host}] ${STEP}: ${DOCKER_ROOT} is already a mount of ${p.mountSource}, not of the ScaleIO volume ${vol.device}. ` +
-        `Unmount it (and remove it from /etc/fstab) after saving its data, then re-run.`,
-    );
-  }
-  if (!p.mountSource) {
-    // Not mounted: the directory must be empty (or absent), or we would hide existing data.
-    if (p.entries.length > 0) {
-      throw new DockerDataExistsError(
-        `[${host}] ${STEP}: ${DOCKER_ROOT} already holds data (${p.entries.join(", ")}...). ` +
-          `Arrowhead will not hide or delete it. Stop Docker and move the data away ` +
-          `(systemctl stop docker; mv ${DOCKER_ROOT} ${DOCKER_ROOT}.old), re-run, then copy what you need back ` +
-          `into the new ${DOCKER_ROOT} (which is on ScaleIO volume ${vol.volumeName}).`,
-      );
-    }
-    if (p.fsType === "") {
-      await ctx.step(host, `${STEP}:mkfs`);
-      await run(`mkfs.${FS_TYPE} -q -L docker ${q(p.real)}`, 30 * 60_000);
-    } else if (p.fsType !== FS_TYPE) {
-      throw new Error(
-        `[${host}] ${STEP}: volume ${vol.volumeName} (${vol.device}) already holds a ${p.fsType} filesystem; ` +
-          `expected ${FS_TYPE}. Arrowhead does not reformat a volume that holds data.`,
-      );
-    }
-  }
-  // Device units only exist where udev runs; in a container the dependency would never start.
-  const files: [string, string][] = [
-    [WAIT_UNIT_PATH, waitUnitText(vol.device, vol.volumeName)],
-    [MOUNT_UNIT_PATH, mountUnitText(vol.device, vol.volumeName, !p.inContainer)],
-    [DROPIN_PATH, dockerDropIn()],
-  ];
-  const stale = files.filter(([f, text]) => p.fileSha[f] !== sha256(text));
-  for (const [f, text] of stale) await run(writeFile(f, text));
-  if (stale.length > 0) await run("systemctl daemon-reload");
-  for (const u of [WAIT_UNIT, MOUNT_UNIT])
-    if (p.units[`enabled:${u}`] !== "enabled") await run(`systemctl enable ${u}`);
-  if (p.units[`active:${MOUNT_UNIT}`] !== "active") await run(`systemctl start ${MOUNT_UNIT}`);
-
+  await ensureFilesystem(ctx, host, vol, p, run);
+  await ensureMountUnits(vol, p, run);
   await ctx.step(host, `${STEP}:install`);
   if (p.missingPackages.length > 0) {
     await run(`yum install -y ${p.missingPackages.map(q).join(" ")}`, 20 * 60_000);
@@ -300,6 +247,81 @@ export async function setupDocker(
       rootDir: p.dockerRoot,
     });
   return checkDockerRoot(ctx, host, vol.device, STEP);
+}
+
+/**
+ * What the host has, once the volume's device is there: not there yet (no /dev/disk/by-id, or
+ * no link in it), the SDC creates it once it has the mapping. Wait, bounded; never format or
+ * mount a path that does not resolve to the volume.
+ */
+async function probeWhenPresent(ctx: InstallContext, host: string, vol: Volume) {
+  const pkgs = ctx.spec.dockerPackages ?? (ctx.spec.os === "centos7" ? ["docker"] : ["docker-ce"]);
+  const script = dockerProbeScript(vol.device, pkgs);
+  const ask = async () =>
+    parseDockerProbe((await ctx.run(host, STEP, script, { quiet: true })).stdout);
+  const p = await ask();
+  if (p.present) return p;
+  let polls = 0;
+  return waitFor(
+    ctx,
+    `volume ${vol.volumeName} to appear on ${host} as ${vol.device} (check that scini runs and drv_cfg --query_vols lists it)`,
+    180_000,
+    async () => {
+      const again = polls++ === 0 ? p : await ask();
+      return again.present ? again : undefined;
+    },
+  );
+}
+
+/** A file system on the volume, made only where there is none; never over data. */
+async function ensureFilesystem(
+  ctx: InstallContext,
+  host: string,
+  vol: Volume,
+  p: DockerProbe,
+  run: Change,
+): Promise<void> {
+  if (p.mountSource && p.mountSourceReal !== p.real) {
+    throw new Error(
+      `[${host}] ${STEP}: ${DOCKER_ROOT} is already a mount of ${p.mountSource}, not of the ScaleIO volume ${vol.device}. ` +
+        `Unmount it (and remove it from /etc/fstab) after saving its data, then re-run.`,
+    );
+  }
+  if (p.mountSource) return;
+  // Not mounted: the directory must be empty (or absent), or we would hide existing data.
+  if (p.entries.length > 0) {
+    throw new DockerDataExistsError(
+      `[${host}] ${STEP}: ${DOCKER_ROOT} already holds data (${p.entries.join(", ")}...). ` +
+        `Arrowhead will not hide or delete it. Stop Docker and move the data away ` +
+        `(systemctl stop docker; mv ${DOCKER_ROOT} ${DOCKER_ROOT}.old), re-run, then copy what you need back ` +
+        `into the new ${DOCKER_ROOT} (which is on ScaleIO volume ${vol.volumeName}).`,
+    );
+  }
+  if (p.fsType === "") {
+    await ctx.step(host, `${STEP}:mkfs`);
+    await run(`mkfs.${FS_TYPE} -q -L docker ${q(p.real)}`, 30 * 60_000);
+  } else if (p.fsType !== FS_TYPE) {
+    throw new Error(
+      `[${host}] ${STEP}: volume ${vol.volumeName} (${vol.device}) already holds a ${p.fsType} filesystem; ` +
+        `expected ${FS_TYPE}. Arrowhead does not reformat a volume that holds data.`,
+    );
+  }
+}
+
+/** The units that mount the volume at Docker's root, written where they differ, enabled, started. */
+async function ensureMountUnits(vol: Volume, p: DockerProbe, run: Change): Promise<void> {
+  // Device units only exist where udev runs; in a container the dependency would never start.
+  const files: [string, string][] = [
+    [WAIT_UNIT_PATH, waitUnitText(vol.device, vol.volumeName)],
+    [MOUNT_UNIT_PATH, mountUnitText(vol.device, vol.volumeName, !p.inContainer)],
+    [DROPIN_PATH, dockerDropIn()],
+  ];
+  const stale = files.filter(([f, text]) => p.fileSha[f] !== sha256(text));
+  for (const [f, text] of stale) await run(writeFile(f, text));
+  if (stale.length > 0) await run("systemctl daemon-reload");
+  for (const u of [WAIT_UNIT, MOUNT_UNIT])
+    if (p.units[`enabled:${u}`] !== "enabled") await run(`systemctl enable ${u}`);
+  if (p.units[`active:${MOUNT_UNIT}`] !== "active") await run(`systemctl start ${MOUNT_UNIT}`);
 }
 
 export const dockerRootFact = (host: string) => `docker-root:${host}`;

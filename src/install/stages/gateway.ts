@@ -111,23 +111,7 @@ export async function configureGateway(
       )
     ).stdout,
   );
-  // Enabled, so that the gateway answers after a reboot.
-  const enabled = (probe.enabled?.out ?? "").trim();
-  // "disabled" is what a package that does not enable its service leaves; "static", "generated"
-  // (an init script) and the like start at boot by other means and cannot be enabled.
-  if (enabled !== "enabled") {
-    if (/not-found|No such file/i.test(enabled) || enabled === "") {
-      throw new Error(
-        `[${host}] ${STEP}: the gateway service ${GATEWAY_SERVICE} is not installed (systemctl is-enabled: ${enabled || "no answer"}). ` +
-          `Check \`rpm -q EMC-ScaleIO-gateway\` on ${host}; if the package is there without its unit, reinstall it ` +
-          `(\`I_AM_SURE=1 rpm -e EMC-ScaleIO-gateway\`, then re-run).`,
-      );
-    }
-    if (enabled === "disabled") {
-      log.info(`enabling ${GATEWAY_SERVICE} (was ${enabled}) so that it starts at boot`);
-      await ctx.run(host, STEP, `systemctl enable ${GATEWAY_SERVICE}`, { change: true });
-    }
-  }
+  await ensureEnabled(ctx, host, (probe.enabled?.out ?? "").trim());
   const managers = managerIps(ctx.spec.machines);
   // An unreadable properties file (another layout) leaves only the login check to go by.
   const readable = probe.properties?.code === 0;
@@ -136,46 +120,79 @@ export async function configureGateway(
   if (!readable)
     log.info(`cannot read ${GATEWAY_PROPERTIES}: checking the gateway by a login only`);
   const c = await gatewayClient(ctx, host, STEP);
-  if (missing.length === 0 && (await mdmLoginWorks(ctx, c)))
-    ctx.remember(gatewayLoginFact(host), true);
-  else {
+  if (missing.length > 0 || !(await mdmLoginWorks(ctx, c))) {
     if (missing.length > 0)
       log.info(
         `the gateway's MDM list (${(listed ?? []).join(",") || "empty"}) lacks ${missing.join(", ")}: after a failover it could not reach the master`,
       );
-    const admin = await c.request("GET", "/api/gatewayLogin", {
-      user: "admin",
-      password: ctx.spec.gatewayPassword,
-    });
-    const adminToken = apiString(admin);
-    if (admin.status !== 200 || !adminToken) {
-      throw new Error(
-        `[${host}] ${STEP}: the gateway rejects the configured gateway admin password (gatewayPassword): HTTP ${admin.status}. ` +
-          `It was set when the gateway package was installed; set gatewayPassword to that value.`,
-      );
-    }
-    const auth = { user: "", password: adminToken };
-    log.info("telling the gateway the MDM addresses and to trust the MDM certificate");
-    ctx.record(host, STEP, "POST /api/updateConfiguration");
-    const u = await c.request("POST", "/api/updateConfiguration", auth, {
-      mdmAddresses: managers,
-    });
-    if (u.status !== 200)
-      throw new Error(
-        `[${host}] ${STEP}: /api/updateConfiguration failed: HTTP ${u.status} ${u.text}`,
-      );
-    ctx.record(host, STEP, "POST /api/trustHostCertificate/Mdm");
-    const t = await c.request("POST", "/api/trustHostCertificate/Mdm", auth);
-    if (t.status !== 200)
-      throw new Error(
-        `[${host}] ${STEP}: /api/trustHostCertificate/Mdm failed: HTTP ${t.status} ${t.text}`,
-      );
-    if (!(await mdmLoginWorks(ctx, c))) {
-      throw new Error(
-        `[${host}] ${STEP}: the gateway still cannot log in to the MDM after configuration`,
-      );
-    }
-    ctx.remember(gatewayLoginFact(host), true);
+    await pointAtMdms(ctx, host, c, managers);
   }
+  ctx.remember(gatewayLoginFact(host), true);
   return { url: `https://${ctx.machine(host).publicAddress}:${GATEWAY_PORT}/` };
+}
+
+/**
+ * The gateway service enabled, so that it answers after a reboot. `enabled` is what
+ * `systemctl is-enabled` said: "disabled" is what a package that does not enable its service
+ * leaves; "static", "generated" (an init script) and the like start at boot by other means and
+ * cannot be enabled.
+ */
+async function ensureEnabled(ctx: InstallContext, host: string, enabled: string): Promise<void> {
+  if (enabled === "enabled") return;
+  if (/not-found|No such file/i.test(enabled) || enabled === "") {
+    throw new Error(
+      `[${host}] ${STEP}: the gateway service ${GATEWAY_SERVICE} is not installed (systemctl is-enabled: ${enabled || "no answer"}). ` +
+        `Check \`rpm -q EMC-ScaleIO-gateway\` on ${host}; if the package is there without its unit, reinstall it ` +
+        `(\`I_AM_SURE=1 rpm -e EMC-ScaleIO-gateway\`, then re-run).`,
+    );
+  }
+  if (enabled === "disabled") {
+    ctx
+      .log(host, STEP)
+      .info(`enabling ${GATEWAY_SERVICE} (was ${enabled}) so that it starts at boot`);
+    await ctx.run(host, STEP, `systemctl enable ${GATEWAY_SERVICE}`, { change: true });
+  }
+}
+
+/** As the gateway admin: tell the gateway the MDM addresses and to trust the MDM certificate. */
+async function pointAtMdms(
+  ctx: InstallContext,
+  host: string,
+  c: GatewayClient,
+  managers: string[],
+): Promise<void> {
+  const admin = await c.request("GET", "/api/gatewayLogin", {
+    user: "admin",
+    password: ctx.spec.gatewayPassword,
+  });
+  const adminToken = apiString(admin);
+  if (admin.status !== 200 || !adminToken) {
+    throw new Error(
+      `[${host}] ${STEP}: the gateway rejects the configured gateway admin password (gatewayPassword): HTTP ${admin.status}. ` +
+        `It was set when the gateway package was installed; set gatewayPassword to that value.`,
+    );
+  }
+  const auth = { user: "", password: adminToken };
+  ctx
+    .log(host, STEP)
+    .info("telling the gateway the MDM addresses and to trust the MDM certificate");
+  ctx.record(host, STEP, "POST /api/updateConfiguration");
+  const u = await c.request("POST", "/api/updateConfiguration", auth, {
+    mdmAddresses: managers,
+  });
+  if (u.status !== 200)
+    throw new Error(
+      `[${host}] ${STEP}: /api/updateConfiguration failed: HTTP ${u.status} ${u.text}`,
+    );
+  ctx.record(host, STEP, "POST /api/trustHostCertificate/Mdm");
+  const t = await c.request("POST", "/api/trustHostCertificate/Mdm", auth);
+  if (t.status !== 200)
+    throw new Error(
+      `[${host}] ${STEP}: /api/trustHostCertificate/Mdm failed: HTTP ${t.status} ${t.text}`,
+    );
+  if (!(await mdmLoginWorks(ctx, c))) {
+    throw new Error(
+      `[${host}] ${STEP}: the gateway still cannot log in to the MDM after configuration`,
+    );
+  }
 }

@@ -252,7 +252,6 @@ export async function setupVolumePlugin(
   host: string,
 ): Promise<VolumePluginResult> {
   await ctx.step(host, STEP);
-  const log = ctx.log(host, STEP);
   if (!passwordFitsConfig(ctx.spec.mdmPassword))
     throw new Error(
       `[${host}] ${STEP}: mdmPassword holds a control character, which the plugin's JSON config ` +
@@ -268,21 +267,7 @@ export async function setupVolumePlugin(
   const run = (cmd: string, o: { secrets?: string[] } = {}) =>
     ctx.run(host, STEP, cmd, { change: true, ...o });
 
-  let restart = false;
-  if (p.bin !== bin.sha256) {
-    await ctx.step(host, `${STEP}:binary`);
-    const files = [{ local: bin.path, name: PLUGIN_STAGING_NAME }];
-    if ((await ctx.upload(host, STEP, files)) > 0)
-      ctx.record(host, STEP, `upload ${PLUGIN_BINARY_NAME}`);
-    await installStaged(
-      ctx,
-      host,
-      STEP,
-      { file: PLUGIN_STAGING, sha256: bin.sha256 },
-      `install -m 0755 -o root -g root ${PLUGIN_STAGING} ${PLUGIN_BIN}.tmp && mv -f ${PLUGIN_BIN}.tmp ${PLUGIN_BIN}`,
-    );
-    restart = true;
-  }
+  let restart = await ensureBinary(ctx, host, p, bin);
   if (caPem && p.ca !== sha256(caPem)) {
     await run(`umask 077 && mkdir -p ${PLUGIN_DIR} && ${writeFile(PLUGIN_CA, caPem)}`);
     restart = true;
@@ -306,7 +291,41 @@ export async function setupVolumePlugin(
   if (started) await run(`systemctl start ${PLUGIN_UNIT}`);
   else if (restart) await run(`systemctl restart ${PLUGIN_UNIT}`);
   if (!started && !restart && p.socket) return { node: host, restarted: false };
+  await verifyPlugin(ctx, host, settings);
+  ctx
+    .log(host, STEP)
+    .info(`volume plugin ${started ? "started" : "restarted"}; -check-config passed`);
+  return { node: host, restarted: true };
+}
 
+/** The plugin's binary staged and installed unless the host has this one; true when installed. */
+async function ensureBinary(
+  ctx: InstallContext,
+  host: string,
+  p: PluginProbe,
+  bin: PluginBinary,
+): Promise<boolean> {
+  if (p.bin === bin.sha256) return false;
+  await ctx.step(host, `${STEP}:binary`);
+  const files = [{ local: bin.path, name: PLUGIN_STAGING_NAME }];
+  if ((await ctx.upload(host, STEP, files)) > 0)
+    ctx.record(host, STEP, `upload ${PLUGIN_BINARY_NAME}`);
+  await installStaged(
+    ctx,
+    host,
+    STEP,
+    { file: PLUGIN_STAGING, sha256: bin.sha256 },
+    `install -m 0755 -o root -g root ${PLUGIN_STAGING} ${PLUGIN_BIN}.tmp && mv -f ${PLUGIN_BIN}.tmp ${PLUGIN_BIN}`,
+  );
+  return true;
+}
+
+/** The plugin's socket is there and `-check-config` passes (gateway, login, this host's SDC). */
+async function verifyPlugin(
+  ctx: InstallContext,
+  host: string,
+  settings: PluginSettings,
+): Promise<void> {
   await ctx.step(host, `${STEP}:verify`);
   const journal = `journalctl -u ${PLUGIN_UNIT} -n 50 --no-pager`;
   await waitFor(
@@ -321,19 +340,16 @@ export async function setupVolumePlugin(
   );
   const check = `${PLUGIN_BIN} -config ${PLUGIN_CONFIG} -check-config`;
   const r = await ctx.run(host, STEP, check, { check: false, quiet: true, timeoutMs: 120_000 });
-  if (r.code !== 0) {
-    const why = ctx.redactor.redact(
-      (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-5).join("\n"),
-    );
-    throw new Error(
-      `[${host}] ${STEP}: ${check} failed (exit ${r.code}): ${why}\n` +
-        `The plugin cannot reach the gateway at ${settings.gateway}, log in, or find this host's SDC. ` +
-        `Check that the gateway answers from ${host} (curl -k ${settings.gateway}/api/version), that ` +
-        `the SDC is connected (drv_cfg --query_mdms), and \`${journal}\`; then re-run.`,
-    );
-  }
-  log.info(`volume plugin ${started ? "started" : "restarted"}; -check-config passed`);
-  return { node: host, restarted: true };
+  if (r.code === 0) return;
+  const why = ctx.redactor.redact(
+    (r.stderr.trim() || r.stdout.trim()).split("\n").slice(-5).join("\n"),
+  );
+  throw new Error(
+    `[${host}] ${STEP}: ${check} failed (exit ${r.code}): ${why}\n` +
+      `The plugin cannot reach the gateway at ${settings.gateway}, log in, or find this host's SDC. ` +
+      `Check that the gateway answers from ${host} (curl -k ${settings.gateway}/api/version), that ` +
+      `the SDC is connected (drv_cfg --query_mdms), and \`${journal}\`; then re-run.`,
+  );
 }
 
 /**

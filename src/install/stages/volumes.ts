@@ -68,10 +68,31 @@ async function hostView(
 export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promise<VolumeResult[]> {
   if (nodes.length === 0) return [];
   const master = mdmNodes(ctx.spec.machines).master.name;
-  const s = ctx.scli;
   for (const n of nodes) await ctx.step(n, STEP);
   const systemId = await login(ctx, master, STEP);
   if (!systemId) throw new Error(`[${master}] ${STEP}: the MDM cluster does not exist yet`);
+  await awaitSdcs(ctx, master, nodes);
+  const vols = await ensureCreated(ctx, master, nodes);
+  const placed = nodes.map((n) => {
+    const v = vols.get(n)!;
+    const name = v.name ?? volumeName(n);
+    return {
+      node: n,
+      volumeName: name,
+      volumeId: v.id,
+      systemId,
+      device: volumeDevicePath(systemId, v.id),
+    };
+  });
+  await ensureMapped(ctx, master, placed);
+  return placed;
+}
+
+/**
+ * Wait until every node's SDC is registered with the MDM; on timeout each missing host is asked
+ * for its SDC's GUID: registered under another address is a different fix from not at all.
+ */
+async function awaitSdcs(ctx: InstallContext, master: string, nodes: string[]): Promise<void> {
   const ipOf = (n: string) => ctx.machine(n).privateAddress;
   let unregistered = nodes;
   let sdcs: SdcInfo[] = [];
@@ -82,8 +103,6 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
     unregistered = nodes.filter((n) => !sdcs.some((c) => c.ip === ipOf(n)));
     return unregistered.length === 0 ? true : undefined;
   }).catch(async (e: Error) => {
-    // Ask each missing host for its SDC's GUID: registered under another address is a
-    // different fix from not registered at all.
     const why = await forHosts(unregistered, async (n) => {
       const r = await ctx.run(n, STEP, drvCfg("--query_guid"), { check: false, quiet: true });
       const guid = parseDrvGuid(r.stdout);
@@ -99,32 +118,38 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
         `Check that scini runs on those hosts and that they reach the MDM addresses.`,
     );
   });
-  const legacyShared = (n: string) =>
-    ctx.spec.machines.some((m) => m.name !== n && legacyVolumeName(m.name) === legacyVolumeName(n));
+}
+
+/**
+ * A node's volume among `vols`: by its name, else by its legacy name unless another node of the
+ * run shares that legacy name.
+ */
+function findVolume(ctx: InstallContext, vols: VolumeInfo[], n: string): VolumeInfo | undefined {
+  const legacy = legacyVolumeName(n);
+  const shared = ctx.spec.machines.some((m) => m.name !== n && legacyVolumeName(m.name) === legacy);
+  return (
+    vols.find((v) => v.name === volumeName(n)) ??
+    (shared ? undefined : vols.find((v) => v.name === legacy))
+  );
+}
+
+/** Every node's volume, created where absent; "already exists" counts once it is listed. */
+async function ensureCreated(
+  ctx: InstallContext,
+  master: string,
+  nodes: string[],
+): Promise<Map<string, VolumeInfo>> {
   const findAll = async (fresh = false) => {
-    const vols = parseVolumes(await scliQuery(ctx, master, STEP, "volumes", { fresh })).filter(
-      (v) => !v.snapshot,
-    );
-    const find = (n: string) =>
-      vols.find((v) => v.name === volumeName(n)) ??
-      (legacyShared(n) ? undefined : vols.find((v) => v.name === legacyVolumeName(n)));
-    return new Map(nodes.map((n) => [n, find(n)]));
+    const out = await scliQuery(ctx, master, STEP, "volumes", { fresh });
+    const vols = parseVolumes(out).filter((v) => !v.snapshot);
+    return new Map(nodes.map((n) => [n, findVolume(ctx, vols, n)]));
   };
   let found = await findAll();
   const absent = nodes.filter((n) => !found.get(n));
+  const { protectionDomain, storagePool, dockerVolumeGb } = ctx.spec;
   for (const n of absent) {
-    await scliChange(
-      ctx,
-      master,
-      STEP,
-      s.addVolume(
-        ctx.spec.protectionDomain,
-        ctx.spec.storagePool,
-        ctx.spec.dockerVolumeGb,
-        volumeName(n),
-      ),
-      { okIfExists: true },
-    );
+    const add = ctx.scli.addVolume(protectionDomain, storagePool, dockerVolumeGb, volumeName(n));
+    await scliChange(ctx, master, STEP, add, { okIfExists: true });
   }
   // A fresh look: "already exists" counts as done only once the volume is listed.
   if (absent.length > 0) found = await findAll(true);
@@ -137,46 +162,35 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
       );
     vols.set(n, v);
   }
-  const deviceOf = (n: string) => volumeDevicePath(systemId, vols.get(n)!.id);
-  const nameOf = (n: string) => vols.get(n)!.name ?? volumeName(n);
-  const views = await forHosts(nodes, (n) => hostView(ctx, n, vols.get(n)!.id, deviceOf(n), false));
-  const unmapped = nodes.filter((_, i) => !views[i].mapped);
-  for (const n of unmapped) {
-    const map = s.mapVolume(nameOf(n), ipOf(n));
+  return vols;
+}
+
+/** Map each volume to its node's SDC where the host does not see it, then wait for the device. */
+async function ensureMapped(ctx: InstallContext, master: string, placed: VolumeResult[]) {
+  const ipOf = (n: string) => ctx.machine(n).privateAddress;
+  const nodes = placed.map((p) => p.node);
+  const at = (n: string) => placed[nodes.indexOf(n)];
+  const views = await forHosts(nodes, (n) => hostView(ctx, n, at(n).volumeId, at(n).device, false));
+  for (const p of placed.filter((_, i) => !views[i].mapped)) {
+    const map = ctx.scli.mapVolume(p.volumeName, ipOf(p.node));
     const r = await ctx.scliRun(master, STEP, map, { change: true });
     // "already mapped": done; the host's own view below confirms it.
     if (!r.ok && r.failure !== "exists") {
-      throw ctx.scliError(
-        master,
-        STEP,
-        map,
-        r,
-        `Mapping volume ${nameOf(n)} to node ${n} (${ipOf(n)}) failed`,
-      );
+      const fix = `Mapping volume ${p.volumeName} to node ${p.node} (${ipOf(p.node)}) failed`;
+      throw ctx.scliError(master, STEP, map, r, fix);
     }
   }
   await forHosts(nodes, async (n) => {
+    const p = at(n);
     const view = views[nodes.indexOf(n)];
     if (view.mapped && view.device) return;
-    const id = vols.get(n)!.id;
     // The SDC learns of a new mapping on its own; a rescan asks it now.
-    await waitFor(
-      ctx,
-      `volume ${nameOf(n)} to appear on ${n} as ${deviceOf(n)}`,
-      180_000,
-      async () => {
-        const v = await hostView(ctx, n, id, deviceOf(n), true);
-        return v.mapped && v.device ? true : undefined;
-      },
-    );
+    const what = `volume ${p.volumeName} to appear on ${p.node} as ${p.device}`;
+    await waitFor(ctx, what, 180_000, async () => {
+      const v = await hostView(ctx, p.node, p.volumeId, p.device, true);
+      return v.mapped && v.device ? true : undefined;
+    });
   });
-  return nodes.map((n) => ({
-    node: n,
-    volumeName: nameOf(n),
-    volumeId: vols.get(n)!.id,
-    systemId,
-    device: deviceOf(n),
-  }));
 }
 
 /** Unmap (and with `remove`, delete) a Docker host's volume. */
@@ -187,17 +201,11 @@ export async function dropVolume(
 ): Promise<void> {
   const master = mdmNodes(ctx.spec.machines).master.name;
   const s = ctx.scli;
-  const name = volumeName(node);
   if (!(await login(ctx, master, "remove"))) return;
   const vols = parseVolumes(await ctx.scliMust(master, "remove", s.queryAllVolumes())).filter(
     (v) => !v.snapshot,
   );
-  const legacy = legacyVolumeName(node);
-  const vol =
-    vols.find((v) => v.name === name) ??
-    (ctx.spec.machines.some((m) => m.name !== node && legacyVolumeName(m.name) === legacy)
-      ? undefined
-      : vols.find((v) => v.name === legacy));
+  const vol = findVolume(ctx, vols, node);
   if (!vol?.name) return;
   // Unknown (a layout that does not say) counts as possibly mapped.
   if (vol.mappedSdcs !== 0) {
