@@ -8,16 +8,12 @@ import type { MediaType } from "./scli";
 export const DEFAULT_VAULT_URL = "https://vault.centos.org/7.9.2009";
 
 /**
- * The installer's defaults, for callers that leave a field out (the program passes every value
- * from the stack config, which has its own defaults in config.ts: these must agree with them).
+ * The installer's own defaults, for a caller that leaves a field out. The stack config's
+ * defaults (config/defaults.ts) are applied before, so the program passes every value.
  */
 export const DEFAULTS = {
   rpmDir: path.resolve(__dirname, "..", "..", "assets", "rpms"),
-  protectionDomain: "pd1",
-  storagePool: "sp1",
-  mediaType: "HDD",
-  dockerVolumeGb: 16,
-  vaultUrl: DEFAULT_VAULT_URL,
+  /** Only with a gateway node (volumePluginOn). */
   volumePlugin: true,
 } as const satisfies Partial<InstallSpec>;
 
