@@ -30,10 +30,9 @@ export const NEEDED_COMMANDS: Record<string, string> = {
 /** The Go release the volume plugin's go.mod needs (README: Go 1.26+). */
 const GO_MIN: [number, number] = [1, 26];
 
-/** True when `cmd` is an executable file in one of PATH's folders (or /usr/sbin, /sbin). */
+/** True when `cmd` is an executable file in one of PATH's folders (where the lab looks). */
 export function onPath(cmd: string): boolean {
-  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin"];
-  return dirs.some((d) => {
+  return (process.env.PATH ?? "").split(":").some((d) => {
     try {
       fs.accessSync(path.join(d, cmd), fs.constants.X_OK);
       return true;

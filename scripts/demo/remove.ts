@@ -4,8 +4,15 @@
 import * as fs from "node:fs";
 import { labLeftovers, removeLab, runningLab } from "./lab";
 import { stackFile, stateDir, statePath } from "./paths";
+import { stopPulumiProcesses } from "./procs";
 import { type Pulumi, pulumi, stackExists } from "./pulumi";
 import { say, step } from "./ui";
+
+/** Stops what a killed run left running (the lock is held: no other demo command runs). */
+export function stopLeftovers(): void {
+  const n = stopPulumiProcesses();
+  if (n > 0) say(`   stopped ${n} process(es) left by an interrupted run`);
+}
 
 /** `pulumi <args>`; when an interrupted run left the stack locked, `pulumi cancel` and again. */
 export async function withCancel(p: Pulumi, args: string[], onLine?: (l: string) => void) {
@@ -18,12 +25,13 @@ export async function withCancel(p: Pulumi, args: string[], onLine?: (l: string)
 }
 
 /**
- * Removes the stack (destroying first when `destroy` and the hosts run), the lab, and every
- * file in the state folder but the lock. A failed destroy is reported and the removal goes
+ * Removes the stack (destroying first when `destroy` and the hosts run), the lab, and the
+ * state folder. A failed destroy is reported and the removal goes
  * on: the hosts it would clean are removed with the lab.
  */
 export async function removeDemo(p: Pulumi, o: { destroy: boolean }): Promise<void> {
   const logFile = statePath("pulumi.log");
+  stopLeftovers();
   if (await stackExists(p, logFile)) {
     if (o.destroy && (await runningLab())) {
       const r = await step("pulumi destroy", () => withCancel(p, ["destroy", "--yes"]));
@@ -46,7 +54,5 @@ export async function removeDemo(p: Pulumi, o: { destroy: boolean }): Promise<vo
   }
   fs.rmSync(stackFile(), { force: true });
   if (labLeftovers()) await step("removing the lab hosts", () => removeLab());
-  for (const entry of fs.existsSync(stateDir()) ? fs.readdirSync(stateDir()) : []) {
-    if (entry !== "lock") fs.rmSync(statePath(entry), { recursive: true, force: true });
-  }
+  fs.rmSync(stateDir(), { recursive: true, force: true });
 }

@@ -9,10 +9,18 @@ import { makeReady, probeWrite } from "./hosts";
 import { buildLab, type DemoLab, labLeftovers, recordLab, runningLab } from "./lab";
 import { takeLock } from "./lock";
 import { printNextSteps } from "./next-steps";
-import { HOSTS, SCALEIO_DIST, SCALEIO_VERSION, sshPortOf, stateDir, statePath } from "./paths";
+import {
+  HOSTS,
+  SCALEIO_DIST,
+  SCALEIO_VERSION,
+  sshPortOf,
+  stackFile,
+  stateDir,
+  statePath,
+} from "./paths";
 import { failOn, goProblems, packageProblems, platformProblems, portProblems } from "./preflight";
-import { findPulumi, mustPulumi, type Pulumi, stackExists } from "./pulumi";
-import { removeDemo, withCancel } from "./remove";
+import { findPulumi, mustPulumi, type Pulumi } from "./pulumi";
+import { removeDemo, stopLeftovers, withCancel } from "./remove";
 import { demoConfig, initStack } from "./stack";
 import { banner, elapsed, EMULATED, printTimings, say, step } from "./ui";
 
@@ -37,11 +45,11 @@ function upProgress(line: string): void {
 
 /** Hosts, packages and stack from scratch (after removing what an interrupted run left). */
 async function buildFromScratch(p: Pulumi): Promise<DemoLab> {
-  if (labLeftovers() || (await stackExists(p, statePath("pulumi.log")))) {
+  if (labLeftovers() || fs.existsSync(stateDir()) || fs.existsSync(stackFile())) {
     await step("removing what an interrupted demo left", () => removeDemo(p, { destroy: false }));
   }
-  prepareStateDir();
   failOn(await portProblems(HOSTS.map((_, i) => sshPortOf(i))));
+  prepareStateDir();
   const rpmDir = statePath("rpms");
   await step(
     "emulated ScaleIO packages",
@@ -82,13 +90,14 @@ export async function up(): Promise<void> {
   banner("up (3 hosts, ScaleIO, Docker, the volume plugin)");
   failOn(platformProblems());
   failOn([...packageProblems(), ...goProblems()]);
-  prepareStateDir();
-  takeLock(statePath("lock"));
+  takeLock(`${stateDir()}.lock`);
   const p = await step("the Pulumi CLI", async () => findPulumi());
   let lab = await runningLab();
+  if (lab) prepareStateDir();
   if (lab) say(`Found the running demo (hosts up since ${lab.createdAt}): bringing it up to date.`);
   lab ??= await buildFromScratch(p);
   const found = lab;
+  stopLeftovers();
   await step(
     "pulumi up --yes",
     async () => {
@@ -100,7 +109,7 @@ export async function up(): Promise<void> {
         );
       }
     },
-    { hint: "about a minute" },
+    { hint: "about a minute; seconds when nothing changed" },
   );
   await step("every host ready: cluster Normal, Docker on ScaleIO, plugin answering", () =>
     checkReady(p, found),
