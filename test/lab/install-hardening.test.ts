@@ -7,12 +7,10 @@
 // - multipathd gets a scini blacklist where it is installed, and nowhere else;
 // - the gateway: enabled, every manager in its MDM list, answering after a reboot.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { type Lab, startLab } from "./hosts";
-import { labInstallSpec } from "./spec";
+import { type Lab } from "./hosts";
+import { labSh, requireRoot, startInstallLab, stopInstallLab } from "./fixtures";
 import { InstallContext } from "../../src/install/context";
 import { type LogLine } from "../../src/install/log";
 import { rpmsFor, runInstall, runSelected } from "../../src/install/runner";
@@ -22,6 +20,8 @@ import { gatewayClient, mdmLoginWorks } from "../../src/install/stages/gateway";
 
 const MDM_PASSWORD = "Lab-Mdm-Pw1";
 const GATEWAY_PASSWORD = "Lab-Gw-Pw2";
+requireRoot();
+
 const PROPS = "/opt/emc/scaleio/gateway/webapps/ROOT/WEB-INF/classes/gatewayUser.properties";
 
 describe("installer hardening on lab hosts (issue 11)", () => {
@@ -35,11 +35,7 @@ describe("installer hardening on lab hosts (issue 11)", () => {
 
   const install = (s: Partial<InstallSpec> = {}) =>
     runInstall({ ...spec, ...s }, { log: (l) => logs.push(l) });
-  const sh = async (host: string, cmd: string) => {
-    const r = await lab.exec(host, cmd);
-    if (r.code !== 0) throw new Error(`${host}: ${cmd}: exit ${r.code}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
   const failure = async (s: Partial<InstallSpec> = {}) => {
     const e = await install(s).catch((x: Error) => x);
     expect(e).toBeInstanceOf(Error);
@@ -49,19 +45,9 @@ describe("installer hardening on lab hosts (issue 11)", () => {
     (await lab.exec(host, `rpm -q ${pkg}`)).code !== 0;
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-hardening-"));
-    rpmDir = path.join(tmp, "rpms");
-    await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
-    // As a vendor bundle unpacks (case 4): other distributions' builds and the GUI beside the set.
-    fs.copyFileSync(
-      path.join(rpmDir, "EMC-ScaleIO-sdc-3.6-700.103.el7.x86_64.rpm"),
-      path.join(rpmDir, "EMC-ScaleIO-sdc-3.6-700.103.sle12.2.x86_64.rpm"),
-    );
-    fs.writeFileSync(path.join(rpmDir, "EMC-ScaleIO-sdc-3.6-5014.0.Ubuntu.16.04.x86_64.deb"), "x");
-    fs.writeFileSync(path.join(rpmDir, "EMC-ScaleIO-gui-3.6-700.103.noarch.rpm"), "x");
-    lab = await startLab({ name: "cfg11", hosts: 3, os: "centos7" });
-    spec = labInstallSpec(lab, {
-      rpmDir,
+    ({ lab, spec, tmp, rpmDir } = await startInstallLab({
+      name: "cfg11",
+      tmpPrefix: "ah-hardening-",
       clusterName: "hardening",
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: GATEWAY_PASSWORD,
@@ -71,12 +57,18 @@ describe("installer hardening on lab hosts (issue 11)", () => {
         roles:
           i === 0 ? { mdm: "master", services: ["sds", "sdc", "gateway", "docker"] } : undefined,
       }),
-    });
+    }));
+    // As a vendor bundle unpacks (case 4): other distributions' builds and the GUI beside the set.
+    fs.copyFileSync(
+      path.join(rpmDir, "EMC-ScaleIO-sdc-3.6-700.103.el7.x86_64.rpm"),
+      path.join(rpmDir, "EMC-ScaleIO-sdc-3.6-700.103.sle12.2.x86_64.rpm"),
+    );
+    fs.writeFileSync(path.join(rpmDir, "EMC-ScaleIO-sdc-3.6-5014.0.Ubuntu.16.04.x86_64.deb"), "x");
+    fs.writeFileSync(path.join(rpmDir, "EMC-ScaleIO-gui-3.6-700.103.noarch.rpm"), "x");
   });
 
   afterAll(async () => {
-    await lab?.down();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopInstallLab(lab, tmp);
   });
 
   it("case 7: refuses an ext4 /dev/vdb holding a file, and a mounted one, before anything changes", async () => {

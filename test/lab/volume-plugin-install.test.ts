@@ -3,23 +3,27 @@
 // root-only config, serves `docker volume create -d scaleio`, a second install changes nothing
 // (no restart), a changed binary on one host is replaced and restarted there only, and the
 // removal (delete on adopted hosts) waits for containers to let go of their volumes.
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { BUSYBOX_TAR_IN_HOST, type Lab, startLab } from "./hosts";
-import { labInstallSpec } from "./spec";
+import { type Lab } from "./hosts";
+import {
+  importBusybox,
+  labSh,
+  requireRoot,
+  startInstallLab,
+  stopInstallLab,
+  PLUGIN_BIN as BIN,
+  PLUGIN_CONFIG as CONFIG,
+  PLUGIN_UNIT as UNIT,
+  PLUGIN_SOCKET as SOCKET,
+} from "./fixtures";
 import type { LogLine } from "../../src/install/log";
 import { runInstall, runUninstall, type InstallResult } from "../../src/install/runner";
 import type { InstallSpec } from "../../src/install/spec";
 
 const MDM_PASSWORD = 'Vp"Mdm\\Pw1';
 const GATEWAY_PASSWORD = "Vp-Gw-Pw2";
-const BIN = "/usr/local/bin/scaleio-volume-plugin";
-const CONFIG = "/etc/scaleio-volume-plugin/config.json";
-const UNIT = "scaleio-volume-plugin";
-const SOCKET = "/run/docker/plugins/scaleio.sock";
+
+requireRoot();
 
 describe("volume plugin installed by the installer", () => {
   let lab: Lab;
@@ -29,31 +33,23 @@ describe("volume plugin installed by the installer", () => {
   const times: Record<string, number> = {};
 
   const install = (): Promise<InstallResult> => runInstall(spec, { log: (l) => logs.push(l) });
-  const sh = async (host: string, cmd: string) => {
-    const r = await lab.exec(host, cmd);
-    if (r.code !== 0) throw new Error(`${host}: ${cmd}: exit ${r.code}: ${r.stderr}${r.stdout}`);
-    return r.stdout.trim();
-  };
+  const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
   const mainPid = (host: string) => sh(host, `systemctl show -p MainPID --value ${UNIT}`);
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-vplugin-"));
-    const rpmDir = path.join(tmp, "rpms");
-    await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
-    lab = await startLab({ name: "vplugin", hosts: 3, os: "centos7" });
     // One host through sudo: the upload, the root-only files and the secret on stdin both ways.
-    spec = labInstallSpec(lab, {
-      rpmDir,
+    ({ lab, spec, tmp } = await startInstallLab({
+      name: "vplugin",
+      tmpPrefix: "ah-vplugin-",
       clusterName: "vplugin",
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: GATEWAY_PASSWORD,
       machine: (i) => ({ sudo: i === 1 }),
-    });
+    }));
   });
 
   afterAll(async () => {
-    await lab?.down();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopInstallLab(lab, tmp);
     console.log("volume plugin install timings (s):", JSON.stringify(times));
   });
 
@@ -124,10 +120,7 @@ describe("volume plugin installed by the installer", () => {
   });
 
   it("removal is refused while a container uses a plugin volume, then removes unit, binary and config", async () => {
-    await sh(
-      "node2",
-      `docker image inspect lab/busybox >/dev/null 2>&1 || docker import ${BUSYBOX_TAR_IN_HOST} lab/busybox >/dev/null`,
-    );
+    await importBusybox(lab, "node2");
     await sh("node2", "docker volume create -d scaleio -o size=8 held");
     await sh(
       "node2",
