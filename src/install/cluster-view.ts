@@ -2,7 +2,7 @@
 // stage asks all of them in one remote command (one round trip, one login); later stages reuse
 // an answer while this run has changed nothing since it was given, which is the whole of a
 // no-op re-run. Anything that polls for a change asks afresh.
-import type { InstallContext } from "./context";
+import type { StageContext } from "./context";
 import type { Scli, ScliCommand } from "./scli";
 import { sectioned, splitSections, type Section } from "./shell";
 
@@ -25,13 +25,13 @@ const factKey = (host: string, query: ScliQuery) => `scli:${host}:${query}`;
  * same command; its output and status are returned. Without `first` the caller must be logged in.
  */
 export async function prefetchQueries(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   step: string,
   queries: readonly ScliQuery[],
   first?: ScliCommand,
 ): Promise<Section | undefined> {
-  const version = ctx.changes.length;
+  const version = ctx.changeCount;
   const lines: Record<string, string> = first ? { first: first.line } : {};
   for (const k of queries) lines[k] = COMMANDS[k](ctx.scli).line;
   const r = await ctx.run(host, step, sectioned(lines), { quiet: true, secrets: first?.secrets });
@@ -45,7 +45,7 @@ export async function prefetchQueries(
 
 /** One query's output: the cached answer while nothing changed since, else asked now. */
 export async function scliQuery(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   step: string,
   query: ScliQuery,
@@ -53,7 +53,7 @@ export async function scliQuery(
 ): Promise<string> {
   const known = o.fresh ? undefined : ctx.recall<string>(factKey(host, query));
   if (known !== undefined) return known;
-  const version = ctx.changes.length;
+  const version = ctx.changeCount;
   const out = await ctx.scliMust(host, step, COMMANDS[query](ctx.scli));
   return ctx.remember(factKey(host, query), out, version);
 }

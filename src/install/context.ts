@@ -129,6 +129,18 @@ export class InstallContext {
     return this.hosts.upload(host, step, files);
   }
 
+  /** A file's content as root, or undefined when it cannot be read. */
+  async readFile(host: string, step: string, path: string): Promise<string | undefined> {
+    this.checkAbort();
+    this.journal.commands++;
+    return this.hosts.readFile(host, step, path);
+  }
+
+  /** How many changes this run has made: a fact read now is as fresh as this count. */
+  get changeCount(): number {
+    return this.facts.version;
+  }
+
   /** Record a change made other than by a command (an upload, a gateway API call). */
   record(host: string, step: string, what: string): void {
     this.journal.record(host, step, what);
@@ -178,9 +190,40 @@ export class InstallContext {
   }
 }
 
+/**
+ * What a stage sees of its run: the spec, commands, uploads and file reads on the hosts, the
+ * journal's one call (`record`), the facts, scli, the log. Not the sessions' lifetime, the locks
+ * or the journal itself; `session` only for a TCP tunnel (the gateway's API).
+ */
+export type StageContext = Pick<
+  InstallContext,
+  | "spec"
+  | "rpms"
+  | "opts"
+  | "redactor"
+  | "machine"
+  | "log"
+  | "step"
+  | "run"
+  | "upload"
+  | "readFile"
+  | "record"
+  | "changeCount"
+  | "remember"
+  | "recall"
+  | "memo"
+  | "scli"
+  | "scliSession"
+  | "scliLogins"
+  | "scliRun"
+  | "scliMust"
+  | "scliError"
+  | "session"
+>;
+
 /** Poll `probe` until it returns a value or `timeoutMs` passes; then throw `what`. */
 export async function waitFor<T>(
-  ctx: InstallContext,
+  ctx: Pick<InstallContext, "opts">,
   what: string,
   timeoutMs: number,
   probe: () => Promise<T | undefined>,

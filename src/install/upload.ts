@@ -12,7 +12,7 @@ import { createHash, randomBytes } from "crypto";
 import { createReadStream } from "fs";
 import { stat } from "fs/promises";
 import * as path from "path";
-import type { InstallContext } from "./context";
+import type { StageContext } from "./context";
 import type { StepLog } from "./log";
 import { q, sectioned, splitSections } from "./shell";
 import { RemoteCommandError, type ExecResult, type SshSession } from "./ssh";
@@ -302,7 +302,7 @@ export async function stageAll(
  * or a mismatch, RemoteCommandError when `command` itself fails.
  */
 export async function installStaged(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   step: string,
   staged: { file: string; sha256: string },

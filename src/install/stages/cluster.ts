@@ -4,7 +4,7 @@
 // pure function (planCluster) from what the MDM reports, so a re-run against an existing or
 // failed-over cluster does only what is missing.
 import { ALL_QUERIES, prefetchQueries, scliQuery, type ScliQuery } from "../cluster-view";
-import { SECRET_VARS, ScliError, waitFor, type InstallContext } from "../context";
+import { SECRET_VARS, ScliError, waitFor, type StageContext } from "../context";
 import {
   allMdms,
   MDM_PASSWORD_RULE,
@@ -35,7 +35,7 @@ export const LOGIN_WAIT_MS = 120_000;
  * anything else the MDM says is thrown at once as a ScliError with its own message.
  */
 export async function login(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   step: string,
   o: { alsoAsk?: readonly ScliQuery[] } = {},
@@ -72,7 +72,7 @@ export async function login(
 }
 
 async function freshLogin(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   step: string,
 ): Promise<string | undefined> {
@@ -128,7 +128,7 @@ async function freshLogin(
  * MDM's last words and `fix`; any other failure is thrown at once.
  */
 export async function whileTransient<T>(
-  ctx: InstallContext,
+  ctx: StageContext,
   what: string,
   f: () => Promise<T>,
   fix = `The MDMs did not become ready in ${LOGIN_WAIT_MS / 1000} s (${what}); check the MDM services and run again`,
@@ -166,7 +166,7 @@ export async function whileTransient<T>(
  * whileTransient); `okIfExists` takes "already exists" as done (the caller verifies).
  */
 export function scliChange(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   step: string,
   c: ScliCommand,
@@ -179,7 +179,7 @@ export function scliChange(
 
 /** `scli --query_cluster`, parsed (the run's cached answer unless `fresh`). */
 export async function queryCluster(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   step: string,
   o: { fresh?: boolean } = {},
@@ -281,7 +281,7 @@ export interface ClusterResult {
 }
 
 /** The cluster we want, from the machines' MDM roles. */
-export function wantedCluster(ctx: InstallContext): WantedCluster {
+export function wantedCluster(ctx: StageContext): WantedCluster {
   const { master, slaves, tbs } = mdmNodes(ctx.spec.machines);
   const w = (m: { name: string; privateAddress: string }): WantedMdm => ({
     node: m.name,
@@ -304,7 +304,7 @@ export function wantedCluster(ctx: InstallContext): WantedCluster {
  * MDM's words, a fix) for any refusal, and an Error for a cluster that cannot be completed
  * (planCluster problems); transient failures are waited on for up to LOGIN_WAIT_MS.
  */
-export async function formCluster(ctx: InstallContext): Promise<ClusterResult> {
+export async function formCluster(ctx: StageContext): Promise<ClusterResult> {
   const want = wantedCluster(ctx);
   const host = want.master.node;
   const s = ctx.scli;

@@ -5,7 +5,7 @@
 // may hold a file system or a partition table: its signatures are erased (wipefs -a) first, once
 // no device anywhere is refused. Mounted or in-use devices and too small ones are refused even
 // then: wiping them would not be enough, or would destroy data in use.
-import type { InstallContext } from "../context";
+import type { StageContext } from "../context";
 import { q } from "../shell";
 
 /**
@@ -206,10 +206,7 @@ export interface HostDevices {
  * Probe and judge every SDS host's devices at once (one read-only round trip per host). A host
  * whose probe fails (SSH) counts as refused with that error. Never rejects; changes nothing.
  */
-async function checkEveryHost(
-  ctx: InstallContext,
-  step: string,
-): Promise<Map<string, HostDevices>> {
+async function checkEveryHost(ctx: StageContext, step: string): Promise<Map<string, HostDevices>> {
   const sds = ctx.spec.machines.filter((m) => m.services.includes("sds"));
   const verdicts = await Promise.all(
     sds.map(async (m): Promise<[string, HostDevices]> => {
@@ -230,7 +227,7 @@ async function checkEveryHost(
 }
 
 async function wipeDevices(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   step: string,
   devices: DeviceFinding[],
@@ -267,7 +264,7 @@ async function wipeDevices(
  * own, so that a per-host run, as a Pulumi resource is, changes only its host).
  */
 export async function checkAllSdsDevices(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   step: string,
 ): Promise<void> {

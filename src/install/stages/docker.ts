@@ -4,7 +4,7 @@
 // it comes back after a reboot. Docker gets RequiresMountsFor so it can never start on the bare
 // directory. Existing data in /var/lib/docker is never hidden or deleted: the stage refuses.
 import { createHash } from "crypto";
-import { waitFor, type InstallContext } from "../context";
+import { waitFor, type StageContext } from "../context";
 import { q } from "../shell";
 import { fixRepos } from "./repos";
 
@@ -218,7 +218,7 @@ type Volume = { device: string; volumeName: string };
 type Change = (cmd: string, timeoutMs?: number) => Promise<unknown>;
 
 export async function setupDocker(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   vol: Volume,
 ): Promise<DockerResult> {
@@ -254,7 +254,7 @@ export async function setupDocker(
  * no link in it), the SDC creates it once it has the mapping. Wait, bounded; never format or
  * mount a path that does not resolve to the volume.
  */
-async function probeWhenPresent(ctx: InstallContext, host: string, vol: Volume) {
+async function probeWhenPresent(ctx: StageContext, host: string, vol: Volume) {
   const pkgs = ctx.spec.dockerPackages ?? (ctx.spec.os === "centos7" ? ["docker"] : ["docker-ce"]);
   const script = dockerProbeScript(vol.device, pkgs);
   const ask = async () =>
@@ -275,7 +275,7 @@ async function probeWhenPresent(ctx: InstallContext, host: string, vol: Volume) 
 
 /** A file system on the volume, made only where there is none; never over data. */
 async function ensureFilesystem(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   vol: Volume,
   p: DockerProbe,
@@ -328,7 +328,7 @@ export const dockerRootFact = (host: string) => `docker-root:${host}`;
 
 /** Docker's root dir, and proof that it is a mount of the ScaleIO device. */
 export async function checkDockerRoot(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   device: string,
   step: string,
@@ -351,7 +351,7 @@ export async function checkDockerRoot(
 }
 
 /** Undo setupDocker on an adopted host: stop Docker, unmount, remove our units (data stays on the volume). */
-export async function teardownDocker(ctx: InstallContext, host: string): Promise<void> {
+export async function teardownDocker(ctx: StageContext, host: string): Promise<void> {
   const step = "remove";
   const has = await ctx.run(host, step, `test -f ${MOUNT_UNIT_PATH}`, {
     check: false,

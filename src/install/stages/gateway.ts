@@ -2,7 +2,7 @@
 // enabled (so it answers after a reboot), and it is told every manager MDM's address and to trust
 // the MDM certificate, through its own REST API. Queries first: when the service is enabled, its
 // MDM list holds every manager and an MDM-backed call works, nothing is changed.
-import { waitFor, type InstallContext } from "../context";
+import { waitFor, type StageContext } from "../context";
 import { fetchCertificate, GatewayClient, type ApiResponse } from "../gateway-api";
 import { q, sectioned, splitSections } from "../shell";
 import { managerIps } from "../spec";
@@ -48,7 +48,7 @@ export function missingManagers(listed: string[] | undefined, managers: string[]
 
 /** A client for the gateway on `host` once it answers (one per run: the verify stage reuses it). */
 export function gatewayClient(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   step: string,
 ): Promise<GatewayClient> {
@@ -56,7 +56,7 @@ export function gatewayClient(
 }
 
 async function connectGateway(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   step: string,
 ): Promise<GatewayClient> {
@@ -78,7 +78,7 @@ async function connectGateway(
 }
 
 /** Log in to the gateway as the MDM admin and list the system: true when the gateway can reach the MDM. */
-export async function mdmLoginWorks(ctx: InstallContext, c: GatewayClient): Promise<boolean> {
+export async function mdmLoginWorks(ctx: StageContext, c: GatewayClient): Promise<boolean> {
   const login = await c.request("GET", "/api/login", {
     user: "admin",
     password: ctx.spec.mdmPassword,
@@ -92,10 +92,7 @@ export async function mdmLoginWorks(ctx: InstallContext, c: GatewayClient): Prom
   return sys.status === 200;
 }
 
-export async function configureGateway(
-  ctx: InstallContext,
-  host: string,
-): Promise<{ url: string }> {
+export async function configureGateway(ctx: StageContext, host: string): Promise<{ url: string }> {
   await ctx.step(host, STEP);
   const log = ctx.log(host, STEP);
   const probe = splitSections(
@@ -137,7 +134,7 @@ export async function configureGateway(
  * leaves; "static", "generated" (an init script) and the like start at boot by other means and
  * cannot be enabled.
  */
-async function ensureEnabled(ctx: InstallContext, host: string, enabled: string): Promise<void> {
+async function ensureEnabled(ctx: StageContext, host: string, enabled: string): Promise<void> {
   if (enabled === "enabled") return;
   if (/not-found|No such file/i.test(enabled) || enabled === "") {
     throw new Error(
@@ -156,7 +153,7 @@ async function ensureEnabled(ctx: InstallContext, host: string, enabled: string)
 
 /** As the gateway admin: tell the gateway the MDM addresses and to trust the MDM certificate. */
 async function pointAtMdms(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   c: GatewayClient,
   managers: string[],

@@ -4,7 +4,7 @@
 // and hashed the file. A package whose installed version equals the file's is skipped. Secret
 // variables travel on stdin.
 import type { Machine, MdmRole } from "../../machine";
-import { SECRET_VARS, type InstallContext } from "../context";
+import { SECRET_VARS, type StageContext } from "../context";
 import type { Component, RpmFile } from "../rpms";
 import { q } from "../shell";
 import { componentsOf, managerIps } from "../spec";
@@ -51,7 +51,7 @@ export function packageJobs(
 }
 
 /** `rpm -q` of the host's ScaleIO packages: "NAME VERSION-RELEASE" or "... is not installed" per line. */
-export function installedVersionsQuery(ctx: InstallContext, host: string): string {
+export function installedVersionsQuery(ctx: StageContext, host: string): string {
   const jobs = packageJobs(
     ctx.machine(host),
     ctx.spec.machines,
@@ -117,7 +117,7 @@ export function installCommand(job: PackageJob, remoteFile: string): string {
 }
 
 export async function installPackages(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
 ): Promise<{ installed: string[] }> {
   await ctx.step(host, STEP);
@@ -172,7 +172,7 @@ export async function installPackages(
 }
 
 /** Remove what `installPackages` installed (reverse order; rpm -e needs I_AM_SURE=1). */
-export async function removePackages(ctx: InstallContext, host: string): Promise<void> {
+export async function removePackages(ctx: StageContext, host: string): Promise<void> {
   const m = ctx.machine(host);
   const names = packageJobs(m, ctx.spec.machines, ctx.rpms.packages, ctx.rpms.dialect)
     .map((j) => j.rpm.name)

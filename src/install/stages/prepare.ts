@@ -2,7 +2,7 @@
 // points CentOS 7's repo files at the vault (the mirrors are gone), installs prerequisites.
 import type { Machine, OsName } from "../../machine";
 import { distTagOf } from "../../machine";
-import type { InstallContext } from "../context";
+import type { StageContext } from "../context";
 import { q, sectioned, splitSections } from "../shell";
 import { componentsOf } from "../spec";
 import { DEAD_MIRROR_REPOS, fixRepos } from "./repos";
@@ -59,7 +59,7 @@ export function notInstalled(pkgs: string[], rpmOutput: string): string[] {
 export const WAIT_FOR_CLOUD_INIT =
   "if command -v cloud-init >/dev/null 2>&1; then timeout 1200 cloud-init status --wait >/dev/null 2>&1 || true; fi";
 
-export async function prepareHost(ctx: InstallContext, host: string): Promise<{ os: OsName }> {
+export async function prepareHost(ctx: StageContext, host: string): Promise<{ os: OsName }> {
   await ctx.step(host, STEP);
   // Every SDS host's devices (mounted, partitioned, a file system, too small): refused before
   // any host changes anything; erased only where wipeDevices allows it. Once per run.
@@ -70,7 +70,7 @@ export async function prepareHost(ctx: InstallContext, host: string): Promise<{ 
   const sdc = componentsOf(m).includes("sdc");
   // One round trip for everything this stage reads (a re-run usually needs nothing else), and
   // the packages stage's question too.
-  const asOf = ctx.changes.length;
+  const asOf = ctx.changeCount;
   const probe = splitSections(
     (
       await ctx.run(

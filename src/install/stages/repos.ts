@@ -1,6 +1,6 @@
 // CentOS 7's mirrors are gone: its repo files must point at the vault. Checked (read-only)
 // first, so a host whose files are already rewritten sees no state-changing command.
-import type { InstallContext } from "../context";
+import type { StageContext } from "../context";
 import { q } from "../shell";
 import { DEFAULT_VAULT_URL } from "../spec";
 
@@ -25,7 +25,7 @@ export function vaultRewriteScript(vaultUrl: string): string {
 /** Lists CentOS repo files still pointing at the dead mirrors (empty output: none). */
 export const DEAD_MIRROR_REPOS = `grep -lE '^mirrorlist=|^#?baseurl=https?://mirror\\.centos\\.org' /etc/yum.repos.d/CentOS-*.repo 2>/dev/null || true`;
 
-export async function fixRepos(ctx: InstallContext, host: string, step: string): Promise<void> {
+export async function fixRepos(ctx: StageContext, host: string, step: string): Promise<void> {
   if (ctx.spec.os !== "centos7") return;
   const script = vaultRewriteScript(ctx.spec.vaultUrl ?? DEFAULT_VAULT_URL);
   // Query first (grep), so an already rewritten host sees no state-changing command.

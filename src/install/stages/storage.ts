@@ -2,7 +2,7 @@
 // node with its data devices. Devices are checked on their host BEFORE scli is called, so a
 // typo in a device path fails with the host's real device list instead of an MDM error.
 import { scliQuery } from "../cluster-view";
-import type { InstallContext } from "../context";
+import type { StageContext } from "../context";
 import { objectName, parseQueryAll, parseSds, type SdsInfo, type SystemInfo } from "../scli";
 import { q } from "../shell";
 import { mdmNodes } from "../spec";
@@ -20,7 +20,7 @@ export const missingDevicesFact = (host: string) => `missing-devices:${host}`;
 
 /** Fail unless every device exists as a block device on the host. */
 export async function checkDevices(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   devices: string[],
 ): Promise<void> {
@@ -48,7 +48,7 @@ export async function checkDevices(
   }
 }
 
-export async function configureStorage(ctx: InstallContext): Promise<{ sds: string[] }> {
+export async function configureStorage(ctx: StageContext): Promise<{ sds: string[] }> {
   const host = mdmNodes(ctx.spec.machines).master.name;
   const s = ctx.scli;
   const { protectionDomain: pd, storagePool: sp, mediaType } = ctx.spec;

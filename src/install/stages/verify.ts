@@ -1,6 +1,6 @@
 // Stage "verify": read-only checks that the whole thing works: the cluster's mode and state,
 // a gateway login over REST, and each Docker host's root dir on its ScaleIO device.
-import type { InstallContext } from "../context";
+import type { StageContext } from "../context";
 import { mdmNodes } from "../spec";
 import { login, queryCluster } from "./cluster";
 import { checkDockerRoot, dockerRootFact, type DockerResult } from "./docker";
@@ -18,7 +18,7 @@ export interface Verification {
 }
 
 export async function verify(
-  ctx: InstallContext,
+  ctx: StageContext,
   volumes: { node: string; device: string }[],
 ): Promise<Verification> {
   const master = mdmNodes(ctx.spec.machines).master.name;

@@ -8,7 +8,7 @@
 // binary, config or unit changed. The password travels on stdin, never in a command line.
 import { createHash, X509Certificate } from "crypto";
 import * as path from "path";
-import { SECRET_VARS, waitFor, type InstallContext } from "../context";
+import { SECRET_VARS, waitFor, type StageContext } from "../context";
 import { fetchCertificate } from "../gateway-api";
 import { ensurePluginBinary, PLUGIN_BINARY_NAME, type PluginBinary } from "../plugin-build";
 import { q } from "../shell";
@@ -203,7 +203,7 @@ function writeFile(file: string, content: string): string {
 
 /** The plugin's settings for this cluster and how they trust the gateway (one query per run). */
 async function settingsFor(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
 ): Promise<{
   settings: PluginSettings;
@@ -236,7 +236,7 @@ async function settingsFor(
 }
 
 /** The binary this run installs: given in the spec (built at preflight), else built now. */
-export function pluginBinaryOf(ctx: InstallContext): PluginBinary {
+export function pluginBinaryOf(ctx: StageContext): PluginBinary {
   return ctx.spec.volumePluginBinary ?? ensurePluginBinary();
 }
 
@@ -248,7 +248,7 @@ export interface VolumePluginResult {
 
 /** Install, configure, start and verify the plugin on `host`; changes only what differs. */
 export async function setupVolumePlugin(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
 ): Promise<VolumePluginResult> {
   await ctx.step(host, STEP);
@@ -300,7 +300,7 @@ export async function setupVolumePlugin(
 
 /** The plugin's binary staged and installed unless the host has this one; true when installed. */
 async function ensureBinary(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   p: PluginProbe,
   bin: PluginBinary,
@@ -322,7 +322,7 @@ async function ensureBinary(
 
 /** The plugin's socket is there and `-check-config` passes (gateway, login, this host's SDC). */
 async function verifyPlugin(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   settings: PluginSettings,
 ): Promise<void> {
@@ -359,7 +359,7 @@ async function verifyPlugin(
  * is left alone with an error saying what to stop.
  */
 export async function teardownVolumePlugin(
-  ctx: InstallContext,
+  ctx: StageContext,
   host: string,
   o: { refuseMounted: boolean },
 ): Promise<void> {

@@ -3,7 +3,7 @@
 // The MDM is queried once for all hosts, volumes are created and mapped one at a time (the
 // cluster-wide scli steps), and the per-host checks and waits run on all hosts at once.
 import { scliQuery } from "../cluster-view";
-import type { InstallContext } from "../context";
+import type { StageContext } from "../context";
 import { waitFor } from "../context";
 import {
   drvCfg,
@@ -48,7 +48,7 @@ const DEVICE_PRESENT = "arrowhead-device-present";
 
 /** What a host sees of its volume: mapped in the SDC driver, and the by-id device node. */
 async function hostView(
-  ctx: InstallContext,
+  ctx: StageContext,
   node: string,
   volumeId: string,
   device: string,
@@ -65,7 +65,7 @@ async function hostView(
 }
 
 /** Ensure every node in `nodes` has its volume, mapped and visible; all nodes at once. */
-export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promise<VolumeResult[]> {
+export async function ensureVolumes(ctx: StageContext, nodes: string[]): Promise<VolumeResult[]> {
   if (nodes.length === 0) return [];
   const master = mdmNodes(ctx.spec.machines).master.name;
   for (const n of nodes) await ctx.step(n, STEP);
@@ -92,7 +92,7 @@ export async function ensureVolumes(ctx: InstallContext, nodes: string[]): Promi
  * Wait until every node's SDC is registered with the MDM; on timeout each missing host is asked
  * for its SDC's GUID: registered under another address is a different fix from not at all.
  */
-async function awaitSdcs(ctx: InstallContext, master: string, nodes: string[]): Promise<void> {
+async function awaitSdcs(ctx: StageContext, master: string, nodes: string[]): Promise<void> {
   const ipOf = (n: string) => ctx.machine(n).privateAddress;
   let unregistered = nodes;
   let sdcs: SdcInfo[] = [];
@@ -124,7 +124,7 @@ async function awaitSdcs(ctx: InstallContext, master: string, nodes: string[]): 
  * A node's volume among `vols`: by its name, else by its legacy name unless another node of the
  * run shares that legacy name.
  */
-function findVolume(ctx: InstallContext, vols: VolumeInfo[], n: string): VolumeInfo | undefined {
+function findVolume(ctx: StageContext, vols: VolumeInfo[], n: string): VolumeInfo | undefined {
   const legacy = legacyVolumeName(n);
   const shared = ctx.spec.machines.some((m) => m.name !== n && legacyVolumeName(m.name) === legacy);
   return (
@@ -135,7 +135,7 @@ function findVolume(ctx: InstallContext, vols: VolumeInfo[], n: string): VolumeI
 
 /** Every node's volume, created where absent; "already exists" counts once it is listed. */
 async function ensureCreated(
-  ctx: InstallContext,
+  ctx: StageContext,
   master: string,
   nodes: string[],
 ): Promise<Map<string, VolumeInfo>> {
@@ -166,7 +166,7 @@ async function ensureCreated(
 }
 
 /** Map each volume to its node's SDC where the host does not see it, then wait for the device. */
-async function ensureMapped(ctx: InstallContext, master: string, placed: VolumeResult[]) {
+async function ensureMapped(ctx: StageContext, master: string, placed: VolumeResult[]) {
   const ipOf = (n: string) => ctx.machine(n).privateAddress;
   const nodes = placed.map((p) => p.node);
   const at = (n: string) => placed[nodes.indexOf(n)];
@@ -194,11 +194,7 @@ async function ensureMapped(ctx: InstallContext, master: string, placed: VolumeR
 }
 
 /** Unmap (and with `remove`, delete) a Docker host's volume. */
-export async function dropVolume(
-  ctx: InstallContext,
-  node: string,
-  remove: boolean,
-): Promise<void> {
+export async function dropVolume(ctx: StageContext, node: string, remove: boolean): Promise<void> {
   const master = mdmNodes(ctx.spec.machines).master.name;
   const s = ctx.scli;
   if (!(await login(ctx, master, "remove"))) return;
