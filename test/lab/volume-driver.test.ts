@@ -3,23 +3,31 @@
 // mapping, shared and `docker cp` mounts, a plugin restart, a takeover from a powered-off host
 // and its refusal while that host is up, rm rules, and every bad option. Prints the timings.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { BUSYBOX_TAR_IN_HOST, type Lab, startLab } from "./hosts";
-import { labInstallSpec } from "./spec";
+import { type Lab } from "./hosts";
+import {
+  importBusybox,
+  labSh,
+  requireRoot,
+  startInstallLab,
+  stopInstallLab,
+  waitOn,
+  PLUGIN_BIN as BIN,
+  PLUGIN_CONFIG as CONFIG,
+  PLUGIN_STATE as STATE,
+  PLUGIN_MOUNTS as MOUNTS,
+  PLUGIN_UNIT as UNIT,
+  BUSYBOX_IMAGE as IMAGE,
+} from "./fixtures";
 import { runInstall } from "../../src/install/runner";
+import type { InstallSpec } from "../../src/install/spec";
 
 const MDM_PASSWORD = "Dvol-Mdm-Pw1";
 const GATEWAY_PASSWORD = "Dvol-Gw-Pw2";
 const CLUSTER = "dvol";
-const BIN = "/usr/local/bin/scaleio-volume-plugin";
-const CONFIG = "/etc/scaleio-volume-plugin/config.json";
-const STATE = "/var/lib/scaleio-volume-plugin/state.json";
-const MOUNTS = "/var/lib/scaleio-volume-plugin/mounts";
-const UNIT = "scaleio-volume-plugin";
-const IMAGE = "lab/busybox";
+
+requireRoot();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,11 +39,7 @@ describe("Docker volume driver scaleio on lab hosts", () => {
   const addr: Record<string, string> = {};
 
   const exec = (host: string, cmd: string) => lab.exec(host, cmd);
-  const sh = async (host: string, cmd: string) => {
-    const r = await exec(host, cmd);
-    if (r.code !== 0) throw new Error(`${host}: ${cmd}: exit ${r.code}: ${r.stderr}${r.stdout}`);
-    return r.stdout.trim();
-  };
+  const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
   /** Runs cmd and returns its wall time in seconds. */
   const timed = async (host: string, cmd: string) => {
     const t = Date.now();
@@ -62,35 +66,24 @@ describe("Docker volume driver scaleio on lab hosts", () => {
     (await exec(host, `findmnt -n ${MOUNTS}/${sio}`)).code === 0;
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-dvol-"));
-    const rpmDir = path.join(tmp, "rpms");
-    await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
-    lab = await startLab({ name: "dvol", hosts: 3, os: "centos7" });
-    for (const h of lab.hosts) addr[h.name] = h.privateAddress;
-    gatewayIp = lab.hosts[0].privateAddress;
-    const spec = labInstallSpec(lab, {
-      rpmDir,
+    let spec: InstallSpec;
+    ({ lab, spec, tmp } = await startInstallLab({
+      name: "dvol",
+      tmpPrefix: "ah-dvol-",
       clusterName: CLUSTER,
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: GATEWAY_PASSWORD,
-    });
+    }));
+    for (const h of lab.hosts) addr[h.name] = h.privateAddress;
+    gatewayIp = lab.hosts[0].privateAddress;
     const t = Date.now();
     const res = await runInstall(spec, { log: () => {} });
     times.install = (Date.now() - t) / 1000;
     // The installer's volumeplugin stage built, installed, configured and started the plugin.
     expect(res.timings.volumeplugin).toBeGreaterThan(0);
-    for (const h of lab.hosts)
-      await sh(
-        h.name,
-        `docker image inspect ${IMAGE} >/dev/null 2>&1 || docker import ${BUSYBOX_TAR_IN_HOST} ${IMAGE} >/dev/null`,
-      );
+    for (const h of lab.hosts) await importBusybox(lab, h.name);
     for (const h of lab.hosts) {
-      for (
-        let i = 0;
-        i < 30 && (await exec(h.name, "test -S /run/docker/plugins/scaleio.sock")).code;
-        i++
-      )
-        await sleep(500);
+      await waitOn(lab, h.name, "test -S /run/docker/plugins/scaleio.sock", 30);
       await sh(h.name, `${BIN} -config ${CONFIG} -check-config`);
     }
   });
@@ -105,9 +98,8 @@ describe("Docker volume driver scaleio on lab hosts", () => {
         const dj = await exec(h.name, "journalctl -u docker --no-pager").catch(() => null);
         if (dj) fs.writeFileSync(path.join(dir!, `docker-${h.name}.log`), dj.stdout);
       }
-      await lab.down();
     }
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopInstallLab(lab, tmp);
     console.log("volume driver timings (s):", JSON.stringify(times));
   });
 
