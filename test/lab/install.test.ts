@@ -3,12 +3,11 @@
 // from inside the hosts, a no-op re-run, every bad input, and adding a fourth node.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { BUSYBOX_TAR_IN_HOST, type Lab, startLab } from "./hosts";
-import { labInstallSpec, labMachine } from "./spec";
+import { type Lab } from "./hosts";
+import { importBusybox, labSh, requireRoot, startInstallLab, stopInstallLab } from "./fixtures";
+import { labMachine } from "./spec";
 import { runInstall, type InstallResult } from "../../src/install/runner";
 import type { InstallSpec } from "../../src/install/spec";
 import { nullSink, Redactor, stepLog, type LogLine } from "../../src/install/log";
@@ -19,6 +18,8 @@ import { generateHostKey } from "../../src/ssh-keygen";
 const REPO = path.resolve(__dirname, "..", "..");
 const MDM_PASSWORD = "Lab-Mdm-Pw1";
 const GATEWAY_PASSWORD = "Lab-Gw-Pw2";
+
+requireRoot();
 
 describe("installer on lab hosts", () => {
   let lab: Lab;
@@ -33,30 +34,22 @@ describe("installer on lab hosts", () => {
     beforeStep?: (h: string, st: string) => void,
   ): Promise<InstallResult> =>
     runInstall({ ...spec, ...s }, { log: (l) => logs.push(l), beforeStep });
-  const sh = async (host: string, cmd: string) => {
-    const r = await lab.exec(host, cmd);
-    if (r.code !== 0) throw new Error(`${host}: ${cmd}: exit ${r.code}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-install-"));
-    rpmDir = path.join(tmp, "rpms");
-    await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
-    lab = await startLab({ name: "itest", hosts: 3, os: "centos7" });
     // One host through sudo, the others as root: both paths are exercised.
-    spec = labInstallSpec(lab, {
-      rpmDir,
+    ({ lab, spec, tmp, rpmDir } = await startInstallLab({
+      name: "itest",
+      tmpPrefix: "ah-install-",
       clusterName: "itest",
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: GATEWAY_PASSWORD,
       machine: (i) => ({ sudo: i === 1 }),
-    });
+    }));
   });
 
   afterAll(async () => {
-    await lab?.down();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    await stopInstallLab(lab, tmp);
     console.log("install timings (s):", JSON.stringify(times));
   });
 
@@ -149,10 +142,7 @@ describe("installer on lab hosts", () => {
       const unit = await sh(h, "cat /etc/systemd/system/var-lib-docker.mount");
       expect(unit).toMatch(/^What=\/dev\/disk\/by-id\/emc-vol-[0-9a-f]+-[0-9a-f]+$/m);
       const what = /^What=(.*)$/m.exec(unit)![1];
-      await sh(
-        h,
-        `docker image inspect lab/busybox >/dev/null 2>&1 || docker import ${BUSYBOX_TAR_IN_HOST} lab/busybox >/dev/null`,
-      );
+      await importBusybox(lab, h);
       await sh(
         h,
         `docker run --rm -v keep:/data lab/busybox sh -c 'echo written-on-${h} > /data/proof'`,
