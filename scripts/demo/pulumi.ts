@@ -55,6 +55,9 @@ export function findPulumi(): Pulumi {
   return { binDir, env: { ...base, PATH: `${binDir}:${process.env.PATH}` } };
 }
 
+/** How many `pulumi` commands run now (a Ctrl-C then lets them stop cleanly first). */
+export let running = 0;
+
 export interface PulumiResult {
   code: number;
   output: string;
@@ -75,6 +78,7 @@ export function pulumi(
   fs.writeSync(log, `$ pulumi ${all.join(" ")}\n`);
   return new Promise((resolve, reject) => {
     const child = spawn("pulumi", all, { cwd: REPO, env: p.env, stdio: ["pipe", "pipe", "pipe"] });
+    running++;
     let output = "";
     let partial = "";
     const onData = (d: Buffer) => {
@@ -92,6 +96,7 @@ export function pulumi(
       reject(new Error(`cannot run pulumi: ${e.message}`));
     });
     child.on("close", (code) => {
+      running--;
       if (partial) o.onLine?.(partial);
       fs.closeSync(log);
       resolve({ code: code ?? 1, output });
