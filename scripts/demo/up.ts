@@ -54,10 +54,10 @@ async function buildFromScratch(p: Pulumi): Promise<DemoLab> {
   await step(
     "emulated ScaleIO packages",
     () => buildEmulatorRpms({ version: SCALEIO_VERSION, dist: SCALEIO_DIST, outDir: rpmDir }),
-    { hint: "about 10 s the first time, cached after" },
+    { hint: "a few seconds the first time, cached after" },
   );
   const lab = await step("3 lab hosts (systemd-nspawn)", () => buildLab((l) => say(`   ${l}`)), {
-    hint: "a few minutes the first time (builds a Debian base), about 10 s after",
+    hint: "a few minutes the first time, to build a Debian base; about 10 s after",
   });
   await step("the Pulumi stack `demo` (existing hosts, generated secrets)", () =>
     initStack(
