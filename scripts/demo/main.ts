@@ -25,14 +25,16 @@ const AGAIN = "\nRun `npm run demo` again to finish, or `npm run demo -- down` t
 // A closed stdout (`npm run demo | head`) must not stop the work half-way.
 process.stdout.on("error", () => undefined);
 // Ctrl-C: a running pulumi command gets it too and stops cleanly (its failure ends the demo
-// with the usual advice); otherwise stop now. A second Ctrl-C stops at once.
-let interrupted = false;
+// with the usual advice); otherwise stop now. A second Ctrl-C stops at once (one Ctrl-C arrives
+// up to three times, from the terminal and relayed by npm and tsx: those within 1 s count once).
+let interrupted = 0;
 process.on("SIGINT", () => {
-  if (interrupted || running === 0) {
+  if (interrupted > 0 && Date.now() - interrupted < 1000) return;
+  if (interrupted > 0 || running === 0) {
     process.stderr.write(`\ninterrupted.${AGAIN}\n${EMULATED}\n`);
     process.exit(130);
   }
-  interrupted = true;
+  interrupted = Date.now();
   process.stderr.write("\ninterrupted: letting pulumi stop cleanly (Ctrl-C again to stop now)\n");
 });
 

@@ -103,7 +103,9 @@ export async function up(): Promise<void> {
     async () => {
       const r = await withCancel(p, ["up", "--yes"], upProgress);
       if (r.code !== 0) {
-        const tail = r.output.trim().split("\n").slice(-25).join("\n");
+        const lines = r.output.trim().split("\n");
+        const errors = lines.filter((l) => /^\s*error:/.test(l)).slice(0, 10);
+        const tail = [...errors, "...", ...lines.slice(-8)].join("\n");
         throw new Error(
           `pulumi up failed (exit ${r.code}):\n${tail}\n(full log: ${statePath("pulumi.log")})`,
         );
