@@ -22,7 +22,9 @@ export async function fetchCertificate(
 ): Promise<string> {
   const r = await session.exec(
     `echo | openssl s_client -connect 127.0.0.1:${port} 2>/dev/null | openssl x509 2>/dev/null`,
-    { log, check: false, quiet: true, timeoutMs: 30_000 },
+    // Seconds normally; minutes on a loaded host under software emulation (measured: over 30 s
+    // with several steps asking one gateway host at once, load 20 on two cores).
+    { log, check: false, quiet: true, timeoutMs: 180_000 },
   );
   const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.stdout)?.[0];
   if (!pem) {
