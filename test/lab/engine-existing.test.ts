@@ -21,6 +21,7 @@ import {
   REPO,
   resourceSummary,
 } from "../support/pulumi-cli";
+import { labSh, requireRoot } from "./fixtures";
 import { type Lab, startLab } from "./hosts";
 
 const STACK = `labengine${process.pid}`;
@@ -54,6 +55,8 @@ function planned(stdout: string): { op: string; name: string }[] {
   return out;
 }
 
+requireRoot();
+
 describe("existing stack through the real Pulumi engine", () => {
   let lab: Lab;
   let tmp: string;
@@ -61,11 +64,7 @@ describe("existing stack through the real Pulumi engine", () => {
   let rpmDir: string;
   const times: Record<string, number> = {};
 
-  const sh = async (host: string, cmd: string) => {
-    const r = await lab.exec(host, cmd);
-    if (r.code !== 0) throw new Error(`${host}: ${cmd}: exit ${r.code}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
   /** SSH logins sshd accepted on a host so far (read without SSH, so reading adds none). */
   const logins = async (host: string) =>
     Number(

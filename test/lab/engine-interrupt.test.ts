@@ -16,6 +16,7 @@ import { runSelected } from "../../src/install/runner";
 import { q } from "../../src/install/shell";
 import { buildEmulatorRpms } from "../emulator/build-rpms";
 import { initExistingStack, PulumiStack, REPO, resourceSummary } from "../support/pulumi-cli";
+import { labSh, requireRoot } from "./fixtures";
 import { type Lab, startLab } from "./hosts";
 import { labInstallSpec } from "./spec";
 
@@ -69,6 +70,8 @@ async function until(pred: () => boolean, ms: number, what: () => string, everyM
   }
 }
 
+requireRoot();
+
 describe("pulumi up interrupted with SIGKILL", () => {
   let lab: Lab;
   let tmp: string;
@@ -77,11 +80,7 @@ describe("pulumi up interrupted with SIGKILL", () => {
   let home: string;
   const figures: Record<string, unknown> = {};
 
-  const sh = async (host: string, cmd: string) => {
-    const r = await lab.exec(host, cmd);
-    if (r.code !== 0) throw new Error(`${host}: ${cmd}: exit ${r.code}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-intr-"));
