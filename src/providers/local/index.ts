@@ -15,7 +15,7 @@ import { AccelChoice, AccelSetting, detectAccel } from "./accel";
 import { generateHostKey } from "../../ssh-keygen";
 import { allocatePort, releasePort, tryBind } from "./ports";
 import { isOurProcess, processesMentioning, readPidFile, stopQemu, terminate } from "./processes";
-import { dataDiskDevices, macsFor, qemuArgs } from "./qemu";
+import { dataDiskDevices, macsFor, qemuArgs, type QemuSpec } from "./qemu";
 import { writeSeedIso } from "./seed";
 import { waitForSsh } from "./ssh-wait";
 
@@ -259,22 +259,42 @@ export async function createMachine(spec: MachineSpec, log: Log = defaultLog) {
   await removeMachineFiles(dir, 0);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
 
+  const { root, disks } = createDisks(spec, dir);
+  const seed = writeSeed(spec, dir);
+  const boot = { spec, dir, qemu, accel: accel.accel, root, disks, seed };
+  const { pid, ports } = await startQemu(boot, log);
+  log(
+    `${spec.name}: started (pid ${pid}, ${accel.accel}), ssh 127.0.0.1:${ports.ssh}` +
+      (ports.gateway ? `, https 127.0.0.1:${ports.gateway}` : "") +
+      `, private ${spec.privateCidr}; waiting up to ${spec.bootTimeoutSec}s for SSH`,
+  );
+  await awaitSsh(spec, dir, pid, ports, seed.hostKey.publicKey);
+  const state: MachineState = {
+    name: spec.name,
+    dir,
+    pid,
+    sshPort: ports.ssh,
+    gatewayPort: ports.gateway,
+    privatePort: ports.priv,
+    privateAddress: spec.privateCidr.split("/")[0],
+    hostKey: seed.hostKey.publicKey,
+    dataDevices: dataDiskDevices(spec.dataDisks.count),
+    accelUsed: accel.accel,
+    bootSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  fs.writeFileSync(path.join(dir, "machine.json"), JSON.stringify(state, null, 2) + "\n");
+  log(`${spec.name}: SSH up with the expected host key after ${state.bootSeconds}s`);
+  return state;
+}
+
+/** The root overlay (copy-on-write over baseImage) and the sparse data disks, in `dir`. */
+function createDisks(spec: MachineSpec, dir: string) {
   const baseImage = path.resolve(spec.baseImage);
   const info = JSON.parse(qemuImg(["info", "--output=json", baseImage])) as { format: string };
   const root = path.join(dir, "root.qcow2");
-  qemuImg([
-    "create",
-    "-q",
-    "-f",
-    "qcow2",
-    "-F",
-    info.format,
-    "-b",
-    baseImage,
-    root,
-    ...(spec.rootDiskGb ? [`${spec.rootDiskGb}G`] : []),
-  ]);
-  const disks = [];
+  const size = spec.rootDiskGb ? [`${spec.rootDiskGb}G`] : [];
+  qemuImg(["create", "-q", "-f", "qcow2", "-F", info.format, "-b", baseImage, root, ...size]);
+  const disks: QemuSpec["dataDisks"] = [];
   for (let i = 1; i <= spec.dataDisks.count; i++) {
     const file = path.join(dir, `disk-${i}.${spec.dataDisks.format}`);
     if (spec.dataDisks.format === "qcow2") {
@@ -286,10 +306,14 @@ export async function createMachine(spec: MachineSpec, log: Log = defaultLog) {
     }
     disks.push({ path: file, format: spec.dataDisks.format });
   }
+  return { root, disks };
+}
 
+/** The cloud-init seed (its own SSH host key, MACs, private address) as seed.iso in `dir`. */
+function writeSeed(spec: MachineSpec, dir: string) {
   const hostKey = generateHostKey(`${spec.name}@arrowhead-${spec.stack}`);
   const macs = macsFor(spec.stack, spec.name);
-  const seedIso = path.join(dir, "seed.iso");
+  const iso = path.join(dir, "seed.iso");
   writeSeedIso(
     {
       hostname: spec.name,
@@ -304,86 +328,131 @@ export async function createMachine(spec: MachineSpec, log: Log = defaultLog) {
       prepareScript: spec.prepareScript,
     },
     path.join(dir, "seed"),
-    seedIso,
+    iso,
   );
+  return { hostKey, macs, iso };
+}
 
-  const serialLog = path.join(dir, "serial.log");
-  const pidFile = path.join(dir, "qemu.pid");
+interface BootInputs {
+  spec: MachineSpec;
+  dir: string;
+  qemu: string;
+  accel: AccelChoice["accel"];
+  root: string;
+  disks: QemuSpec["dataDisks"];
+  seed: ReturnType<typeof writeSeed>;
+}
+
+interface Ports {
+  ssh: number;
+  gateway?: number;
+  priv: number;
+}
+
+/** The hub's member list of the stack (its private network); throws when the hub is not running. */
+function hubMembers(spec: MachineSpec): string {
   const members = path.join(stackDir(spec.stateDir, spec.stack), "hub", "members");
   if (!fs.existsSync(members)) {
     throw new Error(`the hub of stack ${spec.stack} is not running: run 'pulumi up' again`);
   }
-  let ports: { ssh: number; gateway?: number; priv: number } | undefined;
-  for (let attempt = 1; !ports; attempt++) {
-    const p = {
+  return members;
+}
+
+/**
+ * Starts QEMU daemonized on free ports, joining the hub; a port taken between the test and
+ * QEMU's bind is retried with new ports (3 tries). Returns QEMU's pid and the ports.
+ */
+async function startQemu(b: BootInputs, log: Log): Promise<{ pid: number; ports: Ports }> {
+  const members = hubMembers(b.spec);
+  const pidFile = path.join(b.dir, "qemu.pid");
+  for (let attempt = 1; ; attempt++) {
+    const p: Ports = {
       ssh: await allocatePort("tcp"),
-      gateway: spec.forwardGateway ? await allocatePort("tcp") : undefined,
+      gateway: b.spec.forwardGateway ? await allocatePort("tcp") : undefined,
       priv: await allocatePort("udp"),
     };
-    fs.writeFileSync(path.join(members, String(p.priv)), spec.name + "\n");
-    const args = qemuArgs({
-      name: spec.name,
-      accel: accel.accel,
-      cpus: spec.cpus,
-      memoryMb: spec.memoryMb,
-      rootDisk: root,
-      dataDisks: disks,
-      seedIso,
-      kernel: spec.kernel && path.resolve(spec.kernel),
-      initrd: spec.initrd && path.resolve(spec.initrd),
-      kernelCmdline: spec.kernelCmdline,
-      sshPort: p.ssh,
-      gatewayPort: p.gateway,
-      publicMac: macs.publicMac,
-      privateMac: macs.privateMac,
-      privatePort: p.priv,
-      hubPort: spec.hubPort,
-      serialLog,
-      pidFile,
-      qmpSocket: path.join(dir, "qmp.sock"),
-    });
-    fs.writeFileSync(path.join(dir, "qemu.args"), JSON.stringify([qemu, ...args]) + "\n");
+    fs.writeFileSync(path.join(members, String(p.priv)), b.spec.name + "\n");
+    const args = qemuArgsFor(b, p, pidFile);
+    fs.writeFileSync(path.join(b.dir, "qemu.args"), JSON.stringify([b.qemu, ...args]) + "\n");
     // -daemonize: QEMU returns once the machine runs, and reports setup errors (a port taken
     // since we tested it) synchronously.
-    const r = spawnSync(qemu, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const r = spawnSync(b.qemu, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     for (const port of [p.ssh, p.gateway]) if (port) releasePort("tcp", port);
     releasePort("udp", p.priv);
     if (r.status === 0) {
-      ports = p;
-      break;
+      const pid = readPidFile(pidFile);
+      if (!pid) throw new Error(`QEMU started ${b.spec.name} but wrote no pid file ${pidFile}`);
+      return { pid, ports: p };
     }
     fs.rmSync(path.join(members, String(p.priv)), { force: true });
     const err = (r.stderr || r.error?.message || "").trim();
     if (attempt >= 3 || !QEMU_BIND_ERROR.test(err)) {
-      await removeMachineFiles(dir, 0);
-      throw new Error(`QEMU could not start machine ${spec.name}: ${err}`);
+      await removeMachineFiles(b.dir, 0);
+      throw new Error(`QEMU could not start machine ${b.spec.name}: ${err}`);
     }
-    log(`${spec.name}: a port was taken meanwhile (${err}); retrying with new ports`);
+    log(`${b.spec.name}: a port was taken meanwhile (${err}); retrying with new ports`);
   }
-  const pid = readPidFile(pidFile);
-  if (!pid) throw new Error(`QEMU started ${spec.name} but wrote no pid file ${pidFile}`);
-  log(
-    `${spec.name}: started (pid ${pid}, ${accel.accel}), ssh 127.0.0.1:${ports.ssh}` +
-      (ports.gateway ? `, https 127.0.0.1:${ports.gateway}` : "") +
-      `, private ${spec.privateCidr}; waiting up to ${spec.bootTimeoutSec}s for SSH`,
-  );
+}
 
+function qemuArgsFor(b: BootInputs, p: Ports, pidFile: string): string[] {
+  const { spec } = b;
+  return qemuArgs({
+    name: spec.name,
+    accel: b.accel,
+    cpus: spec.cpus,
+    memoryMb: spec.memoryMb,
+    rootDisk: b.root,
+    dataDisks: b.disks,
+    seedIso: b.seed.iso,
+    kernel: spec.kernel && path.resolve(spec.kernel),
+    initrd: spec.initrd && path.resolve(spec.initrd),
+    kernelCmdline: spec.kernelCmdline,
+    sshPort: p.ssh,
+    gatewayPort: p.gateway,
+    publicMac: b.seed.macs.publicMac,
+    privateMac: b.seed.macs.privateMac,
+    privatePort: p.priv,
+    hubPort: spec.hubPort,
+    serialLog: path.join(b.dir, "serial.log"),
+    pidFile,
+    qmpSocket: path.join(b.dir, "qmp.sock"),
+  });
+}
+
+/**
+ * Waits until the machine's SSH serves `hostKey`. On failure keeps the serial log in the stack's
+ * logs/ folder, removes the half-booted machine, and throws with the console's last lines.
+ */
+async function awaitSsh(
+  spec: MachineSpec,
+  dir: string,
+  pid: number,
+  ports: Ports,
+  hostKey: string,
+) {
+  const pidFile = path.join(dir, "qemu.pid");
   try {
     await waitForSsh({
       port: ports.ssh,
-      hostKey: hostKey.publicKey,
+      hostKey,
       timeoutMs: spec.bootTimeoutSec * 1000,
       stillRunning: () => isOurProcess(pid, pidFile),
     });
   } catch (e) {
-    // Keep the serial log (the stack's logs/ directory) but not the half-booted machine.
+    const serialLog = path.join(dir, "serial.log");
     const logs = path.join(stackDir(spec.stateDir, spec.stack), "logs");
     fs.mkdirSync(logs, { recursive: true });
     const kept = path.join(logs, `${spec.name}-serial.log`);
     fs.copyFileSync(serialLog, kept);
     const tail = serialTail(serialLog);
     await stopQemu(pid, pidFile, path.join(dir, "qmp.sock"), 0);
-    fs.rmSync(path.join(members, String(ports.priv)), { force: true });
+    const member = path.join(
+      stackDir(spec.stateDir, spec.stack),
+      "hub",
+      "members",
+      `${ports.priv}`,
+    );
+    fs.rmSync(member, { force: true });
     await removeMachineFiles(dir, 0);
     throw new Error(
       `${spec.name}: ${(e as Error).message}. Last lines of its serial console ` +
@@ -391,22 +460,6 @@ export async function createMachine(spec: MachineSpec, log: Log = defaultLog) {
         `If the machine was still booting, raise arrowhead:local.bootTimeoutSeconds.`,
     );
   }
-  const state: MachineState = {
-    name: spec.name,
-    dir,
-    pid,
-    sshPort: ports.ssh,
-    gatewayPort: ports.gateway,
-    privatePort: ports.priv,
-    privateAddress: spec.privateCidr.split("/")[0],
-    hostKey: hostKey.publicKey,
-    dataDevices: dataDiskDevices(spec.dataDisks.count),
-    accelUsed: accel.accel,
-    bootSeconds: Math.round((Date.now() - started) / 1000),
-  };
-  fs.writeFileSync(path.join(dir, "machine.json"), JSON.stringify(state, null, 2) + "\n");
-  log(`${spec.name}: SSH up with the expected host key after ${state.bootSeconds}s`);
-  return state;
 }
 
 /** Is the machine's QEMU still running? (A machine that died is gone for `pulumi refresh`.) */
