@@ -110,9 +110,12 @@ def load_json(path, default):
 
 
 def save_json(path, data, mode=0o600):
-    """Atomic write: a crash mid-write must never leave a half-written state file."""
+    """Atomic write: a crash mid-write must never leave a half-written state file.
+
+    The temporary name is per process: two scli runs at once on one host (two install steps
+    logging in together) must not move each other's file away (seen: FileNotFoundError)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
+    tmp = "%s.%d.tmp" % (path, os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as f:
         json.dump(data, f, indent=1, sort_keys=True)
