@@ -1,6 +1,7 @@
 // The volume plugin stage (issue 12): where it sits in the plan, when its Pulumi resource
 // changes, its config key, the Go prerequisite, the build cache, and the files it writes.
 import { execFileSync } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -311,7 +312,7 @@ describe("what the stage writes", () => {
     system: "lab",
     protectionDomain: "pd1",
     storagePool: "sp1",
-    insecure: true,
+    gatewayCertSha256: "ab".repeat(32),
   };
 
   it("writes the config root-only with the password from stdin, JSON-escaped on the host", () => {
@@ -366,9 +367,13 @@ describe("what the stage writes", () => {
       return fs.readFileSync(out, "utf8");
     };
     expect(gatewayTrust(cert("withip", "IP:10.0.0.1"), "10.0.0.1").caFile).toBe(true);
-    const plain = gatewayTrust(cert("node1"), "10.0.0.1");
+    const pem = cert("node1");
+    const plain = gatewayTrust(pem, "10.0.0.1");
     expect(plain.caFile).toBe(false);
-    expect(plain.reason).toMatch(/CN=node1.*does not name 10\.0\.0\.1.*insecure: true/);
+    expect(plain.reason).toMatch(/CN=node1.*does not name 10\.0\.0\.1.*pins it by its sha256/);
+    // The pin is the certificate's own sha256 (what the plugin compares with the DER it gets).
+    const der = new X509Certificate(pem).raw;
+    expect(plain.sha256).toBe(createHash("sha256").update(der).digest("hex"));
   });
 
   it("reads the one-round-trip probe", () => {

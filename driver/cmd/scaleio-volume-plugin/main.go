@@ -71,7 +71,12 @@ func run(cfgPath string, check bool, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	gw := gateway.New(gateway.Config{URL: cfg.Gateway, User: cfg.User, Password: cfg.Password, System: cfg.System, ProtectionDomain: cfg.ProtectionDomain, StoragePool: cfg.StoragePool, Insecure: cfg.Insecure, CallTimeout: 20 * time.Second})
+	gatewayURL, stop, err := gatewayEndpoint(cfg)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	gw := gateway.New(gateway.Config{URL: gatewayURL, User: cfg.User, Password: cfg.Password, System: cfg.System, ProtectionDomain: cfg.ProtectionDomain, StoragePool: cfg.StoragePool, Insecure: cfg.Insecure, CallTimeout: 20 * time.Second})
 	d, err := core.New(gw, &host.Host{}, namer, core.Config{Root: cfg.MountRoot, StatePath: cfg.StateFile, AllowTakeover: cfg.AllowTakeover, DeviceWait: cfg.DeviceWait()}, log)
 	if err != nil {
 		return err
@@ -140,4 +145,17 @@ func recoverCluster(d *core.Driver, log *slog.Logger) {
 		log.Warn("could not reconcile with the cluster yet; retrying in 10 s", "attempt", attempt, "error", err.Error())
 		time.Sleep(10 * time.Second)
 	}
+}
+
+// gatewayEndpoint is the URL goscaleio talks to: the gateway itself, or, with a pinned
+// certificate, a loopback forwarder that verifies it (see gateway.PinnedForwarder).
+func gatewayEndpoint(cfg config.Config) (string, func(), error) {
+	if cfg.GatewayCertSHA256 == "" {
+		return cfg.Gateway, func() {}, nil
+	}
+	f, err := gateway.StartPinnedForwarder(cfg.Gateway, cfg.GatewayCertSHA256)
+	if err != nil {
+		return "", nil, err
+	}
+	return f.URL, func() { _ = f.Close() }, nil
 }

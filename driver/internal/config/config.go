@@ -10,6 +10,7 @@
 //	  "protectionDomain": "pd1",             // required
 //	  "storagePool": "sp1",                  // required
 //	  "caFile": "/etc/scaleio-volume-plugin/gateway-ca.pem", // trust this CA (optional)
+//	  "gatewayCertSha256": "<64 hex>",       // pin the gateway's certificate (optional)
 //	  "insecure": false,                     // bool: skip TLS checks (lab only)
 //	  "allowTakeover": false,                // bool: take volumes over from connected hosts too
 //	  "namePrefix": "dv-",                   // ScaleIO name prefix of the plugin's volumes
@@ -42,6 +43,7 @@ type Config struct {
 	ProtectionDomain  string `json:"protectionDomain"`
 	StoragePool       string `json:"storagePool"`
 	CAFile            string `json:"caFile"`
+	GatewayCertSHA256 string `json:"gatewayCertSha256"`
 	Insecure          bool   `json:"insecure"`
 	AllowTakeover     bool   `json:"allowTakeover"`
 	NamePrefix        string `json:"namePrefix"`
@@ -102,6 +104,14 @@ func Load(path string) (Config, error) {
 			errs = append(errs, fmt.Sprintf("\"caFile\": %v", err))
 		}
 	}
+	if c.GatewayCertSHA256 != "" {
+		if !isSHA256Hex(c.GatewayCertSHA256) {
+			errs = append(errs, "\"gatewayCertSha256\" must be 64 lower-case hex digits (sha256 of the certificate's DER)")
+		}
+		if c.Insecure || c.CAFile != "" {
+			errs = append(errs, "\"gatewayCertSha256\" pins the certificate: leave \"insecure\" and \"caFile\" unset")
+		}
+	}
 	if _, err := decide.NewNamer(c.NamePrefix); err != nil {
 		errs = append(errs, "\"namePrefix\": "+err.Error())
 	}
@@ -109,4 +119,17 @@ func Load(path string) (Config, error) {
 		return c, errors.New("plugin config " + path + ": " + strings.Join(errs, "; "))
 	}
 	return c, nil
+}
+
+// isSHA256Hex reports whether s is a sha256 digest in lower-case hex.
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+			return false
+		}
+	}
+	return true
 }

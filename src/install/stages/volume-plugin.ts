@@ -62,8 +62,8 @@ export interface PluginSettings {
   storagePool: string;
   /** Trust this certificate file (when the gateway's certificate names its address). */
   caFile?: string;
-  /** Skip the TLS check (when it does not: Go checks names, and the driver has no pinning). */
-  insecure?: boolean;
+  /** Else pin the gateway's certificate: sha256 of its DER, lower-case hex. */
+  gatewayCertSha256?: string;
 }
 
 const PASSWORD_MARK = "@@arrowhead-password@@";
@@ -82,7 +82,7 @@ export function pluginConfigParts(s: PluginSettings): { head: string; tail: stri
     storagePool: s.storagePool,
   };
   if (s.caFile) obj.caFile = s.caFile;
-  if (s.insecure) obj.insecure = true;
+  if (s.gatewayCertSha256) obj.gatewayCertSha256 = s.gatewayCertSha256;
   const [head, tail] = (JSON.stringify(obj, null, 2) + "\n").split(PASSWORD_MARK);
   return { head, tail };
 }
@@ -117,21 +117,23 @@ export function passwordFitsConfig(password: string): boolean {
 
 /**
  * How the plugin trusts the gateway: the gateway's own certificate as caFile when it names the
- * address the plugin connects to (Go checks the name, and the driver has no fingerprint
- * pinning); otherwise `insecure`, with the reason. Pure.
+ * address the plugin connects to (Go checks the name); otherwise that certificate pinned by its
+ * sha256 (`gatewayCertSha256`: the plugin verifies exactly it). Never unchecked. Pure.
  */
 export function gatewayTrust(
   certPem: string,
   address: string,
-): { caFile: boolean; reason: string } {
+): { caFile: boolean; sha256: string; reason: string } {
   const cert = new X509Certificate(certPem);
+  const sha256 = cert.fingerprint256.replace(/:/g, "").toLowerCase();
   if (cert.checkIP(address) !== undefined || cert.checkHost(address) !== undefined)
-    return { caFile: true, reason: `the gateway's certificate names ${address}` };
+    return { caFile: true, sha256, reason: `the gateway's certificate names ${address}` };
   return {
     caFile: false,
+    sha256,
     reason:
       `the gateway's certificate (${cert.subject.replace(/\n/g, ", ")}) does not name ${address}, ` +
-      "and Go verifies names, so the plugin skips the TLS check (insecure: true)",
+      `so the plugin pins it by its sha256 (${sha256.slice(0, 16)}...)`,
   };
 }
 
@@ -230,7 +232,7 @@ async function settingsFor(
     system: ctx.spec.clusterName,
     protectionDomain: ctx.spec.protectionDomain,
     storagePool: ctx.spec.storagePool,
-    ...(trust.caFile ? { caFile: PLUGIN_CA } : { insecure: true }),
+    ...(trust.caFile ? { caFile: PLUGIN_CA } : { gatewayCertSha256: trust.sha256 }),
   };
   return { settings, caPem: trust.caFile ? pem : undefined };
 }
