@@ -2,16 +2,8 @@
 // (or `down`) while one runs is refused, naming the pid; a lock left by a dead process is taken.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { alive } from "../../test/lab/hosts/lock";
 import { PreflightError } from "./preflight";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Takes the lock at `dir` (its parent is created 0700) and returns its release function, also

@@ -12,17 +12,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildEmulatorRpms } from "../emulator/build-rpms";
 import {
   editStackConfig,
   existingHostEntries,
-  initExistingStack,
   PulumiStack,
   REPO,
   resourceSummary,
 } from "../support/pulumi-cli";
-import { labSh, requireRoot } from "./fixtures";
-import { type Lab, startLab } from "./hosts";
+import { labSh, requireRoot, startEngineLab } from "./fixtures";
+import type { Lab } from "./hosts";
 
 const STACK = `labengine${process.pid}`;
 const MDM_PASSWORD = "Lab-Engine-Mdm-9";
@@ -88,16 +86,13 @@ describe("existing stack through the real Pulumi engine", () => {
     sh(host, "rpm -qa --qf '%{NAME} %{INSTALLTIME}\\n' 'EMC-ScaleIO-*' | sort");
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-engine-"));
-    rpmDir = path.join(tmp, "rpms");
-    await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
-    lab = await startLab({ name: "engine", hosts: 3, os: "centos7" });
-    stack = new PulumiStack(STACK, path.join(tmp, "pulumi"), PASSPHRASE, () => undefined);
-    await initExistingStack(stack, lab, {
-      rpmDir,
+    ({ lab, tmp, rpmDir, stack } = await startEngineLab({
+      name: "engine",
+      stackName: STACK,
+      passphrase: PASSPHRASE,
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: GATEWAY_PASSWORD,
-    });
+    }));
   });
 
   afterAll(async () => {

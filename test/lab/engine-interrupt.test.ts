@@ -7,17 +7,14 @@
 // progress naming the holder, while another holds a host, and goes on when it is released.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_LOCK } from "../../src/install/host-lock";
 import type { LogLine } from "../../src/install/log";
 import { runSelected } from "../../src/install/runner";
 import { q } from "../../src/install/shell";
-import { buildEmulatorRpms } from "../emulator/build-rpms";
-import { initExistingStack, PulumiStack, REPO, resourceSummary } from "../support/pulumi-cli";
-import { labSh, requireRoot } from "./fixtures";
-import { type Lab, startLab } from "./hosts";
+import { PulumiStack, REPO, resourceSummary } from "../support/pulumi-cli";
+import { labSh, requireRoot, startEngineLab } from "./fixtures";
+import type { Lab } from "./hosts";
 import { labInstallSpec } from "./spec";
 
 const STACK = `labintr${process.pid}`;
@@ -83,17 +80,14 @@ describe("pulumi up interrupted with SIGKILL", () => {
   const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ah-intr-"));
-    rpmDir = path.join(tmp, "rpms");
-    await buildEmulatorRpms({ version: "3.6-700.103", dist: "el7", outDir: rpmDir });
-    lab = await startLab({ name: "intr", hosts: 3, os: "centos7" });
-    stack = new PulumiStack(STACK, path.join(tmp, "pulumi"), PASSPHRASE, () => undefined);
-    home = stack.env.PULUMI_HOME!;
-    await initExistingStack(stack, lab, {
-      rpmDir,
+    ({ lab, tmp, rpmDir, stack } = await startEngineLab({
+      name: "intr",
+      stackName: STACK,
+      passphrase: PASSPHRASE,
       mdmPassword: MDM_PASSWORD,
       gatewayPassword: GATEWAY_PASSWORD,
-    });
+    }));
+    home = stack.env.PULUMI_HOME!;
   });
 
   afterAll(async () => {

@@ -10,6 +10,7 @@ import { buildEmulatorRpms } from "../emulator/build-rpms";
 import { BUSYBOX_TAR_IN_HOST, type ExecResult, type Lab, type LabHost, startLab } from "./hosts";
 import { labInstallSpec, type LabSpecOptions } from "./spec";
 import type { InstallSpec } from "../../src/install/spec";
+import { initExistingStack, PulumiStack } from "../support/pulumi-cli";
 
 /** The emulator's packages most suites install: 3.6 (the 3.x layout), built for el7. */
 export const EMULATOR_VERSION = "3.6-700.103";
@@ -158,4 +159,37 @@ export function sshPut(c: Client, local: string, remote: string): Promise<void> 
       });
     });
   });
+}
+
+/** A lab with an `existing` stack over it, as the engine suites use it. */
+export interface EngineLab {
+  lab: Lab;
+  tmp: string;
+  rpmDir: string;
+  stack: PulumiStack;
+}
+
+/**
+ * Builds the emulator's RPMs, starts 3 centos7 hosts (lab `name`) and writes the `existing`
+ * stack `stackName` for them with the two passwords (initExistingStack), its backend in a
+ * temporary folder. Throws what a step throws.
+ */
+export async function startEngineLab(o: {
+  name: string;
+  stackName: string;
+  passphrase: string;
+  mdmPassword: string;
+  gatewayPassword: string;
+}): Promise<EngineLab> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `ah-${o.name}-`));
+  const rpmDir = path.join(tmp, "rpms");
+  await buildEmulatorRpms({ version: EMULATOR_VERSION, dist: "el7", outDir: rpmDir });
+  const lab = await startLab({ name: o.name, hosts: 3, os: "centos7" });
+  const stack = new PulumiStack(o.stackName, path.join(tmp, "pulumi"), o.passphrase, () => {});
+  await initExistingStack(stack, lab, {
+    rpmDir,
+    mdmPassword: o.mdmPassword,
+    gatewayPassword: o.gatewayPassword,
+  });
+  return { lab, tmp, rpmDir, stack };
 }

@@ -3,7 +3,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, owned by another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
