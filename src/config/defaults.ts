@@ -1,7 +1,6 @@
 // Every default of every stack config key, in one place: the readers take them from here, and
 // README.md's config table says the same. A key with no entry here has no default (required, or
 // absent means "none").
-import { DEFAULT_VAULT_URL } from "../install/spec";
 import { objectName } from "../install/names";
 import type { OsName } from "../machine";
 import type { ClusterMode, MediaType } from "./types";
@@ -20,7 +19,8 @@ export const DEFAULTS = {
   clusterName: (stack: string): string => objectName(`arrowhead-${stack}`),
   exposeToInternet: false,
   rpmDir: "assets/rpms",
-  centos7VaultUrl: DEFAULT_VAULT_URL,
+  /** CentOS 7 is end of life: its repos live on at the vault (the installer's default too). */
+  centos7VaultUrl: "https://vault.centos.org/7.9.2009",
   deleteVolumes: false,
   volumePlugin: true,
   aws: { instanceType: "t3.xlarge", vpcCidr: "10.20.0.0/24" },

@@ -9,9 +9,10 @@ import { createHash, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { projectDir } from "../project-dir";
 
 /** The driver's Go module in this repository. */
-export const DRIVER_DIR = path.resolve(__dirname, "..", "..", "driver");
+export const DRIVER_DIR = path.join(projectDir(), "driver");
 export const PLUGIN_BINARY_NAME = "scaleio-volume-plugin";
 /** The hosts are x86_64 Linux whatever the machine running the installer is. */
 const TARGET = { GOOS: "linux", GOARCH: "amd64" } as const;

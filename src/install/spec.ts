@@ -1,18 +1,20 @@
 // What the installer needs to know, resolved (no Pulumi Outputs), and the pure role queries on
 // it. `InstallSpec` is the contract between the Pulumi resources (or any caller) and the runner.
-import * as path from "path";
+import { DEFAULTS as CONFIG_DEFAULTS } from "../config/defaults";
 import type { Machine, OsName } from "../machine";
+import { resolveProjectPath } from "../project-dir";
 import type { Component } from "./rpms";
 import type { MediaType } from "./scli";
 
-export const DEFAULT_VAULT_URL = "https://vault.centos.org/7.9.2009";
+export const DEFAULT_VAULT_URL = CONFIG_DEFAULTS.centos7VaultUrl;
 
 /**
  * The installer's own defaults, for a caller that leaves a field out. The stack config's
  * defaults (config/defaults.ts) are applied before, so the program passes every value.
  */
 export const DEFAULTS = {
-  rpmDir: path.resolve(__dirname, "..", "..", "assets", "rpms"),
+  /** The stack config's default (assets/rpms), resolved as config resolves it. */
+  rpmDir: resolveProjectPath(CONFIG_DEFAULTS.rpmDir),
   /** Only with a gateway node (volumePluginOn). */
   volumePlugin: true,
 } as const satisfies Partial<InstallSpec>;
