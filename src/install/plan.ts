@@ -4,17 +4,7 @@
 // gateway only for the cluster, and Docker hosts do not wait for the gateway. The Pulumi
 // resources follow the same graph (`planResources`), one resource per task or group of tasks.
 import type { NodeRoles } from "../machine";
-import {
-  ownerOf,
-  resourceOf,
-  STAGE_NAMES,
-  stage,
-  stagesOf,
-  taskId,
-  type ResourceStage,
-  type StageName,
-  type StepKind,
-} from "./registry";
+import { resourceOf, STAGE_NAMES, stage, taskId, type StageName, type StepKind } from "./registry";
 
 export { taskId, type StageName } from "./registry";
 
@@ -51,68 +41,35 @@ export function planTasks(nodes: NodeRoles[], opts: PlanOptions = {}): PlanTask[
   return tasks;
 }
 
-/** One Pulumi resource of the install: the stages it runs and the resources it waits for. */
+/** One Pulumi resource of the install: its stage's task on one host, or the cluster-wide one. */
 export interface PlannedResource {
   /** `${kind}:${host}`, unique. */
   key: string;
   kind: StepKind;
-  owner: ResourceStage;
   /** The node it is about (the master for cluster-wide ones). */
   host: string;
   /** Its name after the cluster's (e.g. "prep-node1"). */
   name: string;
-  stages: StageName[];
   /** Keys of the resources it depends on. */
   after: string[];
 }
 
 /**
- * The plan as Pulumi resources: one per host of each per-host stage, one per cluster-wide
- * stage, a stage that is part of another's resource run there for that resource's host. Each
- * waits for the resources of the tasks its own tasks wait for (from planTasks, nothing else).
+ * The plan as Pulumi resources: one per task (planTasks), each waiting for the resources of
+ * the tasks its task waits for (from planTasks, nothing else).
  */
 export function planResources(nodes: NodeRoles[], opts: PlanOptions = {}): PlannedResource[] {
   const tasks = planTasks(nodes, opts);
-  const byId = new Map(tasks.map((t) => [t.id, t]));
   const master = nodes.find((n) => n.mdm === "master")!.name;
-  const out: PlannedResource[] = [];
-  const keyOf = (owner: ResourceStage, host: string) => `${resourceOf(owner).kind}:${host}`;
-  // The resources a task belongs to: a cluster-wide task inside per-host resources is in each
-  // (for one of them, in itself: its host's share).
-  const holders = (t: PlanTask, from: string): string[] => {
-    const owner = ownerOf(t.stage);
-    if (stage(owner).scope === "cluster") return [keyOf(owner, master)];
-    if (t.host) return [keyOf(owner, t.host)];
-    const each = tasks.filter((x) => x.stage === owner).map((x) => keyOf(owner, x.host!));
-    return each.includes(from) ? [from] : each;
-  };
-  for (const t of tasks) {
-    const owner = ownerOf(t.stage);
-    if (owner !== t.stage) continue;
-    const host = t.host ?? master;
-    const key = keyOf(owner, host);
-    const p = { nodes, volumePlugin: opts.volumePlugin };
-    // This resource's share of each stage it runs: its host's part of a cluster-wide task.
-    const mine = stagesOf(owner).map((s) =>
-      byId.get(stage(s).scope === "host" ? taskId(s, host) : s),
-    );
-    const deps = mine.flatMap((m) =>
-      !m ? [] : m.stage === owner || !t.host ? m.after : stage(m.stage).after(host, p, tasks),
-    );
-    const after = [
-      ...new Set(deps.flatMap((d) => (byId.has(d) ? holders(byId.get(d)!, key) : []))),
-    ];
-    out.push({
-      key,
-      kind: resourceOf(owner).kind as StepKind,
-      owner,
-      host,
-      name: resourceOf(owner).name(host),
-      stages: stagesOf(owner),
-      after: after.filter((k) => k !== key),
-    });
-  }
-  return out;
+  const keyOf = (t: PlanTask) => `${t.stage}:${t.host ?? master}`;
+  const byId = new Map(tasks.map((t) => [t.id, keyOf(t)]));
+  return tasks.map((t) => ({
+    key: keyOf(t),
+    kind: t.stage,
+    host: t.host ?? master,
+    name: resourceOf(t.stage).name(t.host ?? master),
+    after: t.after.map((id) => byId.get(id)!),
+  }));
 }
 
 /** The plan as stages in order, each with its hosts (for reports and the host-by-host bench). */

@@ -4,7 +4,7 @@
 import { createHash } from "crypto";
 import { engineSignal } from "./engine-watch";
 import { consoleSink } from "./log";
-import { resourceHosts, resourceOf, stage, stageOfKind, stagesOf, type StepKind } from "./registry";
+import { resourceHosts, resourceOf, stage, type StepKind } from "./registry";
 import { runSelected, runUninstall, type UninstallPart } from "./runner";
 import type { InstallSpec } from "./spec";
 
@@ -36,7 +36,7 @@ export function relevant(i: StepInputs): string {
     addr: [m.sshHost, m.sshPort, m.sshUser, m.privateAddress],
     disks: m.dataDisks,
   };
-  return JSON.stringify(resourceOf(stageOfKind(i.kind)).relevant(i.spec, node, hash));
+  return JSON.stringify(resourceOf(i.kind).relevant(i.spec, node, hash));
 }
 
 export interface StepOutputs extends StepInputs {
@@ -56,11 +56,10 @@ async function apply(i: StepInputs, pinned: Record<string, string>): Promise<Ste
     ...i.spec,
     pinnedHostKeys: { ...i.spec.pinnedHostKeys, ...knownKeys(i.pinnedHostKeys), ...pinned },
   };
-  const owner = stageOfKind(i.kind);
-  const perHost = stage(owner).scope === "host";
+  const perHost = stage(i.kind).scope === "host";
   const res = await runSelected(
     spec,
-    { stages: stagesOf(owner), hosts: perHost ? [i.host] : undefined },
+    { stages: [i.kind], hosts: perHost ? [i.host] : undefined },
     { log: consoleSink(), signal: engineSignal() },
   );
   const out: StepOutputs = { ...i, changes: res.changes.length, hostKeys: res.hostKeys };
@@ -142,10 +141,9 @@ export async function remove(props: StepOutputs): Promise<void> {
     pinnedHostKeys: { ...props.spec.pinnedHostKeys, ...props.hostKeys },
   };
   if (!spec.adopted) return;
-  const owner = stageOfKind(props.kind);
-  if (!resourceOf(owner).undo) return;
+  if (!resourceOf(props.kind).undo) return;
   const o = { log: consoleSink(), signal: engineSignal() };
-  await runUninstall(spec, [props.host], owner as UninstallPart, o);
+  await runUninstall(spec, [props.host], props.kind as UninstallPart, o);
 }
 
 /** Nodes each kind exists for (the master for a cluster-wide kind). */
@@ -153,5 +151,5 @@ export function hostsFor(
   kind: StepKind,
   spec: Pick<InstallSpec, "machines" | "volumePlugin">,
 ): string[] {
-  return resourceHosts(stageOfKind(kind), spec);
+  return resourceHosts(kind, spec);
 }

@@ -1,8 +1,8 @@
 // The stage registry: every install stage declared once. The plan (plan.ts), the runner
 // (runner.ts), the Pulumi resources and their dependsOn (resources.ts), the diff and the delete
 // (provider.ts) are all read off this table. Adding a stage: one entry here, and the stage's own
-// file under stages/. The key is the stage's name in the plan, the logs and the timings; the
-// entry's `resource.kind` is its Pulumi type (arrowhead:scaleio:<kind>), fixed by users' state.
+// file under stages/. The key is the stage's one name: in the plan, the logs, the timings, and
+// its Pulumi type (arrowhead:scaleio:<key>), which users' state holds: never rename a key.
 import type { Machine, NodeRoles, ServiceRole } from "../machine";
 import type { InstallContext } from "./context";
 import type { InstallResult } from "./runner";
@@ -34,10 +34,8 @@ export interface TaskRun {
   hosts: string[];
 }
 
-/** The Pulumi resource a stage is run by. */
+/** The stage's Pulumi resource (its type is arrowhead:scaleio:<stage>). */
 export interface ResourceDef {
-  /** The type, arrowhead:scaleio:<kind>: in users' state, never renamed. */
-  kind: string;
   /** The resource's name after the cluster's ("scaleio-" + this): in users' state too. */
   name: (host: string) => string;
   /**
@@ -63,8 +61,8 @@ export interface StageDef {
   /** Changes or reads the whole cluster: runs under the cluster lock. */
   clusterLock: boolean;
   run: (t: TaskRun) => Promise<void>;
-  /** Its own Pulumi resource, or the stage whose resource runs it too (that host's share). */
-  resource: ResourceDef | { partOf: string };
+  /** Its Pulumi resource: one per host, or one for the cluster (named after the master). */
+  resource: ResourceDef;
 }
 
 /** The node fields every per-host resource compares. */
@@ -83,7 +81,7 @@ export function taskId(stage: string, host?: string): string {
 const named = (p: PlanInput, role: ServiceRole) =>
   p.nodes.filter((n) => n.services.includes(role)).map((n) => n.name);
 const all = (p: PlanInput) => p.nodes.map((n) => n.name);
-const packagesOf = (hosts: string[]) => hosts.map((h) => taskId("packages", h));
+const packagesOf = (hosts: string[]) => hosts.map((h) => taskId("HostPackages", h));
 function master(p: PlanInput): string[] {
   const m = p.nodes.find((n) => n.mdm === "master");
   if (!m) throw new Error("plan: no master MDM");
@@ -93,34 +91,42 @@ const pluginHosts = (p: PlanInput) =>
   volumePluginOn({ machines: p.nodes, volumePlugin: p.volumePlugin }) ? named(p, "docker") : [];
 const isDocker = (ctx: InstallContext, h: string) => ctx.machine(h).services.includes("docker");
 
+/** One volume check at a time per run: the volumes are created from the master, one by one. */
+const volumeQueue = new WeakMap<InstallContext, Promise<unknown>>();
+
 /** Fill in `res.volumes` for `hosts` that this run has not handled yet. */
 async function volumesOf({ ctx, res }: TaskRun, hosts: string[]): Promise<void> {
-  const missing = hosts.filter((h) => !res.volumes[h]);
-  for (const v of await ensureVolumes(ctx, missing)) res.volumes[v.node] = v;
+  const turn = (volumeQueue.get(ctx) ?? Promise.resolve()).then(async () => {
+    const missing = hosts.filter((h) => !res.volumes[h]);
+    for (const v of await ensureVolumes(ctx, missing)) res.volumes[v.node] = v;
+  });
+  volumeQueue.set(
+    ctx,
+    turn.catch(() => undefined),
+  );
+  await turn;
 }
 
 /** The stages in plan order. */
 export const STAGES = {
-  prepare: {
+  HostPrep: {
     scope: "host",
     hosts: all,
     after: () => [],
     clusterLock: false,
     run: async ({ ctx, host }) => void (await prepareHost(ctx, host)),
     resource: {
-      kind: "HostPrep",
       name: (h) => `prep-${h}`,
       relevant: (s, node) => ({ node, os: s.os, vault: s.vaultUrl ?? "" }),
     },
   },
-  packages: {
+  HostPackages: {
     scope: "host",
     hosts: all,
-    after: (h) => [taskId("prepare", h)],
+    after: (h) => [taskId("HostPrep", h)],
     clusterLock: false,
     run: async ({ ctx, host }) => void (await installPackages(ctx, host)),
     resource: {
-      kind: "HostPackages",
       name: (h) => `packages-${h}`,
       relevant: (s, node, hash) => ({
         node,
@@ -139,7 +145,7 @@ export const STAGES = {
       },
     },
   },
-  cluster: {
+  MdmCluster: {
     scope: "cluster",
     hosts: master,
     after: (_h, p) => packagesOf(p.nodes.filter((n) => n.mdm).map((n) => n.name)),
@@ -149,7 +155,6 @@ export const STAGES = {
       res.systemId = res.cluster.systemId;
     },
     resource: {
-      kind: "MdmCluster",
       name: () => "mdm-cluster",
       relevant: (s, _node, hash) => ({
         mdms: s.machines.filter((x) => x.mdm).map((x) => [x.name, x.mdm, x.privateAddress]),
@@ -158,14 +163,13 @@ export const STAGES = {
       }),
     },
   },
-  storage: {
+  StorageLayout: {
     scope: "cluster",
     hosts: master,
-    after: (_h, p) => ["cluster", ...packagesOf(named(p, "sds"))],
+    after: (_h, p) => ["MdmCluster", ...packagesOf(named(p, "sds"))],
     clusterLock: true,
     run: async ({ ctx }) => void (await configureStorage(ctx)),
     resource: {
-      kind: "StorageLayout",
       name: () => "storage",
       relevant: (s) => ({
         sds: s.machines
@@ -177,26 +181,15 @@ export const STAGES = {
       }),
     },
   },
-  // Cluster-wide: the volumes are created one at a time from the master, checked on every
-  // Docker host at once. Run by each host's DockerVolume resource for that host alone.
-  volumes: {
-    scope: "cluster",
-    hosts: (p) => named(p, "docker"),
-    after: (h) => ["storage", taskId("packages", h)],
-    clusterLock: true,
-    run: (t) => volumesOf(t, t.hosts),
-    resource: { partOf: "docker" },
-  },
-  gateway: {
+  Gateway: {
     scope: "host",
     hosts: (p) => named(p, "gateway"),
-    after: (h) => ["cluster", taskId("packages", h)],
+    after: (h) => ["MdmCluster", taskId("HostPackages", h)],
     clusterLock: false,
     run: async ({ ctx, res, host }) => {
       res.gatewayUrl = (await configureGateway(ctx, host)).url;
     },
     resource: {
-      kind: "Gateway",
       name: (h) => `gateway-${h}`,
       relevant: (s, node, hash) => ({
         node,
@@ -205,19 +198,18 @@ export const STAGES = {
       }),
     },
   },
-  docker: {
+  // The host's ScaleIO volume (created from the master, under the cluster lock), then Docker
+  // on it.
+  DockerVolume: {
     scope: "host",
     hosts: (p) => named(p, "docker"),
-    after: () => ["volumes"],
+    after: (h) => ["StorageLayout", taskId("HostPackages", h)],
     clusterLock: true,
     run: async (t) => {
-      // Run alone (e.g. from a Pulumi resource) the volume is checked first (queries only
-      // when it exists, as it does once the volumes stage has run).
       await volumesOf(t, [t.host]);
       await setupDocker(t.ctx, t.host, t.res.volumes[t.host]);
     },
     resource: {
-      kind: "DockerVolume",
       name: (h) => `docker-${h}`,
       relevant: (s, node) => ({
         node,
@@ -239,14 +231,16 @@ export const STAGES = {
     },
   },
   // The plugin talks to the gateway: without a gateway node there is no plugin.
-  volumeplugin: {
+  VolumePlugin: {
     scope: "host",
     hosts: pluginHosts,
-    after: (h, p) => [taskId("docker", h), ...named(p, "gateway").map((g) => taskId("gateway", g))],
+    after: (h, p) => [
+      taskId("DockerVolume", h),
+      ...named(p, "gateway").map((g) => taskId("Gateway", g)),
+    ],
     clusterLock: false,
     run: async ({ ctx, host }) => void (await setupVolumePlugin(ctx, host)),
     resource: {
-      kind: "VolumePlugin",
       name: (h) => `volume-plugin-${h}`,
       relevant: (s, node, hash) => {
         const gw = gatewayNode(s.machines);
@@ -267,11 +261,11 @@ export const STAGES = {
       },
     },
   },
-  verify: {
+  Verification: {
     scope: "cluster",
     hosts: master,
     after: (_h, _p, earlier) =>
-      earlier.filter((t) => t.stage !== "prepare" && t.stage !== "packages").map((t) => t.id),
+      earlier.filter((t) => t.stage !== "HostPrep" && t.stage !== "HostPackages").map((t) => t.id),
     clusterLock: true,
     run: async (t) => {
       await volumesOf(
@@ -281,7 +275,6 @@ export const STAGES = {
       t.res.verification = await verify(t.ctx, Object.values(t.res.volumes));
     },
     resource: {
-      kind: "Verification",
       name: () => "verify",
       relevant: (s) => s.machines.map((x) => [x.name, x.mdm, x.services, x.privateAddress]),
     },
@@ -296,46 +289,21 @@ export function stage(name: StageName): StageDef {
   return STAGES[name];
 }
 
-/** The stages that have a resource of their own, and what each runs. */
-type OwnResource<S extends StageName> = (typeof STAGES)[S]["resource"] extends { kind: string }
-  ? S
-  : never;
-export type ResourceStage = { [S in StageName]: OwnResource<S> }[StageName];
-/** A Pulumi resource type (arrowhead:scaleio:<StepKind>). */
-export type StepKind = (typeof STAGES)[ResourceStage]["resource"]["kind"];
+/** A Pulumi resource type (arrowhead:scaleio:<StepKind>): a stage's one name. */
+export type StepKind = StageName;
 
-/** The stage whose resource runs `name` (itself, or the one it is part of). */
-export function ownerOf(name: StageName): ResourceStage {
-  const r = stage(name).resource;
-  return ("partOf" in r ? r.partOf : name) as ResourceStage;
-}
-
-export function resourceOf(name: ResourceStage): ResourceDef {
+export function resourceOf(name: StageName): ResourceDef {
   return STAGES[name].resource;
 }
 
-/** The stage that owns the resource of this kind. */
-export function stageOfKind(kind: StepKind): ResourceStage {
-  const s = STAGE_NAMES.find((n) => ownerOf(n) === n && resourceOf(ownerOf(n)).kind === kind);
-  if (!s) throw new Error(`no install stage has resource kind ${kind}`);
-  return s as ResourceStage;
-}
-
 /** Every resource kind, in plan order. */
-export const STEP_KINDS = STAGE_NAMES.filter((n) => ownerOf(n) === n).map(
-  (n) => resourceOf(n as ResourceStage).kind as StepKind,
-);
-
-/** The stages a resource runs: its own and those that are part of it, in plan order. */
-export function stagesOf(owner: ResourceStage): StageName[] {
-  return STAGE_NAMES.filter((n) => ownerOf(n) === owner);
-}
+export const STEP_KINDS: readonly StepKind[] = STAGE_NAMES;
 
 /** Hosts one resource of this stage exists for (the master for a cluster-wide one). */
 export function resourceHosts(
-  owner: ResourceStage,
+  name: StageName,
   spec: Pick<InstallSpec, "machines" | "volumePlugin">,
 ): string[] {
   const p = { nodes: spec.machines, volumePlugin: spec.volumePlugin };
-  return stage(owner).scope === "host" ? stage(owner).hosts(p) : master(p);
+  return stage(name).scope === "host" ? stage(name).hosts(p) : master(p);
 }

@@ -8,7 +8,7 @@ import { throwAll } from "./parallel";
 import { planTasks, type PlanTask, type StageName } from "./plan";
 import { selectRpms, type Component, type RpmSet } from "./rpms";
 import { ensurePluginBinary } from "./plugin-build";
-import { resourceOf, stage, type ResourceStage, type STAGES } from "./registry";
+import { resourceOf, stage, type STAGES } from "./registry";
 import {
   componentsOf,
   DEFAULTS,
@@ -181,20 +181,20 @@ export async function runSelected(
 ): Promise<InstallResult> {
   validateTopology(spec.machines);
   const rpms = rpmsFor(spec);
-  const plugin = !sel.stages || sel.stages.includes("volumeplugin");
+  const plugin = !sel.stages || sel.stages.includes("VolumePlugin");
   const full = plugin ? withPluginBinary(spec) : spec;
   return withContext(full, rpms, opts, (ctx) => runStages(ctx, sel));
 }
 
 /** The stages whose resource undoes its share on delete (registry.ts `undo`). */
 export type UninstallPart = {
-  [S in ResourceStage]: (typeof STAGES)[S]["resource"] extends { undo: unknown } ? S : never;
-}[ResourceStage];
+  [S in StageName]: (typeof STAGES)[S]["resource"] extends { undo: unknown } ? S : never;
+}[StageName];
 
 /**
  * Undo what the stack installed on adopted hosts (delete): `part`'s share on each host, as its
- * registry entry says ("volumeplugin": the plugin, refused while it has volumes mounted;
- * "docker": Docker's mount, the plugin and the volume mapping; "packages": the ScaleIO packages,
+ * registry entry says ("VolumePlugin": the plugin, refused while it has volumes mounted;
+ * "DockerVolume": Docker's mount, the plugin and the volume mapping; "HostPackages": the ScaleIO packages,
  * only with deleteVolumes). The engine deletes the resources in parallel where they do not
  * depend on each other, so each part touches only its own host's share: a host's packages go
  * when its HostPackages is deleted, after every step that needs them.

@@ -130,7 +130,7 @@ describe("pulumi up interrupted with SIGKILL", () => {
     const t0 = Date.now();
     await runSelected(
       spec,
-      { stages: ["prepare"], hosts: ["node2"] },
+      { stages: ["HostPrep"], hosts: ["node2"] },
       { log: (l) => lines.push(l) },
     );
     const waited = (Date.now() - t0) / 1000;
@@ -150,7 +150,7 @@ describe("pulumi up interrupted with SIGKILL", () => {
     );
     expect(waited).toBeGreaterThan(9);
     // The work ran after the holder let go, and the lock's file names the installer's run now.
-    expect(lines.some((l) => l.host === "node2" && l.step === "prepare")).toBe(true);
+    expect(lines.some((l) => l.host === "node2" && l.step === "HostPrep")).toBe(true);
     expect(await sh("node2", `cat ${q(HOST_LOCK)}`)).toMatch(/^run [0-9a-f]{8}: pid \d+ on /);
     expect(await sh("node2", "stat -c '%a %U' /run/arrowhead")).toBe("700 root");
   });

@@ -163,7 +163,7 @@ describe("issue 11 cases on lab hosts", () => {
     expect(e).toBeInstanceOf(Error);
     expect((e as Error).message).toMatch(
       new RegExp(
-        `\\[${spec.machines[0].name}\\] cluster: mdmPassword cannot be set on the MDM: it contains a space; the MDM requires 6-31 characters, no spaces`,
+        `\\[${spec.machines[0].name}\\] MdmCluster: mdmPassword cannot be set on the MDM: it contains a space; the MDM requires 6-31 characters, no spaces`,
       ),
     );
     expect((e as Error).message).not.toContain("Fmt11 Mdm Pw1");
@@ -195,18 +195,18 @@ describe("issue 11 cases on lab hosts", () => {
         `scli --query_cluster --mdm_ip ${ips}`,
       ]) {
         const t = Date.now();
-        const r = await ctx.scliRun(tb, "cluster", { line, secrets: [] });
+        const r = await ctx.scliRun(tb, "MdmCluster", { line, secrets: [] });
         expect(Date.now() - t).toBeLessThan(15_000);
         expect(r.ok).toBe(false);
         expect(r.failure).toBe("certificate");
-        expect(ctx.scliError(tb, "cluster", { line, secrets: [] }, r).message).toMatch(
+        expect(ctx.scliError(tb, "MdmCluster", { line, secrets: [] }, r).message).toMatch(
           new RegExp(
-            `^\\[${tb}\\] cluster: scli --query_cluster .* failed \\(exit 1\\): .*not trusted.*approve the MDM certificate`,
+            `^\\[${tb}\\] MdmCluster: scli --query_cluster .* failed \\(exit 1\\): .*not trusted.*approve the MDM certificate`,
           ),
         );
       }
       // With --approve_certificate, as every command of ours carries it, the same host answers.
-      const ok = await ctx.scliRun(tb, "cluster", ctx.scli.queryCluster());
+      const ok = await ctx.scliRun(tb, "MdmCluster", ctx.scli.queryCluster());
       expect(ok.failure).not.toBe("certificate");
     } finally {
       ctx.close();

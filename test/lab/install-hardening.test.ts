@@ -79,26 +79,26 @@ describe("installer hardening on lab hosts (issue 11)", () => {
     await sh("node1", "mkfs.ext4 -q -F /dev/vdb && mkdir -p /mnt/t && mount /dev/vdb /mnt/t");
     const msg = await failure();
     expect(msg).toMatch(
-      /\[node2\] prepare: SDS device \/dev\/vdb on node2 holds a ext4 signature \(UUID [0-9a-f-]+\); ScaleIO would overwrite it\. .*arrowhead:wipeDevices: \{node2: \[\/dev\/vdb\]\}.*Nothing was changed on any host\./,
+      /\[node2\] HostPrep: SDS device \/dev\/vdb on node2 holds a ext4 signature \(UUID [0-9a-f-]+\); ScaleIO would overwrite it\. .*arrowhead:wipeDevices: \{node2: \[\/dev\/vdb\]\}.*Nothing was changed on any host\./,
     );
     expect(msg).toMatch(
-      /\[node1\] prepare: SDS device \/dev\/vdb on node1 is mounted \(\/dev\/vdb on \/mnt\/t\).*Nothing was changed on any host\./,
+      /\[node1\] HostPrep: SDS device \/dev\/vdb on node1 is mounted \(\/dev\/vdb on \/mnt\/t\).*Nothing was changed on any host\./,
     );
     // node3's devices are fine, yet it did not go on either.
     expect(msg).toMatch(
-      /\[node3\] prepare: not started: the SDS devices of node1, node2 are refused \(see their errors\); nothing was changed on node3\./,
+      /\[node3\] HostPrep: not started: the SDS devices of node1, node2 are refused \(see their errors\); nothing was changed on node3\./,
     );
     // Nothing was installed or wiped on any host; the file is still there.
     for (const h of ["node1", "node2", "node3"])
       expect(await notInstalled(h, "EMC-ScaleIO-mdm")).toBe(true);
-    expect(logs.filter((l) => l.step.startsWith("packages"))).toEqual([]);
+    expect(logs.filter((l) => l.step.startsWith("HostPackages"))).toEqual([]);
     expect(await sh("node2", "mount /dev/vdb /mnt/t && cat /mnt/t/keep; umount /mnt/t")).toBe(
       "precious",
     );
     expect(await sh("node1", "findmnt -n -o TARGET /dev/vdb")).toBe("/mnt/t");
     // A mounted device is refused even where wipeDevices names it.
     expect(await failure({ wipeDevices: { node1: ["/dev/vdb"] } })).toMatch(
-      /\[node1\] prepare: SDS device \/dev\/vdb on node1 is mounted .*wipeDevices does not cover a device in use/,
+      /\[node1\] HostPrep: SDS device \/dev\/vdb on node1 is mounted .*wipeDevices does not cover a device in use/,
     );
     expect(await sh("node1", "findmnt -n -o TARGET /dev/vdb")).toBe("/mnt/t");
     await sh("node1", "umount /mnt/t");
@@ -117,7 +117,7 @@ describe("installer hardening on lab hosts (issue 11)", () => {
     );
     await runSelected(
       { ...spec, machines: swapped, wipeDevices: wipe },
-      { stages: ["prepare", "packages"], hosts: ["node3"] },
+      { stages: ["HostPrep", "HostPackages"], hosts: ["node3"] },
       { log: (l) => logs.push(l) },
     );
     expect(await sh("node3", "cat /opt/emc/scaleio/mdm/cfg/conf.txt")).toContain(
@@ -128,10 +128,10 @@ describe("installer hardening on lab hosts (issue 11)", () => {
     const before = logs.length;
     const msg = await failure({ wipeDevices: wipe });
     expect(msg).toMatch(
-      /^\[node3\] packages: the MDM on node3 was installed as a manager \(MDM_ROLE_IS_MANAGER=1\) .*makes it the tiebreaker .*I_AM_SURE=1 rpm -e EMC-ScaleIO-mdm.*Nothing was added to the cluster\.$/,
+      /^\[node3\] HostPackages: the MDM on node3 was installed as a manager \(MDM_ROLE_IS_MANAGER=1\) .*makes it the tiebreaker .*I_AM_SURE=1 rpm -e EMC-ScaleIO-mdm.*Nothing was added to the cluster\.$/,
     );
     // The cluster stage never ran: node3 was not half-joined, no cluster was even created.
-    expect(logs.slice(before).filter((l) => l.step.startsWith("cluster"))).toEqual([]);
+    expect(logs.slice(before).filter((l) => l.step.startsWith("MdmCluster"))).toEqual([]);
     // wipeDevices let node1's and node2's prepare erase their ext4 (node1's is unmounted now).
     for (const h of ["node1", "node2"])
       expect((await lab.exec(h, "blkid -p /dev/vdb")).code).toBe(2);
@@ -228,7 +228,7 @@ describe("installer hardening on lab hosts (issue 11)", () => {
       `sed -i 's/^mdm.ip.addresses=.*/mdm.ip.addresses=${ips[0]}/' ${PROPS} && systemctl disable scaleio-gateway && systemctl restart scaleio-gateway`,
     );
     const r = await install({ wipeDevices: wipe });
-    const gw = r.changes.filter((c) => c.step === "gateway").map((c) => c.command);
+    const gw = r.changes.filter((c) => c.step === "Gateway").map((c) => c.command);
     expect(gw).toEqual([
       "systemctl enable scaleio-gateway",
       "POST /api/updateConfiguration",
@@ -258,6 +258,6 @@ describe("installer hardening on lab hosts (issue 11)", () => {
     // With wipeDevices still set, a re-run erases nothing: the SDS devices hold no signature.
     const again = await install({ wipeDevices: wipe });
     expect(again.changes.filter((c) => /wipefs/.test(c.command))).toEqual([]);
-    expect(again.changes.filter((c) => c.step === "gateway")).toEqual([]);
+    expect(again.changes.filter((c) => c.step === "Gateway")).toEqual([]);
   });
 });

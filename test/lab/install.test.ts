@@ -89,11 +89,11 @@ describe("installer on lab hosts", () => {
 
   it("is interrupted at several steps and each re-run goes further, then completes", async () => {
     const points: [string, string][] = [
-      ["node1", "cluster:switch"],
+      ["node1", "MdmCluster:switch"],
       ["node1", "storage:sds-node2"],
       ["node3", "volume"],
-      ["node2", "docker:mkfs"],
-      ["node1", "docker:install"],
+      ["node2", "DockerVolume:mkfs"],
+      ["node1", "DockerVolume:install"],
     ];
     for (const [host, step] of points) {
       const err = await install({}, (h, st) => {
@@ -235,7 +235,7 @@ describe("installer on lab hosts", () => {
     const noDevice = spec.machines.map((m, i) => (i === 2 ? { ...m, dataDisks: ["/dev/vdz"] } : m));
     await bad(
       { machines: noDevice },
-      /\[node3\] prepare: SDS device \/dev\/vdz on node3 does not exist: fix dataDisks for node node3.*Nothing was changed on any host/,
+      /\[node3\] HostPrep: SDS device \/dev\/vdz on node3 does not exist: fix dataDisks for node node3.*Nothing was changed on any host/,
     );
     // Nothing above changed anything.
     expect((await install()).changes).toEqual([]);
@@ -251,7 +251,7 @@ describe("installer on lab hosts", () => {
     const e = await install({ machines }).catch((x: Error) => x);
     expect(e).toBeInstanceOf(Error);
     expect((e as Error).message).toMatch(
-      /\[node4\] docker: \/var\/lib\/docker already holds data .*will not hide or delete it/,
+      /\[node4\] DockerVolume: \/var\/lib\/docker already holds data .*will not hide or delete it/,
     );
     expect(await sh(h4.name, "cat /var/lib/docker/containers/keep.txt")).toBe("precious");
     await sh(h4.name, "mv /var/lib/docker /var/lib/docker.old");

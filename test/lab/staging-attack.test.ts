@@ -114,7 +114,7 @@ describe("staging folder attack (issue 17, finding 1)", () => {
     expect(e).toBeInstanceOf(Error);
     expect((e as Error).message).toMatch(
       new RegExp(
-        `\\[node3\\] packages: refused to stage or install: unsafe: ${STAGING_ROOT}/rpms is owned by uid ${NOBODY}, not root`,
+        `\\[node3\\] HostPackages: refused to stage or install: unsafe: ${STAGING_ROOT}/rpms is owned by uid ${NOBODY}, not root`,
       ),
     );
     expect((await lab.exec("node3", "rpm -q EMC-ScaleIO-sds")).code).not.toBe(0);

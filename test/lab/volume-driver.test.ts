@@ -80,7 +80,7 @@ describe("Docker volume driver scaleio on lab hosts", () => {
     const res = await runInstall(spec, { log: () => {} });
     times.install = (Date.now() - t) / 1000;
     // The installer's volumeplugin stage built, installed, configured and started the plugin.
-    expect(res.timings.volumeplugin).toBeGreaterThan(0);
+    expect(res.timings.VolumePlugin).toBeGreaterThan(0);
     for (const h of lab.hosts) await importBusybox(lab, h.name);
     for (const h of lab.hosts) {
       await waitOn(lab, h.name, "test -S /run/docker/plugins/scaleio.sock", 30);

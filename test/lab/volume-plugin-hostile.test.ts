@@ -122,7 +122,7 @@ describe("volume plugin refuses hostile inputs on its socket", () => {
     }));
     gatewayIp = lab.hosts[0].privateAddress;
     const res = await runInstall(spec, { log: () => {} });
-    expect(res.timings.volumeplugin).toBeGreaterThan(0);
+    expect(res.timings.VolumePlugin).toBeGreaterThan(0);
     await importBusybox(lab, HOST);
     await waitOn(lab, HOST, `test -S ${SOCKET} -a -f ${STATE}`, 60);
   });

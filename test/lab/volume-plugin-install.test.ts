@@ -57,8 +57,8 @@ describe("volume plugin installed by the installer", () => {
     const t = Date.now();
     const r = await install();
     times.install = (Date.now() - t) / 1000;
-    times.volumepluginStage = (r.timings.volumeplugin ?? 0) / 1000;
-    expect(r.timings.volumeplugin).toBeGreaterThan(0);
+    times.volumepluginStage = (r.timings.VolumePlugin ?? 0) / 1000;
+    expect(r.timings.VolumePlugin).toBeGreaterThan(0);
     for (const h of lab.hosts) {
       expect(await sh(h.name, `systemctl is-active ${UNIT}`)).toBe("active");
       expect(await sh(h.name, `systemctl is-enabled ${UNIT}`)).toBe("enabled");
@@ -112,7 +112,7 @@ describe("volume plugin installed by the installer", () => {
     const pids = await Promise.all(lab.hosts.map((h) => mainPid(h.name)));
     const r = await install();
     expect([...new Set(r.changes.map((c) => c.host))]).toEqual(["node3"]);
-    expect(r.changes.map((c) => c.step)).toEqual(["volumeplugin", "volumeplugin"]);
+    expect(r.changes.map((c) => c.step)).toEqual(["VolumePlugin", "VolumePlugin"]);
     const after = await Promise.all(lab.hosts.map((h) => mainPid(h.name)));
     expect(after.slice(0, 2)).toEqual(pids.slice(0, 2));
     expect(after[2]).not.toBe(pids[2]);
@@ -126,7 +126,7 @@ describe("volume plugin installed by the installer", () => {
       "node2",
       "docker run -d --name holder --volume-driver scaleio -v held:/data lab/busybox sleep 3600",
     );
-    const err = await runUninstall(spec, ["node2"], "volumeplugin", { log: () => {} }).catch(
+    const err = await runUninstall(spec, ["node2"], "VolumePlugin", { log: () => {} }).catch(
       (e: Error) => e,
     );
     expect(String(err)).toMatch(
@@ -134,7 +134,7 @@ describe("volume plugin installed by the installer", () => {
     );
     expect(await sh("node2", `systemctl is-active ${UNIT}`)).toBe("active");
     await sh("node2", "docker rm -f holder && docker volume rm held");
-    const changes = await runUninstall(spec, ["node2"], "volumeplugin", { log: () => {} });
+    const changes = await runUninstall(spec, ["node2"], "VolumePlugin", { log: () => {} });
     expect(changes.map((c) => c.host)).toEqual(["node2"]);
     expect(
       await sh(
@@ -146,7 +146,7 @@ describe("volume plugin installed by the installer", () => {
       "active",
     );
     // Removed twice: nothing left to do.
-    expect(await runUninstall(spec, ["node2"], "volumeplugin", { log: () => {} })).toEqual([]);
+    expect(await runUninstall(spec, ["node2"], "VolumePlugin", { log: () => {} })).toEqual([]);
     // The next install puts it back on that host only.
     const r = await install();
     expect([...new Set(r.changes.map((c) => c.host))]).toEqual(["node2"]);

@@ -112,7 +112,7 @@ describe("login on an MDM without a system (issue 11 case 2)", () => {
     ["2.0", "messages/unclustered-2.0.txt"],
   ])("%s: concludes 'no cluster yet' instead of throwing", async (_v, f) => {
     const m = mdm({ noSystem: fixture(f) });
-    await expect(login(scripted(m), "node1", "cluster")).resolves.toBeUndefined();
+    await expect(login(scripted(m), "node1", "MdmCluster")).resolves.toBeUndefined();
     expect(ran(m, "--set_password")).toBe(0);
   });
 });
@@ -123,18 +123,18 @@ describe("the vendor's message at once (issue 11 case 6)", () => {
       "Error: MDM failed command.  Status: The new password does not meet the requirements";
     const m = mdm({ cluster: true, setPassword: refusal });
     const started = Date.now();
-    const e = await login(scripted(m), "node1", "cluster").catch((x: unknown) => x);
+    const e = await login(scripted(m), "node1", "MdmCluster").catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ScliError);
     expect((e as Error).message).toMatch(
-      /^\[node1\] cluster: printf .* \| scli --set_password .* failed \(exit 7\): Error: MDM failed command\. {2}Status: The new password does not meet the requirements\. The MDM refused the new admin password \(mdmPassword\); its rule is 6-31 characters/,
+      /^\[node1\] MdmCluster: printf .* \| scli --set_password .* failed \(exit 7\): Error: MDM failed command\. {2}Status: The new password does not meet the requirements\. The MDM refused the new admin password \(mdmPassword\); its rule is 6-31 characters/,
     );
     expect(Date.now() - started).toBeLessThan(2000);
     expect(ran(m, "--set_password")).toBe(1);
   });
   it("a password with a space is refused before it is sent, naming the rule", async () => {
     const m = mdm({ cluster: true });
-    await expect(login(scripted(m, "Bad Passw0rd!"), "node1", "cluster")).rejects.toThrow(
-      /^\[node1\] cluster: mdmPassword cannot be set on the MDM: it contains a space; the MDM requires 6-31 characters, no spaces/,
+    await expect(login(scripted(m, "Bad Passw0rd!"), "node1", "MdmCluster")).rejects.toThrow(
+      /^\[node1\] MdmCluster: mdmPassword cannot be set on the MDM: it contains a space; the MDM requires 6-31 characters, no spaces/,
     );
     expect(ran(m, "--set_password")).toBe(0);
   });
@@ -144,7 +144,7 @@ describe("the vendor's message at once (issue 11 case 6)", () => {
       "Error: MDM failed command.  Status: Something the installer does not know",
     ]) {
       const m = mdm({ noSystem: text });
-      await expect(login(scripted(m), "node1", "cluster")).rejects.toBeInstanceOf(ScliError);
+      await expect(login(scripted(m), "node1", "MdmCluster")).rejects.toBeInstanceOf(ScliError);
       expect(ran(m, "--login")).toBe(1);
     }
   });
@@ -161,7 +161,7 @@ describe("create only on 'no system'", () => {
     const e = await p;
     expect(e).toBeInstanceOf(ScliError);
     expect((e as Error).message).toMatch(
-      /^\[node1\] cluster: printf .* \| scli --login .*no MDM answers at 10\.10\.40\.111\. No MDM answered for 120 s/,
+      /^\[node1\] MdmCluster: printf .* \| scli --login .*no MDM answers at 10\.10\.40\.111\. No MDM answered for 120 s/,
     );
     expect(ran(m, "--create_mdm_cluster")).toBe(0);
     expect(ran(m, "--login")).toBeGreaterThan(5);

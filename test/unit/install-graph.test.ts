@@ -37,46 +37,50 @@ describe("install task graph", () => {
   // In the registry's order, stage by stage (runGraph starts each when its dependencies are done).
   it("has one task per stage and host, and one per cluster-wide stage", () => {
     expect(tasks.map((t) => t.id)).toEqual([
-      "prepare:node1",
-      "prepare:node2",
-      "prepare:node3",
-      "prepare:node4",
-      "packages:node1",
-      "packages:node2",
-      "packages:node3",
-      "packages:node4",
-      "cluster",
-      "storage",
-      "volumes",
-      "gateway:node1",
-      "docker:node1",
-      "docker:node2",
-      "docker:node3",
-      "docker:node4",
-      "volumeplugin:node1",
-      "volumeplugin:node2",
-      "volumeplugin:node3",
-      "volumeplugin:node4",
-      "verify",
+      "HostPrep:node1",
+      "HostPrep:node2",
+      "HostPrep:node3",
+      "HostPrep:node4",
+      "HostPackages:node1",
+      "HostPackages:node2",
+      "HostPackages:node3",
+      "HostPackages:node4",
+      "MdmCluster",
+      "StorageLayout",
+      "Gateway:node1",
+      "DockerVolume:node1",
+      "DockerVolume:node2",
+      "DockerVolume:node3",
+      "DockerVolume:node4",
+      "VolumePlugin:node1",
+      "VolumePlugin:node2",
+      "VolumePlugin:node3",
+      "VolumePlugin:node4",
+      "Verification",
     ]);
   });
 
   it("makes each task wait only for what it needs", () => {
-    expect(after("packages:node4")).toEqual(["prepare:node4"]);
-    // The cluster needs the MDM packages only; storage the SDS ones; volumes the SDC ones.
-    expect(after("cluster")).toEqual(["packages:node1", "packages:node2", "packages:node3"]);
-    expect(after("storage")).toEqual([
-      "cluster",
-      "packages:node1",
-      "packages:node2",
-      "packages:node3",
+    expect(after("HostPackages:node4")).toEqual(["HostPrep:node4"]);
+    // The cluster needs the MDM packages only; storage the SDS ones; a Docker volume its SDC's.
+    expect(after("MdmCluster")).toEqual([
+      "HostPackages:node1",
+      "HostPackages:node2",
+      "HostPackages:node3",
     ]);
-    expect(after("volumes")).toContain("packages:node4");
-    expect(after("volumes")).toContain("storage");
+    expect(after("StorageLayout")).toEqual([
+      "MdmCluster",
+      "HostPackages:node1",
+      "HostPackages:node2",
+      "HostPackages:node3",
+    ]);
     // The gateway does not wait for storage, Docker hosts do not wait for the gateway.
-    expect(after("gateway:node1")).toEqual(["cluster", "packages:node1"]);
-    expect(after("docker:node2")).toEqual(["volumes"]);
-    expect(after("verify")).toEqual(expect.arrayContaining(["gateway:node1", "docker:node4"]));
+    expect(after("Gateway:node1")).toEqual(["MdmCluster", "HostPackages:node1"]);
+    expect(after("DockerVolume:node2")).toEqual(["StorageLayout", "HostPackages:node2"]);
+    expect(after("DockerVolume:node4")).toEqual(["StorageLayout", "HostPackages:node4"]);
+    expect(after("Verification")).toEqual(
+      expect.arrayContaining(["Gateway:node1", "DockerVolume:node4"]),
+    );
   });
 
   it("every dependency names a task that exists and comes earlier (no cycles)", () => {
@@ -89,7 +93,7 @@ describe("install task graph", () => {
 });
 
 describe("runGraph", () => {
-  const t = (id: string, after: string[] = []) => ({ id, stage: "prepare" as const, after });
+  const t = (id: string, after: string[] = []) => ({ id, stage: "HostPrep" as const, after });
 
   it("starts a task once its dependencies are done, and independent tasks at once", async () => {
     const log: string[] = [];

@@ -24,7 +24,7 @@ describe("tie-breaker role", () => {
     expect(wrongMdmRole("node2", "slave", "manager")).toBeUndefined();
     expect(wrongMdmRole("node3", "tiebreaker", undefined)).toBeUndefined();
     const tb = wrongMdmRole("node3", "tiebreaker", "manager")!;
-    expect(tb).toContain("[node3] packages: the MDM on node3 was installed as a manager");
+    expect(tb).toContain("[node3] HostPackages: the MDM on node3 was installed as a manager");
     expect(tb).toContain(`${MDM_CONF}: actor_role_is_manager=1`);
     expect(tb).toContain("I_AM_SURE=1 rpm -e EMC-ScaleIO-mdm");
     expect(tb).toContain("sets MDM_ROLE_IS_MANAGER=0");

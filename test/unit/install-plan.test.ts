@@ -1,14 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Machine } from "../../src/machine";
 import { planInstall, planTasks, type PlanTask } from "../../src/install/plan";
-import {
-  ownerOf,
-  resourceOf,
-  stage,
-  STAGE_NAMES,
-  STAGES,
-  STEP_KINDS,
-} from "../../src/install/registry";
+import { resourceOf, stage, STAGE_NAMES, STAGES, STEP_KINDS } from "../../src/install/registry";
 import { componentsOf, managerIps, validateTopology, clusterMode } from "../../src/install/spec";
 import { installCommand, packageJobs } from "../../src/install/stages/packages";
 import { notInstalled, osFromRelease, prerequisites } from "../../src/install/stages/prepare";
@@ -44,33 +37,29 @@ describe("plan", () => {
   it("orders stages; host work on every host, cluster work once", () => {
     const p = planTasks(three);
     expect(stagesOf(p)).toEqual([
-      "prepare",
-      "packages",
-      "cluster",
-      "storage",
-      "volumes",
-      "gateway",
-      "docker",
-      "volumeplugin",
-      "verify",
+      "HostPrep",
+      "HostPackages",
+      "MdmCluster",
+      "StorageLayout",
+      "Gateway",
+      "DockerVolume",
+      "VolumePlugin",
+      "Verification",
     ]);
-    expect(hostsOf(p, "prepare")).toEqual(["node1", "node2", "node3"]);
-    expect(hostsOf(p, "cluster")).toEqual([undefined]);
-    // The volumes task is cluster-wide: it waits for every Docker host's packages.
-    expect(hostsOf(p, "volumes")).toEqual([undefined]);
-    expect(p.find((t) => t.id === "volumes")!.after).toEqual([
-      "storage",
-      "packages:node1",
-      "packages:node2",
-      "packages:node3",
+    expect(hostsOf(p, "HostPrep")).toEqual(["node1", "node2", "node3"]);
+    expect(hostsOf(p, "MdmCluster")).toEqual([undefined]);
+    // A Docker host's volume waits for the storage layout and its own SDC package only.
+    expect(hostsOf(p, "DockerVolume")).toEqual(["node1", "node2", "node3"]);
+    expect(p.find((t) => t.id === "DockerVolume:node2")!.after).toEqual([
+      "StorageLayout",
+      "HostPackages:node2",
     ]);
-    expect(hostsOf(p, "gateway")).toEqual(["node1"]);
+    expect(hostsOf(p, "Gateway")).toEqual(["node1"]);
     // Cluster-wide work runs from the master, one command at a time; host work in parallel.
     expect(STAGE_NAMES.filter((s) => STAGES[s].scope === "cluster")).toEqual([
-      "cluster",
-      "storage",
-      "volumes",
-      "verify",
+      "MdmCluster",
+      "StorageLayout",
+      "Verification",
     ]);
   });
   it("drops stages with nothing to do", () => {
@@ -79,43 +68,35 @@ describe("plan", () => {
       services: x.services.filter((s) => s !== "docker" && s !== "gateway"),
     }));
     expect(stagesOf(planTasks(noDocker))).toEqual([
-      "prepare",
-      "packages",
-      "cluster",
-      "storage",
-      "verify",
+      "HostPrep",
+      "HostPackages",
+      "MdmCluster",
+      "StorageLayout",
+      "Verification",
     ]);
   });
   it("the bench's stage-by-stage view agrees with the tasks", () => {
     const phases = planInstall(three);
     expect(phases.map((x) => x.stage)).toEqual(stagesOf(planTasks(three)));
     expect(phases[2]).toEqual({
-      stage: "cluster",
+      stage: "MdmCluster",
       scope: "cluster",
       parallel: false,
       hosts: ["node1"],
     });
-    expect(phases[4].hosts).toEqual(["node1", "node2", "node3"]);
+    expect(phases[5]).toMatchObject({ stage: "DockerVolume", hosts: ["node1", "node2", "node3"] });
   });
-  it("every registry entry is complete: a resource (or the one it is part of), hosts, dependencies", () => {
-    const seen = new Set<string>();
+  it("every registry entry is complete: one name (its Pulumi type), a resource, hosts, dependencies", () => {
     for (const name of STAGE_NAMES) {
       const def = stage(name);
       expect(["host", "cluster"], name).toContain(def.scope);
       expect(typeof def.run, name).toBe("function");
       expect(Array.isArray(def.hosts({ nodes: three })), name).toBe(true);
-      const owner = ownerOf(name);
-      expect(STAGE_NAMES, name).toContain(owner);
-      const r = resourceOf(owner);
-      expect(r.kind, name).toMatch(/^[A-Z][A-Za-z]+$/);
-      if (owner === name) {
-        expect(seen.has(r.kind), `${r.kind} declared twice`).toBe(false);
-        seen.add(r.kind);
-      }
-      // A part runs in a per-host resource, once for that resource's host.
-      else expect(stage(owner).scope, name).toBe("host");
+      // The name is the type's last part, arrowhead:scaleio:<name>: a Pulumi type name.
+      expect(name).toMatch(/^[A-Z][A-Za-z]+$/);
+      expect(typeof resourceOf(name).name("node1"), name).toBe("string");
     }
-    expect([...seen]).toEqual([...STEP_KINDS]);
+    expect([...STEP_KINDS]).toEqual(STAGE_NAMES);
     // Every dependency names a task of the plan that comes earlier.
     const ids: string[] = [];
     for (const t of planTasks(three)) {

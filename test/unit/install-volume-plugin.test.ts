@@ -57,33 +57,33 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-describe("the volumeplugin stage in the plan", () => {
+describe("the VolumePlugin stage in the plan", () => {
   it("runs on each Docker host after its Docker and the gateway, and before verify", () => {
     const tasks = planTasks(nodes);
     const ids = tasks.map((t) => t.id);
-    expect(ids.filter((id) => id.startsWith("volumeplugin"))).toEqual([
-      "volumeplugin:node1",
-      "volumeplugin:node2",
+    expect(ids.filter((id) => id.startsWith("VolumePlugin"))).toEqual([
+      "VolumePlugin:node1",
+      "VolumePlugin:node2",
     ]);
     const after = (id: string) => tasks.find((t) => t.id === id)!.after;
-    expect(after("volumeplugin:node2")).toEqual(["docker:node2", "gateway:node1"]);
-    expect(after("verify")).toEqual(expect.arrayContaining(["volumeplugin:node1"]));
+    expect(after("VolumePlugin:node2")).toEqual(["DockerVolume:node2", "Gateway:node1"]);
+    expect(after("Verification")).toEqual(expect.arrayContaining(["VolumePlugin:node1"]));
     // Every dependency comes earlier in the list.
     for (const t of tasks)
       for (const d of t.after) expect(ids.indexOf(d)).toBeLessThan(ids.indexOf(t.id));
   });
 
   it("is absent when turned off, or when no node is a gateway", () => {
-    expect(planTasks(nodes, { volumePlugin: false }).some((t) => t.stage === "volumeplugin")).toBe(
+    expect(planTasks(nodes, { volumePlugin: false }).some((t) => t.stage === "VolumePlugin")).toBe(
       false,
     );
     const noGateway = nodes.map((n) => ({
       ...n,
       services: n.services.filter((s) => s !== "gateway"),
     }));
-    expect(planInstall(noGateway).map((p) => p.stage)).not.toContain("volumeplugin");
-    expect(planInstall(nodes).find((p) => p.stage === "volumeplugin")).toEqual({
-      stage: "volumeplugin",
+    expect(planInstall(noGateway).map((p) => p.stage)).not.toContain("VolumePlugin");
+    expect(planInstall(nodes).find((p) => p.stage === "VolumePlugin")).toEqual({
+      stage: "VolumePlugin",
       scope: "host",
       parallel: true,
       hosts: ["node1", "node2"],

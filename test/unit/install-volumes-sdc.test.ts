@@ -58,7 +58,7 @@ describe("SDCs that do not register", () => {
     const e = await p;
     if (!(e instanceof Error)) throw new Error("expected the volume stage to fail");
     expect(e.message).toMatch(
-      /^\[node1\] volume: timed out after 180 s: the SDCs to register with the MDM; not registered: /,
+      /^\[node1\] DockerVolume: timed out after 180 s: the SDCs to register with the MDM; not registered: /,
     );
     expect(e.message).toContain(
       "node2 (10.0.0.2): its SDC (GUID 40841b43-06bc-4521-b7a4-3f9f8f727ec2) registered as 192.168.56.112",

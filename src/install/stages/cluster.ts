@@ -1,8 +1,9 @@
-// Stage "cluster": create the MDM cluster on the master, set the admin password, add the
+// Stage "MdmCluster": create the MDM cluster on the master, set the admin password, add the
 // standby MDMs, switch to 3_node / 5_node, name the system. Each step queries first; a host
 // interrupted anywhere in the sequence resumes where it stopped. What to do is decided by one
 // pure function (planCluster) from what the MDM reports, so a re-run against an existing or
 // failed-over cluster does only what is missing.
+import type { StageName } from "../registry";
 import { ALL_QUERIES, prefetchQueries, scliQuery, type ScliQuery } from "../cluster-view";
 import { SECRET_VARS, ScliError, waitFor, type StageContext } from "../context";
 import {
@@ -19,7 +20,7 @@ import {
 } from "../scli";
 import { clusterMode, mdmNodes } from "../spec";
 
-export const STEP = "cluster";
+export const STEP: StageName = "MdmCluster";
 
 export class WrongPasswordError extends Error {}
 

@@ -1,14 +1,15 @@
-// Stage "docker": put /var/lib/docker on the host's ScaleIO volume and run Docker on it.
+// Stage "DockerVolume": put /var/lib/docker on the host's ScaleIO volume and run Docker on it.
 // The volume is found by its stable by-id name (never by guessing /dev/scinia), formatted only
 // when blkid finds no filesystem, and mounted by a systemd mount unit ordered after the SDC so
 // it comes back after a reboot. Docker gets RequiresMountsFor so it can never start on the bare
 // directory. Existing data in /var/lib/docker is never hidden or deleted: the stage refuses.
+import type { StageName } from "../registry";
 import { createHash } from "crypto";
 import { waitFor, type StageContext } from "../context";
 import { q } from "../shell";
 import { fixRepos } from "./repos";
 
-export const STEP = "docker";
+export const STEP: StageName = "DockerVolume";
 export const DOCKER_ROOT = "/var/lib/docker";
 export const MOUNT_UNIT = "var-lib-docker.mount";
 export const MOUNT_UNIT_PATH = `/etc/systemd/system/${MOUNT_UNIT}`;

@@ -1,13 +1,14 @@
-// Stage "gateway": the gateway was installed with its admin password; here its service is
+// Stage "Gateway": the gateway was installed with its admin password; here its service is
 // enabled (so it answers after a reboot), and it is told every manager MDM's address and to trust
 // the MDM certificate, through its own REST API. Queries first: when the service is enabled, its
 // MDM list holds every manager and an MDM-backed call works, nothing is changed.
+import type { StageName } from "../registry";
 import { waitFor, type StageContext } from "../context";
 import { fetchCertificate, GatewayClient, type ApiResponse } from "../gateway-api";
 import { q, sectioned, splitSections } from "../shell";
 import { managerIps } from "../spec";
 
-export const STEP = "gateway";
+export const STEP: StageName = "Gateway";
 export const gatewayLoginFact = (host: string) => `gateway-login:${host}`;
 export const GATEWAY_PORT = 443;
 /** The gateway's systemd unit (EMC-ScaleIO-gateway 1.32 to 3.x). */

@@ -1,8 +1,9 @@
-// Stage "packages": stage the host's ScaleIO RPMs in the root-only staging folder (sent only when
+// Stage "HostPackages": stage the host's ScaleIO RPMs in the root-only staging folder (sent only when
 // the staged copy's sha256 differs, see upload.ts) and install them with the install-time
 // variables the package scripts read (reference §3), each only after root checked the folders
 // and hashed the file. A package whose installed version equals the file's is skipped. Secret
 // variables travel on stdin.
+import type { StageName } from "../registry";
 import type { Machine, MdmRole } from "../../machine";
 import { SECRET_VARS, type StageContext } from "../context";
 import type { Component, RpmFile } from "../rpms";
@@ -11,7 +12,7 @@ import { componentsOf, managerIps } from "../spec";
 import { installStaged, localSha256, stagedPath } from "../upload";
 import { fixRepos } from "./repos";
 
-export const STEP = "packages";
+export const STEP: StageName = "HostPackages";
 /** Where the RPMs are staged on a host (root-only, see upload.ts). */
 export const REMOTE_RPM_DIR = stagedPath("rpms");
 

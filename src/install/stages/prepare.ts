@@ -1,5 +1,6 @@
-// Stage "prepare": make a host ready for the ScaleIO packages. Checks the OS matches the RPMs,
+// Stage "HostPrep": make a host ready for the ScaleIO packages. Checks the OS matches the RPMs,
 // points CentOS 7's repo files at the vault (the mirrors are gone), installs prerequisites.
+import type { StageName } from "../registry";
 import type { Machine, OsName } from "../../machine";
 import { distTagOf } from "../../machine";
 import type { StageContext } from "../context";
@@ -16,7 +17,7 @@ import {
 } from "./packages";
 import { missingDevicesFact, missingDevicesQuery } from "./storage";
 
-export const STEP = "prepare";
+export const STEP: StageName = "HostPrep";
 
 /** /etc/os-release -> our OS name (undefined when unsupported). */
 export function osFromRelease(text: string): { os?: OsName; pretty: string } {

@@ -1,6 +1,7 @@
-// Stage "storage": protection domain, storage pool (media type on 3.x), and one SDS per SDS
+// Stage "StorageLayout": protection domain, storage pool (media type on 3.x), and one SDS per SDS
 // node with its data devices. Devices are checked on their host BEFORE scli is called, so a
 // typo in a device path fails with the host's real device list instead of an MDM error.
+import type { StageName } from "../registry";
 import { scliQuery } from "../cluster-view";
 import type { StageContext } from "../context";
 import { objectName, parseQueryAll, parseSds, type SdsInfo, type SystemInfo } from "../scli";
@@ -8,7 +9,7 @@ import { q } from "../shell";
 import { mdmNodes } from "../spec";
 import { login, scliChange } from "./cluster";
 
-export const STEP = "storage";
+export const STEP: StageName = "StorageLayout";
 
 /** Prints "missing <path>" for each of `devices` that is not a block device. */
 export function missingDevicesQuery(devices: string[]): string {

@@ -1,12 +1,13 @@
-// Stage "verify": read-only checks that the whole thing works: the cluster's mode and state,
+// Stage "Verification": read-only checks that the whole thing works: the cluster's mode and state,
 // a gateway login over REST, and each Docker host's root dir on its ScaleIO device.
+import type { StageName } from "../registry";
 import type { StageContext } from "../context";
 import { mdmNodes } from "../spec";
 import { login, queryCluster } from "./cluster";
 import { checkDockerRoot, dockerRootFact, type DockerResult } from "./docker";
 import { gatewayClient, gatewayLoginFact, mdmLoginWorks } from "./gateway";
 
-export const STEP = "verify";
+export const STEP: StageName = "Verification";
 
 export interface Verification {
   clusterMode: string;

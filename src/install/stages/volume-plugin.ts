@@ -1,4 +1,4 @@
-// Stage "volumeplugin": the Docker volume plugin "scaleio" (driver/) on a Docker host. The
+// Stage "VolumePlugin": the Docker volume plugin "scaleio" (driver/) on a Docker host. The
 // binary built on this machine (plugin-build.ts) is staged like the RPMs (root-only staging
 // folder, see upload.ts) and installed at /usr/local/bin after root hashed the staged copy; the root-only config file names the gateway (the gateway node's
 // private address, 443), the MDM admin login the gateway's REST API takes, the system, domain
@@ -6,6 +6,7 @@
 // runs it. One query finds what is there (binary, config, CA file and unit hashes, the unit's
 // state, the socket); only what differs is written, and the service restarts only when its
 // binary, config or unit changed. The password travels on stdin, never in a command line.
+import type { StageName } from "../registry";
 import { createHash, X509Certificate } from "crypto";
 import * as path from "path";
 import { SECRET_VARS, waitFor, type StageContext } from "../context";
@@ -16,7 +17,7 @@ import { gatewayNode } from "../spec";
 import { installStaged, stagedPath } from "../upload";
 import { GATEWAY_PORT } from "./gateway";
 
-export const STEP = "volumeplugin";
+export const STEP: StageName = "VolumePlugin";
 export const PLUGIN_BIN = `/usr/local/bin/${PLUGIN_BINARY_NAME}`;
 export const PLUGIN_DIR = "/etc/scaleio-volume-plugin";
 export const PLUGIN_CONFIG = `${PLUGIN_DIR}/config.json`;

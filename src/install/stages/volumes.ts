@@ -1,7 +1,8 @@
-// Stage "volumes": one volume per Docker host, named after the node, mapped to that host's
+// Stage "DockerVolume", its volume part: one volume per Docker host, named after the node, mapped to that host's
 // SDC once the SDC has registered with the MDM. Returns where each volume shows up on its host.
 // The MDM is queried once for all hosts, volumes are created and mapped one at a time (the
 // cluster-wide scli steps), and the per-host checks and waits run on all hosts at once.
+import type { StageName } from "../registry";
 import { scliQuery } from "../cluster-view";
 import type { StageContext } from "../context";
 import { waitFor } from "../context";
@@ -21,7 +22,7 @@ import { forHosts } from "../parallel";
 import { mdmNodes } from "../spec";
 import { login, scliChange } from "./cluster";
 
-export const STEP = "volume";
+export const STEP: StageName = "DockerVolume";
 
 export function volumeName(node: string): string {
   return objectName(`docker_${node}`);
