@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 
-from . import common
+from . import common, data_moves
 from .common import fail, ok
 
 NAME = "mdm"
@@ -79,6 +79,8 @@ class Mdm:
         self.voted_epoch = 0
         self.mgmt_server = None
         self.mgmt_not_before = 0.0
+        self.master_since = None  # when this MDM last became master (SDS liveness grace)
+        self.last_move = None  # when data moves last advanced (data_moves.advance)
         if self.state and self.my_role() == "master":
             self.mgmt_not_before = time.time() + MGMT_OPEN_DELAY_S
             threading.Thread(target=self.rejoin_if_deposed, daemon=True).start()
@@ -344,10 +346,13 @@ class Mdm:
                         self.push_to(m)
                 for sds in self.state["sds"]:
                     self.poll_sds(sds)
+                self.track_sds_data()
             elif role == "slave" and time.time() - self.last_master_contact > ELECTION_AFTER_S:
                 self.elect()
             elif role != "master":
                 self.close_mgmt()
+            if role != "master":
+                self.master_since = self.last_move = None
 
     def poll_sds(self, sds):
         try:
@@ -544,7 +549,8 @@ class Mdm:
         self.commit()
         try:
             common.call(m["ips"][0], common.MDM_PORT,
-                        {"op": "leave", "system_id": self.state["system"]["id"]}, tls=True)
+                        {"op": "leave", "system_id": self.state["system"]["id"]}, timeout=2.0,
+                        tls=True)
         except common.RpcError:
             pass
         return ok(message="Successfully removed the standby MDM")
@@ -813,7 +819,8 @@ class Mdm:
                   % (",".join(paths), label(sds), ",".join(d["id"] for d in devices)))
 
     def pool_capacity_gb(self, pool_id, without_sds=None):
-        raw = sum(d["size"] for s in self.state["sds"] if s is not without_sds
+        raw = sum(d["size"] for s in self.state["sds"]
+                  if s is not without_sds and not data_moves.draining(s)
                   for d in s["devices"] if (d.get("pool") or s.get("pool")) == pool_id)
         # Two copies of every block and a 10% spare reserve, as the real default policy.
         return int(raw / 1024**3 * (1 - SPARE_FRACTION) / 2)
@@ -823,21 +830,82 @@ class Mdm:
                    if v["pool"] == pool_id and not v["thin"])
 
     def cmd_remove_sds(self, args):
+        """Start removing an SDS: refused when the others cannot hold its pools' data (or too
+        few would be left for two copies); else its data moves off at the configured rate
+        (data_moves) and the SDS is dropped when empty. A disconnected SDS can be removed too:
+        its data is rebuilt from the surviving copies instead."""
         sds = self.find("sds", args, "sds", by_ip=True)
         if not sds:
             return fail("Could not find the SDS")
-        for pool_id in {d.get("pool") or sds.get("pool") for d in sds["devices"]}:
-            if self.thick_used_gb(pool_id) > self.pool_capacity_gb(pool_id, without_sds=sds):
-                return fail("Not enough capacity in the Storage Pool to remove SDS %s"
-                            % label(sds))
-        self.state["sds"].remove(sds)
+        if sds.get("removing"):
+            return fail("SDS %s is already being removed" % label(sds))
+        refusal = data_moves.removal_refusal(self.state, sds)
+        if refusal:
+            return fail(refusal)
+        data_moves.start_drain(self.state, sds, "removing")
+        if not self.sds_up(sds):
+            sds["lost"] = True
+        self.finish_removals(data_moves.advance(self.state, 0, 0))
         self.commit()
-        try:
-            common.call(sds["ips"][0], sds.get("port", common.SDS_PORT),
-                        {"op": "release", "system_id": self.state["system"]["id"]}, timeout=2.0)
-        except common.RpcError:
-            pass
         return ok(message="SDS %s will be removed" % sds["name"])
+
+    def sds_up(self, sds):
+        """Heard from lately; right after becoming master, SDSs get PEER_TIMEOUT_S of grace."""
+        last = self.seen.get(sds["id"], self.master_since or time.time())
+        return time.time() - last < PEER_TIMEOUT_S
+
+    def track_sds_data(self):
+        """Master tick: mark lost SDSs (their data starts rebuilding), take back those that
+        returned, move data at the knob's rate, and drop removed SDSs that are empty."""
+        now = time.time()
+        if self.master_since is None:
+            self.master_since = now
+        changed = False
+        for sds in self.state["sds"]:
+            up = self.sds_up(sds)
+            if not up and not sds.get("lost"):
+                data_moves.start_drain(self.state, sds, "lost")
+                common.log(NAME, "SDS %s is disconnected; rebuilding its data" % label(sds))
+                changed = True
+            elif up and sds.get("lost"):
+                data_moves.reconnected(sds)
+                changed = True
+        seconds = now - (self.last_move or now)
+        self.last_move = now
+        moving = any(e["left_gb"] > 0 for s in self.state["sds"] if data_moves.draining(s)
+                     for e in (s.get("drain") or {}).values())
+        if moving and seconds > 0:
+            self.finish_removals(data_moves.advance(self.state, seconds,
+                                                    data_moves.rate_gb_per_s()))
+            changed = True
+        if changed:
+            self.commit()
+
+    def finish_removals(self, done):
+        """Drop removed SDSs whose data has moved off, and tell their daemons they are free."""
+        for sds in done:
+            self.state["sds"].remove(sds)
+            common.log(NAME, "SDS %s removed" % label(sds))
+            try:
+                common.call(sds["ips"][0], sds.get("port", common.SDS_PORT),
+                            {"op": "release", "system_id": self.state["system"]["id"]},
+                            timeout=1.0)
+            except common.RpcError:
+                pass
+
+    def cmd_remove_sdc(self, args):
+        """Remove an SDC from the MDM: refused while volumes are mapped to it. A connected SDC
+        that still runs registers again at its next sync, as a real one reconnects."""
+        sdc = self.find_sdc(args)
+        if not sdc:
+            return fail("Could not find the SDC")
+        mapped = [v["name"] or v["id"] for v in self.state["volumes"] if sdc["id"] in v["mapped"]]
+        if mapped:
+            return fail("SDC %s has %d mapped volume(s) (%s); unmap them first"
+                        % (sdc.get("name") or sdc["ip"], len(mapped), ", ".join(mapped)))
+        self.state["sdcs"].remove(sdc)
+        self.commit()
+        return ok(message="Successfully removed SDC %s" % (sdc.get("name") or sdc["ip"]))
 
     def cmd_add_volume(self, args):
         if args.get("storage_pool_id") and not (args.get("protection_domain_name")
@@ -946,9 +1014,14 @@ class Mdm:
         """Everything, with liveness; scli and the gateway format it themselves."""
         snapshot = {k: v for k, v in self.state.items() if k not in ("users", "sessions")}
         snapshot["up"] = {m["id"]: self.is_up(m["id"]) for m in self.members()}
-        snapshot["up"].update({o["id"]: self.is_up(o["id"])
-                               for o in self.state["sds"] + self.state["sdcs"]})
+        snapshot["up"].update({o["id"]: self.is_up(o["id"]) for o in self.state["sdcs"]})
+        snapshot["up"].update({o["id"]: self.sds_up(o) for o in self.state["sds"]})
         snapshot["capacity_gb"] = {p["id"]: self.pool_capacity_gb(p["id"])
+                                   for p in self.state["pools"]}
+        # Day 2: what each SDS holds and moves, and each pool's capacity (data_moves).
+        snapshot["sds_status"] = {s["id"]: data_moves.sds_status(self.state, s, self.sds_up(s))
+                                  for s in self.state["sds"]}
+        snapshot["pool_status"] = {p["id"]: data_moves.pool_status(self.state, p["id"])
                                    for p in self.state["pools"]}
         return ok(state=snapshot)
 

@@ -18,7 +18,7 @@ import select
 import sys
 import time
 
-from . import common
+from . import common, data_moves
 
 USAGE_EXIT = 2
 # How long the certificate prompt waits for an answer on an open, silent stdin.
@@ -100,6 +100,7 @@ SURFACE = {
         _opts(SDS, SP, PD, device_path=V, device_name=V, no_test=F, force_device_takeover=F),
         needs=["device_path"], one_of=[SDS, SP], at_most_one=[PD]),
     "remove_sds": _cmd(_opts(SDS), one_of=[SDS]),
+    "remove_sdc": _cmd(_opts(SDC, i_am_sure=F), one_of=[SDC]),
     "add_volume": _cmd(
         _opts(PD, SP, size_gb=V, volume_name=V, thin_provisioned=F, thick_provisioned=F),
         needs=["size_gb"], one_of=[SP],
@@ -116,6 +117,7 @@ SURFACE = {
     "query_all_sdc": _cmd(),
     "query_volume": _cmd(_opts(VOL), one_of=[VOL]),
     "query_sds": _cmd(_opts(SDS), one_of=[SDS]),
+    "query_storage_pool": _cmd(_opts(PD, SP), one_of=[SP], at_most_one=[PD]),
     # 1.3x dialect, mapped onto the 2.x commands (`--mdm` is the 1.3x component selector).
     "add_primary_mdm": _cmd({"primary_mdm_ip": V, "mdm_management_ip": V, "accept_license": F,
                              "mdm": F}, needs=["primary_mdm_ip"], dialect="1.3x"),
@@ -127,7 +129,7 @@ SURFACE = {
 # Options every MDM command takes.
 COMMON = {"mdm_ip": V, "mdm_port": V, "approve_certificate": F}
 QUERIES = {"query_cluster", "query_all", "query_all_volumes", "query_all_sds", "query_all_sdc",
-           "query_volume", "query_sds", "query_all_fault_sets"}
+           "query_volume", "query_sds", "query_all_fault_sets", "query_storage_pool"}
 
 
 class Failure(Exception):
@@ -529,7 +531,8 @@ def pool_free_gb(s, pool):
 
 
 def size_text(size_gb):
-    return gb(size_gb) if size_gb else "0 Bytes"
+    """`0 Bytes` for nothing (as real scli prints it), else `16.0 GB (16384 MB)`."""
+    return gb(size_gb) if round(size_gb * 1024) else "0 Bytes"
 
 
 def fmt_all(s):
@@ -574,7 +577,69 @@ def fmt_all(s):
             out.append("    Spare policy: 10% out of total")
             out.append("")
         out.append("")
+    out += sds_summary(s)
     return "\n".join(out).rstrip("\n")
+
+
+def sds_summary(s):
+    """`SDS Summary:` of --query_all (1.31 and 2.0.12000 samples): node counts by membership
+    and connection state, then the capacity lines; moving and rebuild lines show Day 2 moves."""
+    pools = list((s.get("pool_status") or {}).values())
+    if not pools:
+        return []
+    total = lambda key: sum(p[key] for p in pools)  # noqa: E731 - one-line sum
+    up = [d for d in s["sds"] if s["up"].get(d["id"])]
+    used = total("in_use_gb") * data_moves.COPIES
+    out = ["SDS Summary:", "    Total %d SDS Nodes" % len(s["sds"]),
+           "    %d SDS nodes have membership state 'Joined'" % len(s["sds"]),
+           "    %d SDS nodes have connection state 'Connected'" % len(up)]
+    if len(up) != len(s["sds"]):
+        out.append("    %d SDS nodes have connection state 'Disconnected'"
+                   % (len(s["sds"]) - len(up)))
+    degraded, moving = total("degraded_gb"), total("moving_gb")
+    lines = [("total", total("raw_gb")), ("unused", max(total("raw_gb") - used, 0)),
+             ("snapshots", 0), ("in-use", used), ("protected", used - degraded),
+             ("failed", 0), ("degraded-failed", 0), ("degraded-healthy", degraded),
+             ("unreachable-unused", 0), ("active rebalance", min(moving, 2)),
+             ("pending rebalance", max(moving - 2, 0)),
+             ("active forward-rebuild", min(degraded, 2)),
+             ("pending forward-rebuild", max(degraded - 2, 0)),
+             ("rebalance", moving), ("forward-rebuild", degraded),
+             ("active moving", min(moving + degraded, 2)),
+             ("pending moving", max(moving + degraded - 2, 0)),
+             ("total moving", moving + degraded),
+             ("spare", total("raw_gb") * data_moves.SPARE_FRACTION)]
+    out += ["    %s %s capacity" % (size_text(v), k) for k, v in lines]
+    return out + [""]
+
+
+def fmt_storage_pool(s, args):
+    """--query_storage_pool: the pool's --query_all header line, then its capacity (GB) as the
+    installer needs it before a change: usable, in-use, free, degraded, moving, SDS count."""
+    pds = [p for p in s["pds"] if args.get("protection_domain_id") in (None, p["id"])
+           and args.get("protection_domain_name") in (None, p["name"])]
+    pool = next((p for p in s["pools"] if any(p["pd"] == d["id"] for d in pds)
+                 and (args.get("storage_pool_id") == p["id"]
+                      or (args.get("storage_pool_name") is not None
+                          and args.get("storage_pool_name") == p["name"]))), None)
+    if pool is None:
+        raise mdm_failed("Could not find the Storage Pool")
+    st = (s.get("pool_status") or {}).get(pool["id"]) or data_moves.pool_status(s, pool["id"])
+    pd = next(p for p in s["pds"] if p["id"] == pool["pd"])
+    vols = [v for v in s["volumes"] if v["pool"] == pool["id"]]
+    return "\n".join([
+        "Storage Pool %s (Id: %s) has %d volumes and %s available for volume allocation"
+        % (na(pool["name"]), pool["id"], len(vols), size_text(pool_free_gb(s, pool))),
+        "    Protection Domain: %s, Name: %s" % (pd["id"], na(pd["name"])),
+        "    %d SDS nodes" % st["sds_count"],
+        "    %s total capacity" % size_text(st["raw_gb"]),
+        "    %s usable capacity" % size_text(st["usable_gb"]),
+        "    %s in-use capacity" % size_text(st["in_use_gb"]),
+        "    %s unused capacity" % size_text(st["free_gb"]),
+        "    %s degraded-healthy capacity" % size_text(st["degraded_gb"]),
+        "    %s rebalance capacity" % size_text(st["moving_gb"]),
+        "    %s forward-rebuild capacity" % size_text(st["degraded_gb"]),
+    ])
 
 
 def find_volume(s, args):
@@ -634,9 +699,35 @@ def fmt_sds(s, args):
         pool = pools.get(dev.get("pool") or sds.get("pool"))
         out.append("        Storage Pool: %s, Capacity: %s State: Normal"
                    % (na(pool["name"]) if pool else "N/A", gb(dev["size"] // 1024**3)))
-    out.append("Membership-state: Joined; Connection-state: %s; SDS-state: Normal"
-               % ("Connected" if s["up"][sds["id"]] else "Disconnected"))
+    status = (s.get("sds_status") or {}).get(sds["id"])
+    out.append("Membership-state: Joined; Connection-state: %s; SDS-state: %s"
+               % ("Connected" if s["up"][sds["id"]] else "Disconnected",
+                  status["state"] if status else "Normal"))
+    if status:
+        out += sds_capacity_lines(status)
     return "\n".join(out)
+
+
+def sds_capacity_lines(status):
+    """The capacity and job lines under `Membership-state:` (2.0.12000 --query_sds sample):
+    what the SDS holds, and the move jobs while its data leaves (removal: rebalance; lost:
+    forward rebuild, counted on the SDS like the real moving-out jobs)."""
+    held, left = status["held_gb"], status["left_gb"]
+    active, pending = data_moves.jobs(left)
+    out = ["    %s total capacity" % size_text(status["raw_gb"]),
+           "    %s unused capacity" % size_text(max(status["raw_gb"] - held, 0)),
+           "    0 Bytes snapshots capacity",
+           "    %s in-use capacity" % size_text(held),
+           "    0 Bytes unreachable-unused capacity"]
+    for when, count in (("active", active), ("pending", pending)):
+        for way in ("in", "out"):
+            for kind in ("forward-rebuild", "backward-rebuild", "rebalance"):
+                n = count if way == "out" and kind == {"rebuild": "forward-rebuild",
+                                                       "rebalance": "rebalance"}.get(
+                    status["kind"]) else 0
+                out.append("    %d %s moving-%s %s jobs" % (n, when, way, kind))
+    out.append("    0 Bytes decreased capacity")
+    return out
 
 
 # How --query_sds names --sds_ip_role values (thecodeteam/puppet-scaleio manifests/sds.pp greps
@@ -758,6 +849,7 @@ def run(argv):
             "query_volume": lambda: fmt_volume(s, args),
             "query_sds": lambda: fmt_sds(s, args),
             "query_all_fault_sets": lambda: fmt_fault_sets(s, args),
+            "query_storage_pool": lambda: fmt_storage_pool(s, args),
         }[cmd]()
     return reply.get("message", "")
 
