@@ -855,12 +855,20 @@ class Mdm:
         return time.time() - last < PEER_TIMEOUT_S
 
     def track_sds_data(self):
-        """Master tick: mark lost SDSs (their data starts rebuilding), take back those that
-        returned, move data at the knob's rate, and drop removed SDSs that are empty."""
+        """Master tick: move data at the knob's rate (dropping removed SDSs that are empty),
+        then mark lost SDSs (their data starts rebuilding) and take back those that returned."""
         now = time.time()
         if self.master_since is None:
             self.master_since = now
+        seconds = now - (self.last_move or now)
+        self.last_move = now
         changed = False
+        moving = any(e["left_gb"] > 0 for s in self.state["sds"] if data_moves.draining(s)
+                     for e in (s.get("drain") or {}).values())
+        if moving and seconds > 0:
+            self.finish_removals(data_moves.advance(self.state, seconds,
+                                                    data_moves.rate_gb_per_s()))
+            changed = True
         for sds in self.state["sds"]:
             up = self.sds_up(sds)
             if not up and not sds.get("lost"):
@@ -870,14 +878,6 @@ class Mdm:
             elif up and sds.get("lost"):
                 data_moves.reconnected(sds)
                 changed = True
-        seconds = now - (self.last_move or now)
-        self.last_move = now
-        moving = any(e["left_gb"] > 0 for s in self.state["sds"] if data_moves.draining(s)
-                     for e in (s.get("drain") or {}).values())
-        if moving and seconds > 0:
-            self.finish_removals(data_moves.advance(self.state, seconds,
-                                                    data_moves.rate_gb_per_s()))
-            changed = True
         if changed:
             self.commit()
 

@@ -614,8 +614,9 @@ def sds_summary(s):
 
 
 def fmt_storage_pool(s, args):
-    """--query_storage_pool: the pool's --query_all header line, then its capacity (GB) as the
-    installer needs it before a change: usable, in-use, free, degraded, moving, SDS count."""
+    """--query_storage_pool: the pool's --query_all header line (`... available for volume
+    allocation`), its protection domain, SDS count, then capacity lines worded as the
+    --query_all `SDS Summary:` ones (in-use counts both copies, unused = total - in-use)."""
     pds = [p for p in s["pds"] if args.get("protection_domain_id") in (None, p["id"])
            and args.get("protection_domain_name") in (None, p["name"])]
     pool = next((p for p in s["pools"] if any(p["pd"] == d["id"] for d in pds)
@@ -627,18 +628,19 @@ def fmt_storage_pool(s, args):
     st = (s.get("pool_status") or {}).get(pool["id"]) or data_moves.pool_status(s, pool["id"])
     pd = next(p for p in s["pds"] if p["id"] == pool["pd"])
     vols = [v for v in s["volumes"] if v["pool"] == pool["id"]]
+    used = st["in_use_gb"] * data_moves.COPIES
     return "\n".join([
         "Storage Pool %s (Id: %s) has %d volumes and %s available for volume allocation"
         % (na(pool["name"]), pool["id"], len(vols), size_text(pool_free_gb(s, pool))),
         "    Protection Domain: %s, Name: %s" % (pd["id"], na(pd["name"])),
         "    %d SDS nodes" % st["sds_count"],
         "    %s total capacity" % size_text(st["raw_gb"]),
-        "    %s usable capacity" % size_text(st["usable_gb"]),
-        "    %s in-use capacity" % size_text(st["in_use_gb"]),
-        "    %s unused capacity" % size_text(st["free_gb"]),
+        "    %s unused capacity" % size_text(max(st["raw_gb"] - used, 0)),
+        "    %s in-use capacity" % size_text(used),
         "    %s degraded-healthy capacity" % size_text(st["degraded_gb"]),
         "    %s rebalance capacity" % size_text(st["moving_gb"]),
         "    %s forward-rebuild capacity" % size_text(st["degraded_gb"]),
+        "    Spare policy: %d%% out of total" % int(data_moves.SPARE_FRACTION * 100),
     ])
 
 
