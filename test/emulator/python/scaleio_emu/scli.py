@@ -721,12 +721,11 @@ def sds_capacity_lines(status):
            "    0 Bytes snapshots capacity",
            "    %s in-use capacity" % size_text(held),
            "    0 Bytes unreachable-unused capacity"]
+    moving = {"rebuild": "forward-rebuild", "rebalance": "rebalance"}.get(status["kind"])
     for when, count in (("active", active), ("pending", pending)):
         for way in ("in", "out"):
             for kind in ("forward-rebuild", "backward-rebuild", "rebalance"):
-                n = count if way == "out" and kind == {"rebuild": "forward-rebuild",
-                                                       "rebalance": "rebalance"}.get(
-                    status["kind"]) else 0
+                n = count if (way, kind) == ("out", moving) else 0
                 out.append("    %d %s moving-%s %s jobs" % (n, when, way, kind))
     out.append("    0 Bytes decreased capacity")
     return out
