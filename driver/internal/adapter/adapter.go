@@ -35,11 +35,20 @@ type Core interface {
 	List(ctx context.Context) ([]core.Listed, error)
 	Path(name string) (string, error)
 	RequestTakeover(name string) error
+	Resize(ctx context.Context, name string, sizeGB int) (core.Resized, error)
 }
 
 // TakeoverPath is the plugin's own endpoint (not part of Docker's protocol) behind
 // `scaleio-volume-plugin -takeover NAME`: POST {"Name": "..."} -> {"Err": ""}.
 const TakeoverPath = "/ScaleIO.RequestTakeover"
+
+// ResizePath is the plugin's own endpoint behind `scaleio-volume-plugin -resize NAME SIZE_GB`:
+// POST {"Name": "...", "SizeGB": n} -> {"Err": "", "FromGB": n, "ToGB": n, "FsType": "xfs"}.
+const ResizePath = "/ScaleIO.Resize"
+
+// ResizeTimeout bounds a resize: no Docker call waits on it, but the setVolumeSize, the rescans
+// until the kernel sees the new size and the file system's growth must end.
+const ResizeTimeout = 5 * time.Minute
 
 // Mux is where extra endpoints are registered (go-plugins-helpers' sdk.Handler).
 type Mux interface {
@@ -58,6 +67,32 @@ func (a *Adapter) RegisterTakeover(m Mux) {
 		err = a.done("RequestTakeover", start, err, "volume", req.Name)
 		w.Header().Set("Content-Type", "application/vnd.docker.plugins.v1+json")
 		resp := map[string]string{"Err": ""}
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			resp["Err"] = err.Error()
+		}
+		_ = json.NewEncoder(w).Encode(resp)
+	})
+}
+
+// RegisterResize adds ResizePath to the plugin's socket (root-only, like Docker's calls).
+func (a *Adapter) RegisterResize(m Mux) {
+	m.HandleFunc(ResizePath, func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Name   string
+			SizeGB int
+		}
+		start := time.Now()
+		var res core.Resized
+		err := json.NewDecoder(r.Body).Decode(&req)
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), ResizeTimeout)
+			res, err = a.core.Resize(ctx, req.Name, req.SizeGB)
+			cancel()
+		}
+		err = a.done("Resize", start, err, "volume", req.Name, "sizeGB", req.SizeGB)
+		w.Header().Set("Content-Type", "application/vnd.docker.plugins.v1+json")
+		resp := map[string]any{"Err": "", "FromGB": res.FromGB, "ToGB": res.ToGB, "FsType": res.FsType}
 		if err != nil {
 			w.WriteHeader(http.StatusInternalServerError)
 			resp["Err"] = err.Error()

@@ -60,6 +60,9 @@ func (c *countingCore) Path(name string) (string, error) { return "", c.hit(nil,
 func (c *countingCore) RequestTakeover(name string) error {
 	return c.hit(nil, "RequestTakeover")
 }
+func (c *countingCore) Resize(ctx context.Context, name string, sizeGB int) (core.Resized, error) {
+	return core.Resized{FromGB: 16, ToGB: sizeGB, FsType: "xfs"}, c.hit(ctx, "Resize")
+}
 
 func serve(t *testing.T, c *countingCore) *http.Client {
 	t.Helper()
@@ -67,6 +70,7 @@ func serve(t *testing.T, c *countingCore) *http.Client {
 	a := New(c, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	h := volume.NewHandler(a)
 	a.RegisterTakeover(h)
+	a.RegisterResize(h)
 	go h.Serve(l)
 	t.Cleanup(func() { l.Close() })
 	return &http.Client{Transport: &http.Transport{Dial: l.Dial}}
@@ -116,6 +120,9 @@ func TestProtocolOverHTTP(t *testing.T) {
 		{"path", "/VolumeDriver.Path", map[string]any{"Name": "data1"}, "Path", func(map[string]any) bool { return true }},
 		{"remove", "/VolumeDriver.Remove", map[string]any{"Name": "data1"}, "Remove", func(map[string]any) bool { return true }},
 		{"takeover request (the plugin's own endpoint)", TakeoverPath, map[string]any{"Name": "data1"}, "RequestTakeover", func(map[string]any) bool { return true }},
+		{"resize request (the plugin's own endpoint) gives the sizes", ResizePath, map[string]any{"Name": "data1", "SizeGB": 24}, "Resize", func(r map[string]any) bool {
+			return r["FromGB"] == float64(16) && r["ToGB"] == float64(24) && r["FsType"] == "xfs"
+		}},
 		{"capabilities: global scope", "/VolumeDriver.Capabilities", map[string]any{}, "", func(r map[string]any) bool {
 			cp, _ := r["Capabilities"].(map[string]any)
 			return cp["Scope"] == "global"
@@ -146,6 +153,7 @@ func TestErrorsReachDockerAsOneLine(t *testing.T) {
 	client := serve(t, c)
 	for _, tc := range []struct{ name, path string }{
 		{"takeover", TakeoverPath},
+		{"resize", ResizePath},
 		{"create", "/VolumeDriver.Create"},
 		{"mount", "/VolumeDriver.Mount"},
 		{"remove", "/VolumeDriver.Remove"},

@@ -27,7 +27,11 @@ type Gateway interface {
 	SystemID(ctx context.Context) (string, error)
 	FindVolume(ctx context.Context, name string) (gateway.Volume, error)
 	ListVolumes(ctx context.Context) ([]gateway.Volume, error)
-	CreateVolume(ctx context.Context, name string, sizeGB int, thin bool) (string, error)
+	CreateVolume(ctx context.Context, name string, sizeGB int, thin bool, poolID string) (string, error)
+	ListPools(ctx context.Context) ([]decide.PoolRef, error)
+	PoolAvailableKB(ctx context.Context, poolID string) (int64, error)
+	Snapshot(ctx context.Context, srcID, name string) (string, error)
+	SetSize(ctx context.Context, volID string, sizeGB int) error
 	Map(ctx context.Context, volID, sdcID string) error
 	Unmap(ctx context.Context, volID, sdcID string) error
 	SetLimits(ctx context.Context, volID, sdcID string, iops, bandwidthKBps int) error
@@ -45,6 +49,10 @@ type Host interface {
 	Mount(dev, target, fsType string) error
 	Unmount(target string) error
 	Mounts() ([]host.MountEntry, error)
+	WaitDeviceBytes(ctx context.Context, dev string, want int64) error
+	GrowFS(ctx context.Context, dev, dir, fsType string) error
+	Freeze(ctx context.Context, dir string) error
+	Thaw(ctx context.Context, dir string) error
 }
 
 // MetaFile is the name of the volume's own metadata file, in the root of its file system,
@@ -73,6 +81,10 @@ type Config struct {
 	AllowTakeover bool
 	// DeviceWait bounds the wait for a mapped volume's device.
 	DeviceWait time.Duration
+	// ProtectionDomain and Pool are the storage pool of volumes created without -o pool /
+	// -o protectionDomain (the config's protectionDomain and storagePool).
+	ProtectionDomain string
+	Pool             string
 }
 
 // Driver is the volume driver's core. Use New.
@@ -260,8 +272,15 @@ func (d *Driver) Create(ctx context.Context, name string, opts map[string]string
 	case !errors.Is(err, gateway.ErrNotFound):
 		return gwErr(name, "queryIdByKey", err)
 	}
+	if o.SnapshotOf != "" {
+		return d.createSnapshot(ctx, name, v, o)
+	}
 	size := decide.RoundUpGB(o.SizeGB)
-	id, err := d.gw.CreateVolume(ctx, v.ScaleIOName, size, o.Thin)
+	pool, err := d.placeNew(ctx, name, &o, size)
+	if err != nil {
+		return err
+	}
+	id, err := d.gw.CreateVolume(ctx, v.ScaleIOName, size, o.Thin, pool.ID)
 	if err != nil {
 		// Another host may have created it a moment ago: that is success.
 		if again, ferr := d.gw.FindVolume(ctx, v.ScaleIOName); ferr == nil {
@@ -269,7 +288,13 @@ func (d *Driver) Create(ctx context.Context, name string, opts map[string]string
 		}
 		return gwErr(name, "create Volume "+v.ScaleIOName, err)
 	}
-	d.log.Info("created volume", "volume", name, "scaleioName", v.ScaleIOName, "volumeId", id, "askedGB", o.SizeGB, "sizeGB", size)
+	d.log.Info("created volume", "volume", name, "scaleioName", v.ScaleIOName, "volumeId", id, "askedGB", o.SizeGB, "sizeGB", size, "pool", pool.Name, "protectionDomain", pool.ProtectionDomain)
+	return d.prepareNew(ctx, name, v, id, o)
+}
+
+// prepareNew maps, formats (when empty), mounts and releases a volume just created (or a
+// snapshot just taken) for name; a failure removes it again, so a failed create leaves nothing.
+func (d *Driver) prepareNew(ctx context.Context, name string, v *state.Volume, id string, o decide.Options) error {
 	v.VolumeID = id
 	if _, err := d.attach(ctx, name, v, &o); err != nil {
 		rmErr := d.gw.RemoveVolume(context.WithoutCancel(ctx), id)
@@ -399,6 +424,13 @@ func (d *Driver) mountLocal(ctx context.Context, name string, v *state.Volume, s
 	case v.Options != nil:
 		opts = *v.Options
 	}
+	return d.formatMount(ctx, name, dev, dir, already, opts, createOpts)
+}
+
+// formatMount formats dev when it has no file system, mounts it on dir (unless already) and
+// returns the volume's metadata: written after a mkfs, or taken over from the source's after a
+// snapshot (the copy carries its source's metadata, now named for the new volume).
+func (d *Driver) formatMount(ctx context.Context, name, dev, dir string, already bool, opts decide.Options, createOpts *decide.Options) (Meta, error) {
 	fs, err := d.host.FsType(ctx, dev)
 	if err != nil {
 		return Meta{}, fmt.Errorf("volume %s: %w", name, err)
@@ -417,10 +449,14 @@ func (d *Driver) mountLocal(ctx context.Context, name string, v *state.Volume, s
 		}
 	}
 	meta, err := readMeta(dir)
-	if formatted || errors.Is(err, os.ErrNotExist) {
+	switch {
+	case formatted || errors.Is(err, os.ErrNotExist):
 		meta = Meta{DockerName: name, Options: opts}
 		meta.Options.FsType = fs
 		err = writeMeta(dir, meta)
+	case err == nil && createOpts != nil && createOpts.SnapshotOf != "" && meta.DockerName != name:
+		meta = snapshotMeta(meta, name, *createOpts)
+		err = writeMetaFile(dir, meta)
 	}
 	if err != nil {
 		_ = d.host.Unmount(dir)
@@ -454,6 +490,11 @@ func writeMeta(dir string, m Meta) error {
 	if err := os.Chown(data, m.Options.UID, m.Options.GID); err != nil {
 		return err
 	}
+	return writeMetaFile(dir, m)
+}
+
+// writeMetaFile replaces MetaFile in dir (temporary file, then rename).
+func writeMetaFile(dir string, m Meta) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
@@ -656,7 +697,7 @@ func (d *Driver) Remove(ctx context.Context, name string) error {
 	if err := d.gw.RemoveVolume(ctx, vol.ID); err != nil {
 		return gwErr(name, "removeVolume", err)
 	}
-	d.log.Info("removed volume", "volume", name, "scaleioName", sio, "volumeId", vol.ID)
+	d.log.Info("removed volume (removeMode ONLY_ME: its snapshots, if any, stay as volumes of their own)", "volume", name, "scaleioName", sio, "volumeId", vol.ID)
 	d.forget(name)
 	return nil
 }
@@ -708,6 +749,12 @@ func (d *Driver) Get(ctx context.Context, name string) (Info, error) {
 	if len(hosts) > 0 {
 		status["mappedTo"] = strings.Join(hosts, ", ")
 		status["qosOnMapping"] = strings.Join(qos, "; ")
+	}
+	if err := d.describePlacement(ctx, vol, status); err != nil {
+		return Info{}, gwErr(name, "StoragePool instances", err)
+	}
+	if err := d.describeLineage(ctx, vol, status); err != nil {
+		return Info{}, gwErr(name, "Volume instances", err)
 	}
 	info := Info{}
 	if v := d.lookup(name); v != nil {
@@ -788,10 +835,18 @@ func (d *Driver) Path(name string) (string, error) {
 	return d.DataPath(v.ScaleIOName), nil
 }
 
-// Check logs in to the gateway and finds this host's SDC, changing nothing.
+// Check logs in to the gateway, finds the default storage pool (protectionDomain, storagePool
+// of the config) and this host's SDC, changing nothing.
 func (d *Driver) Check(ctx context.Context) (sdcID, systemID string, err error) {
 	if systemID, err = d.sysID(ctx); err != nil {
 		return "", "", err
+	}
+	pools, err := d.gw.ListPools(ctx)
+	if err != nil {
+		return "", "", fmt.Errorf("list storage pools: %w", err)
+	}
+	if _, err := decide.PickPool(pools, d.cfg.ProtectionDomain, d.cfg.Pool); err != nil {
+		return "", "", fmt.Errorf("%w (check \"protectionDomain\" and \"storagePool\" in the plugin config)", err)
 	}
 	sdcID, _, err = d.mySdc(ctx)
 	return sdcID, systemID, err

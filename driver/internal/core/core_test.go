@@ -25,6 +25,15 @@ func newCluster(t *testing.T) *cluster {
 	)
 	base := t.TempDir()
 	disks := &sync.Map{}
+	// A snapshot starts with its source's file system and files (called under the gateway's lock).
+	gw.onSnapshot = func(src, dst string) {
+		if fs, ok := disks.Load(src); ok {
+			disks.Store(dst, fs)
+		}
+		if err := os.CopyFS(filepath.Join(base, "content-"+dst), os.DirFS(filepath.Join(base, "content-"+src))); err != nil {
+			t.Errorf("copy the snapshot's content: %v", err)
+		}
+	}
 	return &cluster{gw: gw, a: newMachine(t, base, gw, disks, "guid-a", "sdcA"), b: newMachine(t, base, gw, disks, "guid-b", "sdcB")}
 }
 

@@ -20,13 +20,25 @@ type fakeGateway struct {
 	mu    sync.Mutex
 	vols  map[string]*gateway.Volume // by id
 	sdcs  []gateway.Sdc
+	pools []decide.PoolRef
+	// availKB is each pool's capacityAvailableForVolumeAllocationInKb, by pool id; thick
+	// volumes take their size from it, as ScaleIO's figure does.
+	availKB map[string]int64
 	calls map[string]int
 	next  int
 	fail  map[string]error // method -> error to return
+	// onSnapshot, when set, runs inside Snapshot (under the lock) with the source and new ids.
+	onSnapshot func(srcID, newID string)
 }
 
 func newFakeGateway(sdcs ...gateway.Sdc) *fakeGateway {
-	return &fakeGateway{vols: map[string]*gateway.Volume{}, sdcs: sdcs, calls: map[string]int{}, fail: map[string]error{}}
+	pools := []decide.PoolRef{
+		{ID: "p1", Name: "sp1", ProtectionDomainID: "pd1id", ProtectionDomain: "pd1", MediaType: "HDD"},
+		{ID: "p2", Name: "fast", ProtectionDomainID: "pd1id", ProtectionDomain: "pd1", MediaType: "SSD"},
+		{ID: "p3", Name: "sp1", ProtectionDomainID: "pd2id", ProtectionDomain: "pd2", MediaType: "HDD"},
+	}
+	avail := map[string]int64{"p1": 512 * decide.KBPerGB, "p2": 64 * decide.KBPerGB, "p3": 512 * decide.KBPerGB}
+	return &fakeGateway{vols: map[string]*gateway.Volume{}, sdcs: sdcs, pools: pools, availKB: avail, calls: map[string]int{}, fail: map[string]error{}}
 }
 
 func (g *fakeGateway) enter(m string) error {
@@ -67,7 +79,7 @@ func (g *fakeGateway) ListVolumes(context.Context) ([]gateway.Volume, error) {
 	return out, nil
 }
 
-func (g *fakeGateway) CreateVolume(_ context.Context, name string, sizeGB int, thin bool) (string, error) {
+func (g *fakeGateway) CreateVolume(_ context.Context, name string, sizeGB int, thin bool, poolID string) (string, error) {
 	defer g.mu.Unlock()
 	if err := g.enter("CreateVolume"); err != nil {
 		return "", err
@@ -75,10 +87,65 @@ func (g *fakeGateway) CreateVolume(_ context.Context, name string, sizeGB int, t
 	if len(name) > 31 {
 		return "", fmt.Errorf("%w: name too long", gateway.ErrNameTooLong)
 	}
+	if _, ok := g.availKB[poolID]; !ok {
+		return "", fmt.Errorf("no storage pool %s", poolID)
+	}
 	g.next++
 	id := fmt.Sprintf("vol%d", g.next)
-	g.vols[id] = &gateway.Volume{ID: id, Name: name, SizeGB: sizeGB, Thin: thin}
+	g.vols[id] = &gateway.Volume{ID: id, Name: name, SizeGB: sizeGB, Thin: thin, PoolID: poolID}
+	if !thin {
+		g.availKB[poolID] -= int64(sizeGB) * decide.KBPerGB
+	}
 	return id, nil
+}
+
+func (g *fakeGateway) ListPools(context.Context) ([]decide.PoolRef, error) {
+	defer g.mu.Unlock()
+	if err := g.enter("ListPools"); err != nil {
+		return nil, err
+	}
+	return append([]decide.PoolRef(nil), g.pools...), nil
+}
+
+func (g *fakeGateway) PoolAvailableKB(_ context.Context, poolID string) (int64, error) {
+	defer g.mu.Unlock()
+	if err := g.enter("PoolAvailableKB"); err != nil {
+		return 0, err
+	}
+	return g.availKB[poolID], nil
+}
+
+// Snapshot copies the source's record as a new volume whose ancestor it is (the data, kept per
+// volume id by the fake hosts, is copied by copySnapshotData).
+func (g *fakeGateway) Snapshot(_ context.Context, srcID, name string) (string, error) {
+	defer g.mu.Unlock()
+	if err := g.enter("Snapshot"); err != nil {
+		return "", err
+	}
+	src := g.vols[srcID]
+	if src == nil {
+		return "", fmt.Errorf("%w: no volume %s", gateway.ErrNotFound, srcID)
+	}
+	g.next++
+	id := fmt.Sprintf("vol%d", g.next)
+	g.vols[id] = &gateway.Volume{ID: id, Name: name, SizeGB: src.SizeGB, Thin: src.Thin, PoolID: src.PoolID, AncestorID: srcID}
+	if g.onSnapshot != nil {
+		g.onSnapshot(srcID, id)
+	}
+	return id, nil
+}
+
+func (g *fakeGateway) SetSize(_ context.Context, volID string, sizeGB int) error {
+	defer g.mu.Unlock()
+	if err := g.enter("SetSize"); err != nil {
+		return err
+	}
+	v := g.vols[volID]
+	if sizeGB < v.SizeGB {
+		return fmt.Errorf("cannot shrink")
+	}
+	v.SizeGB = sizeGB
+	return nil
 }
 
 func (g *fakeGateway) Map(_ context.Context, volID, sdcID string) error {
@@ -184,6 +251,57 @@ type fakeHost struct {
 	mkfs   int
 	// rescans counts drv_cfg --rescan calls
 	rescans int
+	// frozen is the mount directories frozen now; freezes counts Freeze calls; frozenAtSnapshot
+	// records whether the source was frozen when the fake gateway took a snapshot.
+	frozen  map[string]bool
+	freezes int
+	// grown records each file system growth as "dir fsType".
+	grown []string
+}
+
+func (h *fakeHost) WaitDeviceBytes(ctx context.Context, dev string, want int64) error {
+	vol := h.gw.volByID(h.volOf(dev))
+	if int64(vol.SizeGB)*decide.KBPerGB*1024 >= want {
+		return nil
+	}
+	return fmt.Errorf("device %s smaller than %d bytes", dev, want)
+}
+
+func (h *fakeHost) GrowFS(_ context.Context, dev, dir, fs string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.grown = append(h.grown, dir+" "+fs)
+	return nil
+}
+
+func (h *fakeHost) Freeze(_ context.Context, dir string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.frozen == nil {
+		h.frozen = map[string]bool{}
+	}
+	if h.frozen[dir] {
+		return fmt.Errorf("fsfreeze: %s: already frozen", dir)
+	}
+	h.frozen[dir] = true
+	h.freezes++
+	return nil
+}
+
+func (h *fakeHost) Thaw(_ context.Context, dir string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.frozen[dir] {
+		return fmt.Errorf("fsfreeze: %s: not frozen", dir)
+	}
+	delete(h.frozen, dir)
+	return nil
+}
+
+func (h *fakeHost) isFrozen(dir string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.frozen[dir]
 }
 
 func (h *fakeHost) SdcGUID(context.Context) (string, error) { return h.guid, nil }
@@ -260,6 +378,15 @@ func (h *fakeHost) Mounts() ([]host.MountEntry, error) {
 	return out, nil
 }
 
+func (g *fakeGateway) volByID(id string) gateway.Volume {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if v := g.vols[id]; v != nil {
+		return *v
+	}
+	return gateway.Volume{}
+}
+
 func (g *fakeGateway) mappedToID(volID string) []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -298,7 +425,7 @@ func restart(t interface{ Fatal(...any) }, h *fakeHost, gw *fakeGateway) *Driver
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(gw, h, namer, Config{Root: filepath.Join(h.dir, "mounts"), StatePath: filepath.Join(h.dir, "state.json"), DeviceWait: 200e6}, quietLog())
+	d, err := New(gw, h, namer, Config{Root: filepath.Join(h.dir, "mounts"), StatePath: filepath.Join(h.dir, "state.json"), DeviceWait: 200e6, ProtectionDomain: "pd1", Pool: "sp1"}, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,7 +130,7 @@ func TestParseOptions(t *testing.T) {
 		{name: "iops 1 refused", opts: map[string]string{"iops": "1"}, errHas: []string{"iops"}},
 		{name: "bandwidth not a multiple of 1024", opts: map[string]string{"bandwidthKBps": "1000"}, errHas: []string{"option bandwidthKBps=\"1000\"", "multiple of 1024"}},
 		{name: "unknown fsType", opts: map[string]string{"fsType": "btrfs"}, errHas: []string{"option fsType=\"btrfs\"", "xfs or ext4"}},
-		{name: "unknown option", opts: map[string]string{"colour": "blue"}, errHas: []string{"unknown option \"colour\"", "bandwidthKBps, fsType, gid, iops, mode, size, takeover, thin, uid"}},
+		{name: "unknown option", opts: map[string]string{"colour": "blue"}, errHas: []string{"unknown option \"colour\"", "bandwidthKBps, fsType, gid, iops, mode, pool, protectionDomain, size, snapshotOf, takeover, thin, uid"}},
 		{name: "size zero", opts: map[string]string{"size": "0"}, errHas: []string{"option size=\"0\""}},
 		{name: "size not a number", opts: map[string]string{"size": "10G"}, errHas: []string{"option size=\"10G\""}},
 		{name: "bad mode", opts: map[string]string{"mode": "0999"}, errHas: []string{"option mode"}},

@@ -75,6 +75,13 @@ type Options struct {
 	// Takeover asks this host to take the volume over from another host that still has it
 	// mapped, even when that host's SDC is still connected to the MDM.
 	Takeover bool `json:"takeover"`
+	// Pool is the storage pool's name; "" means the config's storagePool.
+	Pool string `json:"pool,omitempty"`
+	// ProtectionDomain is the protection domain's name; "" means the config's protectionDomain.
+	ProtectionDomain string `json:"protectionDomain,omitempty"`
+	// SnapshotOf is the Docker volume this one is made from, as a ScaleIO snapshot; "" for a new
+	// empty volume.
+	SnapshotOf string `json:"snapshotOf,omitempty"`
 }
 
 // DefaultOptions are the settings of a volume created without options.
@@ -84,15 +91,18 @@ func DefaultOptions() Options {
 
 // optionHelp lists every option with its allowed values and an example, for error messages.
 var optionHelp = map[string]string{
-	"size":          fmt.Sprintf("a whole number of GB from 1 to %d (1 PB, ScaleIO's largest volume), rounded up to a multiple of %d, e.g. size=16", MaxSizeGB, GranularityGB),
-	"fsType":        "xfs or ext4, e.g. fsType=xfs",
-	"thin":          "true or false, e.g. thin=false",
-	"iops":          fmt.Sprintf("0 (unlimited) or a whole number >= %d and <= %d, e.g. iops=500", MinIOPSLimit, MaxIOPSLimit),
-	"bandwidthKBps": fmt.Sprintf("0 (unlimited) or a multiple of %d from %d to %d KB/s, e.g. bandwidthKBps=10240 (10 MB/s)", BandwidthStepKBps, BandwidthStepKBps, MaxBandwidthKBps),
-	"mode":          fmt.Sprintf("an octal mode from 0 to %04o, e.g. mode=0755", MaxMode),
-	"uid":           fmt.Sprintf("a numeric user id from 0 to %d, e.g. uid=1000", uint64(MaxOwnerID)),
-	"gid":           fmt.Sprintf("a numeric group id from 0 to %d, e.g. gid=1000", uint64(MaxOwnerID)),
-	"takeover":      "true or false, e.g. takeover=true",
+	"size":             fmt.Sprintf("a whole number of GB from 1 to %d (1 PB, ScaleIO's largest volume), rounded up to a multiple of %d, e.g. size=16", MaxSizeGB, GranularityGB),
+	"fsType":           "xfs or ext4, e.g. fsType=xfs",
+	"thin":             "true or false, e.g. thin=false",
+	"iops":             fmt.Sprintf("0 (unlimited) or a whole number >= %d and <= %d, e.g. iops=500", MinIOPSLimit, MaxIOPSLimit),
+	"bandwidthKBps":    fmt.Sprintf("0 (unlimited) or a multiple of %d from %d to %d KB/s, e.g. bandwidthKBps=10240 (10 MB/s)", BandwidthStepKBps, BandwidthStepKBps, MaxBandwidthKBps),
+	"mode":             fmt.Sprintf("an octal mode from 0 to %04o, e.g. mode=0755", MaxMode),
+	"uid":              fmt.Sprintf("a numeric user id from 0 to %d, e.g. uid=1000", uint64(MaxOwnerID)),
+	"gid":              fmt.Sprintf("a numeric group id from 0 to %d, e.g. gid=1000", uint64(MaxOwnerID)),
+	"takeover":         "true or false, e.g. takeover=true",
+	"pool":             fmt.Sprintf("a storage pool name of 1 to %d characters, no spaces, e.g. pool=fast", MaxScaleIONameLen),
+	"protectionDomain": fmt.Sprintf("a protection domain name of 1 to %d characters, no spaces, e.g. protectionDomain=pd1", MaxScaleIONameLen),
+	"snapshotOf":       "the name of an existing Docker volume of this driver, e.g. snapshotOf=data1",
 }
 
 // OptionNames returns the known option names, sorted.
@@ -130,6 +140,9 @@ func ParseOptions(opts map[string]string) (Options, error) {
 		if !set(&o, value) {
 			errs = append(errs, optionErr(key, value))
 		}
+	}
+	if o.SnapshotOf != "" {
+		errs = append(errs, snapshotConflicts(opts)...)
 	}
 	return o, joinOneLine(errs)
 }
@@ -189,6 +202,18 @@ var setters = map[string]func(*Options, string) bool{
 		n, ok := OwnerID(v)
 		o.GID = n
 		return ok
+	},
+	"pool": func(o *Options, v string) bool {
+		o.Pool = v
+		return ValidScaleIOObjectName(v)
+	},
+	"protectionDomain": func(o *Options, v string) bool {
+		o.ProtectionDomain = v
+		return ValidScaleIOObjectName(v)
+	},
+	"snapshotOf": func(o *Options, v string) bool {
+		o.SnapshotOf = v
+		return ValidDockerName(v) == nil
 	},
 }
 

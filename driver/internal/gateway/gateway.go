@@ -49,8 +49,12 @@ type Volume struct {
 	// SizeGB is the real size (sizeInKb / 1024^2).
 	SizeGB int
 	// Thin is volumeType == ThinProvisioned.
-	Thin     bool
-	Mappings []Mapping
+	Thin bool
+	// PoolID is storagePoolId.
+	PoolID string
+	// AncestorID is ancestorVolumeId: the volume this one is a snapshot of ("" for a volume).
+	AncestorID string
+	Mappings   []Mapping
 }
 
 // Mapping is one entry of a volume's mappedSdcInfo.
@@ -73,16 +77,15 @@ type Sdc struct {
 	Connected bool
 }
 
-// Config says where the gateway is and which system, protection domain and pool to use.
+// Config says where the gateway is and which system to use (the storage pool is chosen per
+// volume by core).
 type Config struct {
 	// URL is the gateway's base URL, e.g. https://10.0.0.1:443.
 	URL      string
 	User     string
 	Password string
 	// System is the ScaleIO system id or name.
-	System           string
-	ProtectionDomain string
-	StoragePool      string
+	System string
 	// Insecure skips TLS certificate checks (lab gateways with a self-signed certificate).
 	// For a private CA set SSL_CERT_FILE before the first call instead (main does this).
 	Insecure bool
@@ -98,8 +101,9 @@ type Client struct {
 	mu       sync.Mutex
 	c        *goscaleio.Client
 	system   *goscaleio.System
-	pool     *goscaleio.StoragePool
 	systemID string
+	// pools are the storage pools as last listed (with their links), by id.
+	pools map[string]*types.StoragePool
 }
 
 // New returns a Client; nothing is contacted yet.
@@ -129,25 +133,59 @@ func classify(err error) error {
 		case CodeNameTooLong:
 			return fmt.Errorf("%w: %s (code %d)", ErrNameTooLong, msg, ge.ErrorCode)
 		}
+		switch {
+		case ge.HTTPStatusCode == 401:
+			return fmt.Errorf("%w: %s", errUnauthorized, msg)
+		case strings.Contains(msg, ErrCertificateMismatch.Error()):
+			// the pinned forwarder's answer (HTTP 502) carries the steps to accept a new certificate
+			return fmt.Errorf("%w%s", ErrCertificateMismatch, strings.SplitN(msg, ErrCertificateMismatch.Error(), 2)[1])
+		case ge.HTTPStatusCode == 502 && unreachable(msg):
+			return fmt.Errorf("%w: %s", ErrUnreachable, msg)
+		}
 		return fmt.Errorf("%s (HTTP %d, code %d)", msg, ge.HTTPStatusCode, ge.ErrorCode)
 	}
 	s := err.Error()
-	if errors.Is(err, context.DeadlineExceeded) || strings.Contains(s, "Client.Timeout") ||
-		strings.Contains(s, "connection refused") || strings.Contains(s, "no route to host") ||
-		strings.Contains(s, "i/o timeout") {
+	if errors.Is(err, context.DeadlineExceeded) || unreachable(s) {
 		return fmt.Errorf("%w: %s", ErrUnreachable, oneLine(s))
 	}
+	if strings.Contains(s, "Error Authenticating") && strings.Contains(s, "401") {
+		return fmt.Errorf("%w: %s", errUnauthorized, oneLine(s))
+	}
 	return errors.New(oneLine(s))
+}
+
+// unreachable reports the words of a connection that failed or timed out (Go's net errors).
+func unreachable(s string) bool {
+	for _, w := range []string{"Client.Timeout", "connection refused", "no route to host", "i/o timeout", "connection reset", "TLS handshake timeout", "context deadline exceeded"} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// call runs fn with the client logged in and ctx as its context; it logs in on first use.
+// call runs fn with the client logged in and ctx as its context; it logs in on first use. A
+// session the gateway no longer accepts (HTTP 401: token expired or revoked) is renewed once per
+// call and fn runs again. goscaleio v1.20.0 re-authenticates on 401 itself in getJSONWithRetry
+// and getStringWithRetry (api.go), but the string path drops the retried call's error (it
+// returns "", nil), and a 401 whose body is not JSON is never seen as one; this covers both.
 func (g *Client) call(ctx context.Context, fn func(c *goscaleio.Client) error) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	err := g.attempt(ctx, fn)
+	if IsUnauthorized(err) {
+		g.c = nil
+		err = g.attempt(ctx, fn)
+	}
+	return err
+}
+
+// attempt runs fn once (logging in when there is no session), bounded by ctx.
+func (g *Client) attempt(ctx context.Context, fn func(c *goscaleio.Client) error) error {
 	done := make(chan error, 1)
 	go func() {
 		if g.c == nil {
@@ -173,7 +211,23 @@ func (g *Client) call(ctx context.Context, fn func(c *goscaleio.Client) error) e
 	}
 }
 
-// login authenticates and resolves the system, protection domain and storage pool once.
+// IsUnauthorized reports a gateway answer of HTTP 401 (a session token the gateway no longer
+// accepts), also as goscaleio words it after a failed re-authentication.
+func IsUnauthorized(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ge *types.Error
+	if errors.As(err, &ge) && ge.HTTPStatusCode == 401 {
+		return true
+	}
+	return errors.Is(err, errUnauthorized)
+}
+
+// errUnauthorized marks a 401 seen through classify.
+var errUnauthorized = errors.New("gateway session not accepted (HTTP 401)")
+
+// login authenticates and resolves the system once.
 func (g *Client) login(ctx context.Context) error {
 	timeoutS := int64(g.cfg.CallTimeout / time.Second)
 	c, err := goscaleio.NewClientWithArgs(g.cfg.URL, "", timeoutS, g.cfg.Insecure, !g.cfg.Insecure)
@@ -189,16 +243,7 @@ func (g *Client) login(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("find ScaleIO system %q on %s: %w (check \"system\" in the plugin config)", g.cfg.System, g.cfg.URL, classify(err))
 	}
-	pdT, err := sys.FindProtectionDomain("", g.cfg.ProtectionDomain, "")
-	if err != nil {
-		return fmt.Errorf("find protection domain %q: %w (check \"protectionDomain\" in the plugin config)", g.cfg.ProtectionDomain, classify(err))
-	}
-	pd := goscaleio.NewProtectionDomainEx(c, pdT)
-	spT, err := pd.FindStoragePool("", g.cfg.StoragePool, "")
-	if err != nil {
-		return fmt.Errorf("find storage pool %q in %q: %w (check \"storagePool\" in the plugin config)", g.cfg.StoragePool, g.cfg.ProtectionDomain, classify(err))
-	}
-	g.c, g.system, g.pool, g.systemID = c, sys, goscaleio.NewStoragePoolEx(c, spT), sys.System.ID
+	g.c, g.system, g.systemID = c, sys, sys.System.ID
 	return nil
 }
 
@@ -209,7 +254,7 @@ func (g *Client) SystemID(ctx context.Context) (string, error) {
 }
 
 func toVolume(v *types.Volume) Volume {
-	out := Volume{ID: v.ID, Name: v.Name, SizeGB: v.SizeInKb / (1024 * 1024), Thin: v.VolumeType == "ThinProvisioned"}
+	out := Volume{ID: v.ID, Name: v.Name, SizeGB: v.SizeInKb / decide.KBPerGB, Thin: v.VolumeType == "ThinProvisioned", PoolID: v.StoragePoolID, AncestorID: v.AncestorVolumeID}
 	for _, m := range v.MappedSdcInfo {
 		if m == nil {
 			continue
@@ -227,6 +272,10 @@ func (g *Client) FindVolume(ctx context.Context, name string) (Volume, error) {
 		id, err := c.FindVolumeID(name)
 		if err != nil {
 			return err
+		}
+		if id == "" {
+			// goscaleio's renewal path can return no id and no error; never read "all volumes".
+			return fmt.Errorf("queryIdByKey %s: the gateway answered no volume id (retry)", name)
 		}
 		vols, err := c.GetVolume("", id, "", "", false)
 		if err != nil {
@@ -258,19 +307,23 @@ func (g *Client) ListVolumes(ctx context.Context) ([]Volume, error) {
 }
 
 // CreateVolume creates a volume of sizeGB (already a multiple of 8, at most decide.MaxSizeGB)
-// in the configured pool and returns its id. A size out of range is refused before the call, so
-// the size in KB sent to the gateway never wraps.
-func (g *Client) CreateVolume(ctx context.Context, name string, sizeGB int, thin bool) (string, error) {
+// in the storage pool poolID and returns its id. A size out of range is refused before the call,
+// so the size in KB sent to the gateway never wraps.
+func (g *Client) CreateVolume(ctx context.Context, name string, sizeGB int, thin bool, poolID string) (string, error) {
 	if sizeGB < 1 || sizeGB > decide.MaxSizeGB {
 		return "", fmt.Errorf("volume size %d GB is out of range: ScaleIO volumes are 1 to %d GB", sizeGB, decide.MaxSizeGB)
 	}
 	var id string
-	err := g.call(ctx, func(*goscaleio.Client) error {
+	err := g.call(ctx, func(c *goscaleio.Client) error {
 		vt := "ThickProvisioned"
 		if thin {
 			vt = "ThinProvisioned"
 		}
-		resp, err := g.pool.CreateVolume(&types.VolumeParam{Name: name, VolumeSizeInKb: strconv.FormatInt(int64(sizeGB)*1024*1024, 10), VolumeType: vt})
+		sp, err := g.storagePool(c, poolID)
+		if err != nil {
+			return err
+		}
+		resp, err := sp.CreateVolume(&types.VolumeParam{Name: name, VolumeSizeInKb: strconv.FormatInt(int64(sizeGB)*decide.KBPerGB, 10), VolumeType: vt})
 		if err != nil {
 			return err
 		}
@@ -318,7 +371,10 @@ func (g *Client) SetLimits(ctx context.Context, volID, sdcID string, iops, bandw
 	})
 }
 
-// RemoveVolume removes a volume (removeMode ONLY_ME). Not found (79) is success.
+// RemoveVolume removes a volume with removeMode ONLY_ME: the volume alone; its snapshots stay,
+// volumes of their own in the VTree (the other modes, INCLUDING_DESCENDANTS, DESCENDANTS_ONLY and
+// WHOLE_VTREE, would remove other Docker volumes with it; Dell's csi-powerflex DeleteVolume uses
+// ONLY_ME too). Not found (79) is success.
 func (g *Client) RemoveVolume(ctx context.Context, volID string) error {
 	err := g.call(ctx, func(c *goscaleio.Client) error {
 		return g.volume(c, volID).RemoveVolume("ONLY_ME")

@@ -30,7 +30,10 @@ func fakeREST(t *testing.T, replies map[string]func(w http.ResponseWriter, r *ht
 		j(w, 200, []map[string]any{{"id": "pd1", "name": "pd1", "links": []map[string]string{{"rel": "/api/ProtectionDomain/relationship/StoragePool", "href": "/api/instances/ProtectionDomain::pd1/relationships/StoragePool"}}}})
 	})
 	mux.HandleFunc("/api/instances/ProtectionDomain::pd1/relationships/StoragePool", func(w http.ResponseWriter, r *http.Request) {
-		j(w, 200, []map[string]any{{"id": "sp1", "name": "sp1", "protectionDomainId": "pd1"}})
+		j(w, 200, []map[string]any{{"id": "sp1", "name": "sp1", "protectionDomainId": "pd1", "mediaType": "HDD"}})
+	})
+	mux.HandleFunc("/api/instances/StoragePool::sp1", func(w http.ResponseWriter, r *http.Request) {
+		j(w, 200, map[string]any{"id": "sp1", "name": "sp1", "protectionDomainId": "pd1", "mediaType": "HDD", "links": []map[string]string{{"rel": "/api/StoragePool/relationship/Statistics", "href": "/api/instances/StoragePool::sp1/relationships/Statistics"}}})
 	})
 	for path, fn := range replies {
 		mux.HandleFunc(path, fn)
@@ -67,14 +70,14 @@ func TestErrorCodesBecomeSentinels(t *testing.T) {
 			func(g *Client) error { return g.RemoveVolume(context.Background(), "v1") }, nil},
 		{"226 on create is name too long", "/api/types/Volume/instances", 226, "The given name exceeds the allowed length of 31 characters",
 			func(g *Client) error {
-				_, err := g.CreateVolume(context.Background(), strings.Repeat("x", 32), 8, true)
+				_, err := g.CreateVolume(context.Background(), strings.Repeat("x", 32), 8, true, "sp1")
 				return err
 			}, ErrNameTooLong},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := fakeREST(t, map[string]func(http.ResponseWriter, *http.Request){tc.path: apiError(tc.code, tc.msg)})
-			g := New(Config{URL: srv.URL, User: "admin", Password: "pw", System: "sys1", ProtectionDomain: "pd1", StoragePool: "sp1", Insecure: true, CallTimeout: 5 * time.Second})
+			g := New(Config{URL: srv.URL, User: "admin", Password: "pw", System: "sys1", Insecure: true, CallTimeout: 5 * time.Second})
 			err := tc.call(g)
 			if tc.want == nil {
 				if err != nil {
@@ -97,7 +100,7 @@ func TestUnreachableGatewayFailsInTime(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer srv.Close()
-	g := New(Config{URL: srv.URL, User: "admin", Password: "pw", System: "sys1", ProtectionDomain: "pd1", StoragePool: "sp1", Insecure: true, CallTimeout: 1 * time.Second})
+	g := New(Config{URL: srv.URL, User: "admin", Password: "pw", System: "sys1", Insecure: true, CallTimeout: 1 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -140,8 +143,8 @@ func TestCreateVolumeSendsSizeInKbWithoutWrapping(t *testing.T) {
 					_ = json.NewEncoder(w).Encode(map[string]string{"id": "v1"})
 				},
 			})
-			g := New(Config{URL: srv.URL, User: "admin", Password: "pw", System: "sys1", ProtectionDomain: "pd1", StoragePool: "sp1", Insecure: true, CallTimeout: 5 * time.Second})
-			_, err := g.CreateVolume(context.Background(), "dv-x", tc.sizeGB, true)
+			g := New(Config{URL: srv.URL, User: "admin", Password: "pw", System: "sys1", Insecure: true, CallTimeout: 5 * time.Second})
+			_, err := g.CreateVolume(context.Background(), "dv-x", tc.sizeGB, true, "sp1")
 			if tc.wantKb == "" {
 				if err == nil || !strings.Contains(err.Error(), "out of range") || calls != 0 {
 					t.Fatalf("want a refusal before any call, got err=%v after %d call(s)", err, calls)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -31,8 +32,9 @@ type PinnedForwarder struct {
 var ErrCertificateMismatch = errors.New("the gateway's certificate is not the pinned one")
 
 // pinnedTLS verifies the peer by its leaf certificate's sha256 alone (pinning replaces the
-// name and chain checks, which is why InsecureSkipVerify is set).
-func pinnedTLS(pin []byte) *tls.Config {
+// name and chain checks, which is why InsecureSkipVerify is set). A changed certificate is
+// refused with the steps to accept it (acceptSteps).
+func pinnedTLS(pin []byte, host, configPath string) *tls.Config {
 	return &tls.Config{
 		InsecureSkipVerify: true, // #nosec G402: VerifyConnection checks the pinned certificate
 		MinVersion:         tls.VersionTLS12,
@@ -42,16 +44,33 @@ func pinnedTLS(pin []byte) *tls.Config {
 			}
 			got := sha256.Sum256(cs.PeerCertificates[0].Raw)
 			if !bytes.Equal(got[:], pin) {
-				return fmt.Errorf("%w: got sha256 %x", ErrCertificateMismatch, got)
+				return fmt.Errorf("%w: %s", ErrCertificateMismatch, acceptSteps(host, configPath, got[:], pin))
 			}
 			return nil
 		},
 	}
 }
 
+// acceptSteps says which certificate the gateway presented and how to accept it when it was
+// replaced on purpose (the installer re-pins; or by hand), or to find out what answers instead.
+func acceptSteps(host, configPath string, got, pinned []byte) string {
+	if configPath == "" {
+		configPath = "the plugin config"
+	}
+	return fmt.Sprintf("%s presented a certificate with sha256 %x, the plugin pins %x. If the gateway's certificate was replaced on purpose, run `pulumi up` again (the installer fetches the gateway's certificate and pins it on every Docker host), or on this host set \"gatewayCertSha256\": \"%x\" in %s and run `systemctl restart scaleio-volume-plugin`; if not, find out what answers at %s before trusting it", host, got, pinned, got, configPath, host)
+}
+
 // StartPinnedForwarder listens on 127.0.0.1 (a free port) and forwards to gateway (an https
 // URL), verifying the gateway's certificate against pinHex (64 hex digits). Close stops it.
 func StartPinnedForwarder(gateway, pinHex string) (*PinnedForwarder, error) {
+	return StartPinnedForwarderFor(gateway, pinHex, "")
+}
+
+// StartPinnedForwarderFor is StartPinnedForwarder naming configPath (where gatewayCertSha256
+// is set) in the steps of a certificate mismatch. The forwarder's own failures (gateway down,
+// certificate refused) reach goscaleio as the gateway's JSON error shape {message,
+// httpStatusCode, errorCode} with HTTP 502, so they arrive whole in the plugin's error.
+func StartPinnedForwarderFor(gateway, pinHex, configPath string) (*PinnedForwarder, error) {
 	target, err := url.Parse(gateway)
 	if err != nil || target.Scheme != "https" || target.Host == "" {
 		return nil, fmt.Errorf("gateway %q: a pinned certificate needs an https URL", gateway)
@@ -65,10 +84,11 @@ func StartPinnedForwarder(gateway, pinHex string) (*PinnedForwarder, error) {
 		return nil, fmt.Errorf("pinned gateway forwarder: %v", err)
 	}
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = &http.Transport{TLSClientConfig: pinnedTLS(pin), TLSHandshakeTimeout: 15 * time.Second}
-	// The reason (e.g. a certificate mismatch) reaches the plugin's error, not a bare 502.
+	proxy.Transport = &http.Transport{TLSClientConfig: pinnedTLS(pin, target.Host, configPath), TLSHandshakeTimeout: 15 * time.Second, DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}
 	proxy.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
-		http.Error(w, "gateway "+target.Host+": "+err.Error(), http.StatusBadGateway)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadGateway)
+		_ = json.NewEncoder(w).Encode(map[string]any{"message": "gateway " + target.Host + ": " + err.Error(), "httpStatusCode": http.StatusBadGateway, "errorCode": 0})
 	}
 	f := &PinnedForwarder{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: proxy, ReadHeaderTimeout: 30 * time.Second}}
 	go func() { _ = f.srv.Serve(ln) }()
