@@ -24,9 +24,9 @@ type fakeGateway struct {
 	// availKB is each pool's capacityAvailableForVolumeAllocationInKb, by pool id; thick
 	// volumes take their size from it, as ScaleIO's figure does.
 	availKB map[string]int64
-	calls map[string]int
-	next  int
-	fail  map[string]error // method -> error to return
+	calls   map[string]int
+	next    int
+	fail    map[string]error // method -> error to return
 	// onSnapshot, when set, runs inside Snapshot (under the lock) with the source and new ids.
 	onSnapshot func(srcID, newID string)
 }

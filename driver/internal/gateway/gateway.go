@@ -120,6 +120,11 @@ func classify(err error) error {
 	if err == nil {
 		return nil
 	}
+	for _, known := range []error{errUnauthorized, ErrNotFound, ErrUnreachable, ErrCertificateMismatch} {
+		if errors.Is(err, known) {
+			return err
+		}
+	}
 	var ge *types.Error
 	if errors.As(err, &ge) {
 		msg := strings.TrimSpace(ge.Message)
@@ -274,8 +279,9 @@ func (g *Client) FindVolume(ctx context.Context, name string) (Volume, error) {
 			return err
 		}
 		if id == "" {
-			// goscaleio's renewal path can return no id and no error; never read "all volumes".
-			return fmt.Errorf("queryIdByKey %s: the gateway answered no volume id (retry)", name)
+			// goscaleio's renewal path (getStringWithRetry) returns no id and no error when the
+			// call after its re-login fails: never read "all volumes"; log in afresh and ask again.
+			return fmt.Errorf("%w: queryIdByKey %s answered no volume id after goscaleio renewed the session", errUnauthorized, name)
 		}
 		vols, err := c.GetVolume("", id, "", "", false)
 		if err != nil {

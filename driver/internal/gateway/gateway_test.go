@@ -20,7 +20,7 @@ func fakeREST(t *testing.T, replies map[string]func(w http.ResponseWriter, r *ht
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(v)
 	}
-	mux := http.NewServeMux()
+	mux := &overlayMux{ServeMux: http.NewServeMux(), replaced: replies}
 	mux.HandleFunc("/api/login", func(w http.ResponseWriter, r *http.Request) { j(w, 200, "token123") })
 	mux.HandleFunc("/api/version", func(w http.ResponseWriter, r *http.Request) { j(w, 200, "3.6") })
 	mux.HandleFunc("/api/types/System/instances", func(w http.ResponseWriter, r *http.Request) {
@@ -36,11 +36,23 @@ func fakeREST(t *testing.T, replies map[string]func(w http.ResponseWriter, r *ht
 		j(w, 200, map[string]any{"id": "sp1", "name": "sp1", "protectionDomainId": "pd1", "mediaType": "HDD", "links": []map[string]string{{"rel": "/api/StoragePool/relationship/Statistics", "href": "/api/instances/StoragePool::sp1/relationships/Statistics"}}})
 	})
 	for path, fn := range replies {
-		mux.HandleFunc(path, fn)
+		mux.ServeMux.HandleFunc(path, fn)
 	}
 	srv := httptest.NewTLSServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// overlayMux registers a default path only when the test gives no reply of its own for it.
+type overlayMux struct {
+	*http.ServeMux
+	replaced map[string]func(w http.ResponseWriter, r *http.Request)
+}
+
+func (m *overlayMux) HandleFunc(path string, fn func(w http.ResponseWriter, r *http.Request)) {
+	if _, ok := m.replaced[path]; !ok {
+		m.ServeMux.HandleFunc(path, fn)
+	}
 }
 
 func apiError(code int, msg string) func(w http.ResponseWriter, r *http.Request) {
