@@ -5,6 +5,8 @@
 // kept when its source is removed), online growth while a container writes, a token expired by
 // the gateway mid-use, the gateway stopped and started, the plugin config without `insecure`, and
 // a changed gateway certificate refused. Records the bench figures (bench/results.json).
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Lab } from "./hosts";
 import {
@@ -84,6 +86,15 @@ describe("per-volume storage attributes of the scaleio volume driver on lab host
   });
 
   afterAll(async () => {
+    // DAATTRS_DEBUG=<dir> keeps each host's plugin log and node1's gateway log there.
+    const dir = process.env.DAATTRS_DEBUG;
+    for (const h of dir && lab ? lab.hosts : []) {
+      const units = h.name === "node1" ? [UNIT, GATEWAY_UNIT] : [UNIT];
+      for (const u of units) {
+        const j = await exec(h.name, `journalctl -u ${u} --no-pager`).catch(() => null);
+        if (j) fs.writeFileSync(path.join(dir!, `${u}-${h.name}.log`), j.stdout);
+      }
+    }
     await stopInstallLab(lab, tmp);
   });
 
