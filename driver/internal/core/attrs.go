@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"arrowhead/driver/internal/decide"
 	"arrowhead/driver/internal/gateway"
@@ -161,4 +162,27 @@ func (d *Driver) dockerNameOf(sio string) string {
 		return n
 	}
 	return sio
+}
+
+// snapshotPoll is how often snapshotFsType asks blkid again.
+var snapshotPoll = 500 * time.Millisecond
+
+// snapshotFsType reads a new snapshot's file system type, asking again until DeviceWait ends:
+// a snapshot is never formatted (that would wipe the copy it is). An SDC may show the device
+// before its data (the emulator's copies the source's within 2 s); a real ScaleIO snapshot
+// has its source's blocks at once, so the first answer is the one.
+func (d *Driver) snapshotFsType(ctx context.Context, name, dev string) (string, error) {
+	wctx, cancel := context.WithTimeout(ctx, d.cfg.DeviceWait)
+	defer cancel()
+	for {
+		fs, err := d.host.FsType(wctx, dev)
+		if err != nil || fs != "" {
+			return fs, err
+		}
+		select {
+		case <-wctx.Done():
+			return "", fmt.Errorf("the snapshot's device %s shows no file system after %v (its source has none?): a snapshot is never formatted", dev, d.cfg.DeviceWait)
+		case <-time.After(snapshotPoll):
+		}
+	}
 }

@@ -230,3 +230,23 @@ func TestResizeRefusesGrowthBeyondThePool(t *testing.T) {
 		t.Fatalf("SetSize called %d times", n)
 	}
 }
+
+func TestASnapshotIsNeverFormatted(t *testing.T) {
+	c := newCluster(t)
+	if err := c.a.d.Create(ctx, "src", nil); err != nil {
+		t.Fatal(err)
+	}
+	// The snapshot's device shows no file system (an SDC that has not copied the data yet).
+	c.gw.onSnapshot = func(string, string) {}
+	mkfsBefore := c.a.h.mkfs
+	err := c.a.d.Create(ctx, "snap1", map[string]string{"snapshotOf": "src"})
+	if err == nil || !strings.Contains(err.Error(), "a snapshot is never formatted") || !strings.Contains(err.Error(), "so it was removed again") {
+		t.Fatalf("snapshot without a file system: %v", err)
+	}
+	if c.a.h.mkfs != mkfsBefore {
+		t.Fatal("the snapshot was formatted")
+	}
+	if _, err := c.a.d.Get(ctx, "snap1"); err == nil {
+		t.Fatal("the failed snapshot's volume is still there")
+	}
+}

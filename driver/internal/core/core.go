@@ -432,6 +432,9 @@ func (d *Driver) mountLocal(ctx context.Context, name string, v *state.Volume, s
 // snapshot (the copy carries its source's metadata, now named for the new volume).
 func (d *Driver) formatMount(ctx context.Context, name, dev, dir string, already bool, opts decide.Options, createOpts *decide.Options) (Meta, error) {
 	fs, err := d.host.FsType(ctx, dev)
+	if err == nil && fs == "" && createOpts != nil && createOpts.SnapshotOf != "" {
+		fs, err = d.snapshotFsType(ctx, name, dev)
+	}
 	if err != nil {
 		return Meta{}, fmt.Errorf("volume %s: %w", name, err)
 	}
