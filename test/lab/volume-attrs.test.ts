@@ -266,8 +266,12 @@ describe("per-volume storage attributes of the scaleio volume driver on lab host
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/gateway unreachable/);
       expect(took).toBeLessThan(120); // Docker's own bound for Create: the plugin answers first
-      const i = await exec("node2", "docker volume inspect hdd1");
-      expect(i.code).not.toBe(0);
+      const m = await exec(
+        "node2",
+        `docker run --rm --volume-driver scaleio -v hdd1:/data ${IMAGE} true`,
+      );
+      expect(m.code).not.toBe(0);
+      expect(m.stderr).toMatch(/gateway unreachable/);
     } finally {
       await sh("node1", `systemctl start ${GATEWAY_UNIT}`);
     }
@@ -285,7 +289,8 @@ describe("per-volume storage attributes of the scaleio volume driver on lab host
         `openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=impostor -keyout ${CERT_DIR}/gateway.key -out ${CERT_DIR}/gateway.crt 2>/dev/null && systemctl restart ${GATEWAY_UNIT}`,
       );
       await waitOn(lab, "node2", `curl -sk -o /dev/null https://${gatewayIp}/api/version`, 60);
-      const r = await exec("node2", "docker volume inspect hdd1");
+      // (docker volume inspect prints Docker's own "No such volume" when the driver's Get fails)
+      const r = await exec("node2", "docker volume create -d scaleio cert1");
       expect(r.code).not.toBe(0);
       const text = r.stderr + r.stdout;
       expect(text).toMatch(

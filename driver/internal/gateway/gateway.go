@@ -296,16 +296,21 @@ func (g *Client) FindVolume(ctx context.Context, name string) (Volume, error) {
 	return out, err
 }
 
-// ListVolumes returns every volume of the system (one call).
+// ListVolumes returns every volume of the system, snapshots included. goscaleio's GetVolume
+// lists either the volumes that are not snapshots (getSnapshots false, no ancestor) or only the
+// snapshots (true), filtering GET /api/types/Volume/instances on ancestorVolumeId: both are asked.
 func (g *Client) ListVolumes(ctx context.Context) ([]Volume, error) {
 	var out []Volume
 	err := g.call(ctx, func(c *goscaleio.Client) error {
-		vols, err := c.GetVolume("", "", "", "", false)
-		if err != nil {
-			return err
-		}
-		for _, v := range vols {
-			out = append(out, toVolume(v))
+		out = nil
+		for _, snapshots := range []bool{false, true} {
+			vols, err := c.GetVolume("", "", "", "", snapshots)
+			if err != nil {
+				return err
+			}
+			for _, v := range vols {
+				out = append(out, toVolume(v))
+			}
 		}
 		return nil
 	})

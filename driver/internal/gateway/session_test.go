@@ -172,3 +172,23 @@ func TestPinnedForwarderAnswersTheGatewaysErrorShape(t *testing.T) {
 		t.Fatalf("gateway down through the forwarder: %v, want ErrUnreachable", err)
 	}
 }
+
+func TestListVolumesIncludesSnapshots(t *testing.T) {
+	srv := fakeREST(t, map[string]func(http.ResponseWriter, *http.Request){
+		"/api/types/Volume/instances": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode([]map[string]any{
+				{"id": "v1", "name": "dv-src", "sizeInKb": 8 << 20, "storagePoolId": "sp1"},
+				{"id": "v2", "name": "dv-snap", "sizeInKb": 8 << 20, "storagePoolId": "sp1", "ancestorVolumeId": "v1"},
+			})
+		},
+	})
+	g := New(Config{URL: srv.URL, User: "admin", Password: "pw", System: "sys1", Insecure: true, CallTimeout: 5 * time.Second})
+	vols, err := g.ListVolumes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vols) != 2 || vols[0].ID != "v1" || vols[1].AncestorID != "v1" || vols[1].Name != "dv-snap" {
+		t.Fatalf("listed %+v, want the volume and its snapshot (with its ancestor)", vols)
+	}
+}

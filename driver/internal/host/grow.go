@@ -4,31 +4,28 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
+	"syscall"
 	"time"
+	"unsafe"
 )
 
-// SysBlock is where the kernel shows block devices' sizes (<SysBlock>/<name>/size, in 512-byte
-// sectors whatever the device's block size: Documentation/ABI/stable/sysfs-block).
-var SysBlock = "/sys/class/block"
+// blkGetSize64 is the BLKGETSIZE64 ioctl (linux/fs.h: _IOR(0x12, 114, size_t)): a block
+// device's size in bytes.
+const blkGetSize64 = 0x80081272
 
-// DeviceBytes returns the size the kernel sees for dev (e.g. /dev/scinia), in bytes.
+// DeviceBytes returns the size the kernel sees for the block device dev (e.g. /dev/scinia), in
+// bytes, by the BLKGETSIZE64 ioctl (works whatever the device's name in /sys).
 func (h *Host) DeviceBytes(dev string) (int64, error) {
-	real, err := filepath.EvalSymlinks(dev)
+	f, err := os.Open(dev)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("size of %s: %w", dev, err)
 	}
-	b, err := os.ReadFile(filepath.Join(SysBlock, filepath.Base(real), "size"))
-	if err != nil {
-		return 0, fmt.Errorf("size of %s: %w", real, err)
+	defer f.Close()
+	var size uint64
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), blkGetSize64, uintptr(unsafe.Pointer(&size))); errno != 0 {
+		return 0, fmt.Errorf("size of %s: ioctl BLKGETSIZE64: %w", dev, errno)
 	}
-	sectors, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("size of %s: %w", real, err)
-	}
-	return sectors * 512, nil
+	return int64(size), nil
 }
 
 // WaitDeviceBytes rescans (drv_cfg --rescan) until the kernel sees dev with at least want bytes,
