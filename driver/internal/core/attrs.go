@@ -120,21 +120,29 @@ func (d *Driver) describePlacement(ctx context.Context, vol gateway.Volume, stat
 	return nil
 }
 
-// describeLineage adds where a snapshot comes from (ancestorVolumeId) and the volume's own
-// snapshots, by Docker name where the driver knows it, to an inspect status.
-func (d *Driver) describeLineage(ctx context.Context, vol gateway.Volume, status map[string]any) error {
+// describeLineage adds where a snapshot comes from and the volume's own snapshots, by Docker
+// name where the driver knows it, to an inspect status. The source is ancestorVolumeId; once the
+// source is removed ScaleIO moves its snapshots up to its own ancestor (none for a volume), so
+// the snapshot's metadata, as this host last read it (recorded), tells what it came from.
+func (d *Driver) describeLineage(ctx context.Context, vol gateway.Volume, recorded string, status map[string]any) error {
 	vols, err := d.gw.ListVolumes(ctx)
 	if err != nil {
 		return err
 	}
 	var snaps []string
 	status["snapshotOf"] = "none (a volume of its own)"
-	if vol.AncestorID != "" {
+	switch {
+	case vol.AncestorID != "":
 		status["snapshotOf"] = fmt.Sprintf("ScaleIO volume %s (removed since)", vol.AncestorID)
+	case recorded != "":
+		status["snapshotOf"] = recorded + " (removed since: the snapshot is a volume of its own now)"
 	}
 	for _, o := range vols {
-		if o.ID == vol.AncestorID && vol.AncestorID != "" {
+		switch {
+		case vol.AncestorID != "" && o.ID == vol.AncestorID:
 			status["snapshotOf"] = fmt.Sprintf("%s (ScaleIO volume %s, id %s)", d.dockerNameOf(o.Name), o.Name, o.ID)
+		case vol.AncestorID == "" && recorded != "" && o.Name == d.namer.ScaleIOName(recorded):
+			status["snapshotOf"] = fmt.Sprintf("%s (ScaleIO volume %s, id %s; not its ancestor in ScaleIO any more)", recorded, o.Name, o.ID)
 		}
 		if o.AncestorID == vol.ID {
 			snaps = append(snaps, d.dockerNameOf(o.Name))

@@ -756,7 +756,11 @@ func (d *Driver) Get(ctx context.Context, name string) (Info, error) {
 	if err := d.describePlacement(ctx, vol, status); err != nil {
 		return Info{}, gwErr(name, "StoragePool instances", err)
 	}
-	if err := d.describeLineage(ctx, vol, status); err != nil {
+	recorded := ""
+	if v := d.lookup(name); v != nil && v.Options != nil {
+		recorded = v.Options.SnapshotOf
+	}
+	if err := d.describeLineage(ctx, vol, recorded, status); err != nil {
 		return Info{}, gwErr(name, "Volume instances", err)
 	}
 	info := Info{}

@@ -202,8 +202,15 @@ func (g *fakeGateway) RemoveVolume(_ context.Context, volID string) error {
 	if err := g.enter("RemoveVolume"); err != nil {
 		return err
 	}
-	if v := g.vols[volID]; v != nil && len(v.Mappings) > 0 {
+	v := g.vols[volID]
+	if v != nil && len(v.Mappings) > 0 {
 		return fmt.Errorf("volume is mapped")
+	}
+	// removeMode ONLY_ME: its snapshots move up to its own ancestor (none for a volume).
+	for _, o := range g.vols {
+		if v != nil && o.AncestorID == volID {
+			o.AncestorID = v.AncestorID
+		}
 	}
 	delete(g.vols, volID)
 	return nil
