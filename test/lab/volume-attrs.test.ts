@@ -238,6 +238,15 @@ describe("per-volume storage attributes of the scaleio volume driver on lab host
 
   it("a token the gateway expired mid-use is renewed: no failed call, no plugin restart", async () => {
     const pid = await pluginPid("node3");
+    const node3 = lab.hosts[2].privateAddress;
+    const refused = async () =>
+      Number(
+        await sh(
+          "node1",
+          `journalctl -u ${GATEWAY_UNIT} --no-pager | grep -c '${node3} .* 401 ' || true`,
+        ),
+      );
+    const refusedBefore = await refused();
     const before = await timed(
       "node3",
       `docker run --rm --volume-driver scaleio -v hdd1:/data ${IMAGE} cat /data/f`,
@@ -249,6 +258,8 @@ describe("per-volume storage attributes of the scaleio volume driver on lab host
     );
     expect(await run("node3", "hdd1", "cat /data/f")).toBe("hdd1");
     expect(await pluginPid("node3")).toBe(pid);
+    // The plugin's session was refused (401) and renewed, not merely unused.
+    expect(await refused()).toBeGreaterThan(refusedBefore);
     record({
       name: "volume attrs: docker run with a volume just after a token expiry",
       value: after,
