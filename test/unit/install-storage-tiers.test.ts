@@ -8,6 +8,7 @@ import { InstallContext } from "../../src/install/context";
 import { assignDevices, poolsDiffKey, type StoragePoolSpec } from "../../src/install/pools";
 import type { RpmSet } from "../../src/install/rpms";
 import type { InstallSpec } from "../../src/install/spec";
+import { diff, relevant } from "../../src/install/provider";
 import { configureStorage } from "../../src/install/stages/storage";
 import type { Machine } from "../../src/machine";
 import { fail, ok, ScriptedHosts } from "./support/scripted-hosts";
@@ -203,6 +204,42 @@ describe("storage pools: which device goes where", () => {
       ["fast", "SSD", "pd1", [1], {}],
       ["capacity", "HDD", "pd1", [], {}],
     ]);
+  });
+});
+
+describe("the resources' diff", () => {
+  const legacy = spec({ storagePools: undefined, storagePool: "sp1", mediaType: "HDD" });
+  const inputs = (kind: "StorageLayout" | "DockerVolume" | "VolumePlugin", s: InstallSpec) => ({
+    kind,
+    host: "node1",
+    spec: s,
+  });
+
+  it("a stack of the old keys compares exactly what it compared before tiers", () => {
+    expect(JSON.parse(relevant(inputs("StorageLayout", legacy)))).toEqual({
+      sds: [1, 2, 3].map((i) => [`node${i}`, `10.0.0.${i}`, ["/dev/vdb", "/dev/vdc"]]),
+      pd: "pd1",
+      sp: "sp1",
+      media: "HDD",
+    });
+    expect(JSON.parse(relevant(inputs("DockerVolume", legacy)))).toMatchObject({
+      pd: "pd1",
+      sp: "sp1",
+    });
+    expect(JSON.parse(relevant(inputs("VolumePlugin", legacy)))).toMatchObject({
+      pd: "pd1",
+      sp: "sp1",
+    });
+  });
+
+  it("tiers, and the pools the user picks, are part of it", () => {
+    const tiers = spec({ dockerVolumePool: "capacity" });
+    const olds = { ...inputs("StorageLayout", tiers), changes: 0 };
+    expect(diff(olds, inputs("StorageLayout", tiers)).changes).toBe(false);
+    const more = spec({ storagePools: [TIERS[0], { ...TIERS[1], mediaType: "Transitional" }] });
+    expect(diff(olds, inputs("StorageLayout", more)).changes).toBe(true);
+    expect(JSON.parse(relevant(inputs("DockerVolume", tiers)))).toMatchObject({ sp: "capacity" });
+    expect(JSON.parse(relevant(inputs("VolumePlugin", tiers)))).toMatchObject({ sp: "fast" });
   });
 });
 

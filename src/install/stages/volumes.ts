@@ -150,6 +150,13 @@ async function ensureCreated(
   const absent = nodes.filter((n) => !found.get(n));
   // The pool the user picked for the Docker hosts (dockerVolumePool), default the first pool.
   const pool = dockerVolumePool(ctx.spec);
+  for (const [n, v] of found)
+    if (v?.storagePool && v.storagePool !== pool.name)
+      ctx
+        .log(master, STEP)
+        .info(
+          `note: ${n}'s Docker volume ${v.name ?? v.id} stays in storage pool ${v.storagePool}; dockerVolumePool (${pool.name}) applies to volumes created from now on (Arrowhead does not move a volume between pools)`,
+        );
   for (const n of absent) {
     const add = ctx.scli.addVolume(
       pool.protectionDomain,
