@@ -52,6 +52,8 @@ export interface InstallLabOptions extends Omit<LabSpecOptions, "rpmDir"> {
   name: string;
   /** Prefix of the temporary folder under os.tmpdir(). */
   tmpPrefix: string;
+  /** Raw disks per host (the lab's default: 1 x 120 GB). */
+  dataDisks?: { count: number; sizeGb: number };
 }
 
 /**
@@ -60,13 +62,13 @@ export interface InstallLabOptions extends Omit<LabSpecOptions, "rpmDir"> {
  * stopInstallLab undoes it (and is done here when any of it fails).
  */
 export async function startInstallLab(o: InstallLabOptions): Promise<InstallLab> {
-  const { name, tmpPrefix, ...specOptions } = o;
+  const { name, tmpPrefix, dataDisks, ...specOptions } = o;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), tmpPrefix));
   const rpmDir = path.join(tmp, "rpms");
   let lab: Lab | undefined;
   try {
     await buildEmulatorRpms({ version: EMULATOR_VERSION, dist: "el7", outDir: rpmDir });
-    lab = await startLab({ name, hosts: 3, os: "centos7" });
+    lab = await startLab({ name, hosts: 3, os: "centos7", ...(dataDisks ? { dataDisks } : {}) });
     return { lab, spec: labInstallSpec(lab, { ...specOptions, rpmDir }), tmp, rpmDir };
   } catch (e) {
     await stopInstallLab(lab, tmp);
