@@ -2,8 +2,9 @@
 // pool on each host's first disk and a `capacity` HDD pool on the rest; the Docker hosts'
 // volumes go to `fast` (dockerVolumePool), the volume plugin's to `capacity`
 // (volumePluginPool), as `scli --query_storage_pool` shows; a second install changes nothing;
-// a disk given later joins its pool on every host; a pool dropped from the config while it
-// holds a volume is refused, naming the volume, with nothing changed.
+// a disk given later joins its pool on every host; a device moved to another pool, and a pool
+// dropped from the config while it holds a volume, are refused (naming the device or the
+// volume) with nothing changed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LogLine } from "../../src/install/log";
 import { runInstall } from "../../src/install/runner";
@@ -114,6 +115,27 @@ describe("storage tiers", () => {
       expect(await scli(`--query_sds --sds_ip ${h.privateAddress}`)).toMatch(
         /Original-path: \/dev\/vdd[\s\S]*Storage Pool: capacity,/,
       );
+  });
+
+  it("refuses a device moved to another pool, with the fix, before any change", async () => {
+    const before = await pool("fast");
+    const moved = withDisks(3, {
+      storagePools: [
+        { name: "fast", mediaType: "SSD", protectionDomain: "pd1", disks: [1, 2] },
+        { name: "capacity", mediaType: "HDD", protectionDomain: "pd1" },
+      ],
+    });
+    const e = await install(moved, "moved").then(
+      () => undefined,
+      (x: unknown) => x as Error,
+    );
+    expect(e?.message).toContain(
+      "device /dev/vdc of node1 is in storage pool capacity, but the config puts it in fast",
+    );
+    expect(e?.message).toContain(
+      "scli --remove_sds_device --sds_name node1 --device_path /dev/vdc",
+    );
+    expect(await pool("fast")).toBe(before);
   });
 
   it("refuses to drop a pool that holds a volume, naming it, before any change", async () => {
