@@ -3,7 +3,7 @@
 // key, what was wrong and an example of a right value. It runs before any resource is registered.
 //
 // The pipeline: a Collector (collector.ts) over the raw config gathers the problems; one reader
-// per key family (platform, nodes, scaleio, secrets, access, wipe-devices, sources) checks its
+// per key family (platform, nodes, scaleio, storage-pools, secrets, access, wipe-devices, sources) checks its
 // keys with the value rules of values.ts; the chosen cloud's section is read by its own reader
 // beside its provider, registered in clouds.ts. To add a key: its default in defaults.ts, its
 // check in its family's reader (with a row in that family's table test), its field in types.ts.
@@ -15,6 +15,7 @@ import { readMediaType, readPlatform } from "./platform";
 import { readNames, readSizes } from "./scaleio";
 import { readPasswords, readSshKey } from "./secrets";
 import { readInstallSwitches, readSources } from "./sources";
+import { checkPoolDevicesAgainstHosts, readStoragePools } from "./storage-pools";
 import type { CloudName, CloudSections, CommonSpec, Spec } from "./types";
 import { checkWipeDevicesAgainstHosts, readWipeDevices } from "./wipe-devices";
 
@@ -31,6 +32,13 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
   const mediaType = readMediaType(c);
   const names = readNames(c, stack);
   const sizes = readSizes(c);
+  const pools = readStoragePools(c, {
+    protectionDomain: names.protectionDomain,
+    storagePool: names.storagePool,
+    mediaType,
+    diskCount: cloud === "existing" ? undefined : sizes.sdsDisks.count,
+    nodes,
+  });
   readPasswords(c);
   const sshKey = readSshKey(c, cloud === "existing");
   const access = readAccess(c, cloud);
@@ -42,7 +50,7 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
     clusterMode,
     nodes,
     ...sizes,
-    mediaType,
+    ...pools,
     ...access,
     wipeDevices: readWipeDevices(c, nodes),
     ...readSources(c),
@@ -56,7 +64,9 @@ export function readSpec(cfg: RawConfig, stack: string): Spec {
 /** The common spec plus the cloud's own section (existing hosts: wipeDevices checked against them). */
 function withCloud(c: Collector, common: CommonSpec, cloud: CloudName): Spec {
   const section = readCloudSection(c, cloud, common.nodes);
-  if (cloud === "existing")
+  if (cloud === "existing") {
     checkWipeDevicesAgainstHosts(c, common.wipeDevices, section as CloudSections["existing"]);
+    checkPoolDevicesAgainstHosts(c, common.storagePools, section as CloudSections["existing"]);
+  }
   return { ...common, cloud, [cloud]: section } as Spec;
 }

@@ -4,7 +4,14 @@ import type { OsName } from "../machine";
 import { missingPublicImage } from "../providers/images";
 import { key, type Collector } from "./collector";
 import { DEFAULTS } from "./defaults";
-import { CLOUDS, OSES, type CloudName, type ClusterMode, type MediaType } from "./types";
+import {
+  CLOUDS,
+  MEDIA_TYPES,
+  OSES,
+  type CloudName,
+  type ClusterMode,
+  type MediaType,
+} from "./types";
 import { imageProblem } from "./values";
 
 export interface Platform {
@@ -35,15 +42,11 @@ export function readPlatform(c: Collector): Platform {
   return { cloud, os, image, clusterMode };
 }
 
-/** `mediaType`: the storage pool's media, HDD or SSD. */
+/** `mediaType`: the single storage pool's media, HDD, SSD or Transitional (MEDIA_TYPES). */
 export function readMediaType(c: Collector): MediaType {
   return (
-    c.oneOf<MediaType>(
-      "mediaType",
-      ["HDD", "SSD"],
-      DEFAULTS.mediaType,
-      `${key("mediaType")}: SSD`,
-    ) ?? DEFAULTS.mediaType
+    c.oneOf<MediaType>("mediaType", MEDIA_TYPES, DEFAULTS.mediaType, `${key("mediaType")}: SSD`) ??
+    DEFAULTS.mediaType
   );
 }
 

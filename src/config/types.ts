@@ -1,6 +1,7 @@
 // The validated, typed stack config. `Spec` is a union on `cloud`: a spec carries the section of
 // its own cloud (required) and no other, so `spec.cloud === "aws"` gives `spec.aws` without `!`.
 // Each cloud's section type lives beside its provider (src/providers/<cloud>-config.ts).
+import type { StoragePoolSpec } from "../install/pools";
 import type { OsName, ServiceRole } from "../machine";
 import type { AwsSpec } from "../providers/aws-config";
 import type { AzureSpec } from "../providers/azure-config";
@@ -9,6 +10,7 @@ import type { ExistingHostSpec } from "../providers/existing-config";
 import type { GcpSpec } from "../providers/gcp-config";
 import type { LocalSpec } from "../providers/local-config";
 
+export type { StoragePoolSpec };
 export type { AwsSpec, AzureSpec, DigitalOceanSpec, ExistingHostSpec, GcpSpec, LocalSpec };
 
 /** Each cloud's own config section, by cloud name (the `arrowhead:<cloud>` key; existing: `hosts`). */
@@ -31,7 +33,12 @@ export const CLOUDS: readonly CloudName[] = [
 ];
 export const OSES: readonly OsName[] = ["centos7", "rocky8", "rocky9"];
 export type ClusterMode = "3_node" | "5_node";
-export type MediaType = "HDD" | "SSD";
+/**
+ * A storage pool's media: what `scli --add_storage_pool --media_type` takes on ScaleIO 3.x (Dell's
+ * terraform-provider-powerflex docs/resources/storage_pool.md: `HDD`, `SSD` and `Transitional`).
+ */
+export type MediaType = "HDD" | "SSD" | "Transitional";
+export const MEDIA_TYPES: readonly MediaType[] = ["HDD", "SSD", "Transitional"];
 
 /** A node as the user may list it: "mdm" marks it MDM-capable; topology picks master/slave/TB. */
 export type NodeRoleName = "mdm" | ServiceRole;
@@ -61,8 +68,15 @@ export interface CommonSpec {
   sdsDisks: { count: number; sizeGb: number };
   dockerVolumeSizeGb: number;
   protectionDomain: string;
+  /** The first pool's name and media (with `storagePools`), else the single pool's keys. */
   storagePool: string;
   mediaType: MediaType;
+  /** `storagePools` (storage tiers); undefined: the one pool `storagePool` in `protectionDomain`. */
+  storagePools?: StoragePoolSpec[];
+  /** The pool of the Docker hosts' /var/lib/docker volumes; undefined: the first pool. */
+  dockerVolumePool?: string;
+  /** The volume plugin's default pool; undefined: the first pool. */
+  volumePluginPool?: string;
   /** Which CIDR may reach SSH and the gateway (clouds only). */
   allowedCidr: string;
   /** `exposeToInternet: true`: the user chose allowedCidr 0.0.0.0/0 deliberately. */

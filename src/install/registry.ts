@@ -6,6 +6,7 @@
 import type { Machine, NodeRoles, ServiceRole } from "../machine";
 import type { InstallContext } from "./context";
 import type { InstallResult } from "./runner";
+import { dockerVolumePool, poolsDiffKey, volumePluginPool } from "./pools";
 import { dockerHosts, gatewayNode, managerIps, volumePluginOn, type InstallSpec } from "./spec";
 import { formCluster } from "./stages/cluster";
 import { setupDocker, teardownDocker } from "./stages/docker";
@@ -76,6 +77,12 @@ export interface NodeView {
 
 export function taskId(stage: string, host?: string): string {
   return host ? `${stage}:${host}` : stage;
+}
+
+/** `{pools}` when the stack declares storage tiers; {} for the single pool of the old keys. */
+function withPools(s: InstallSpec): { pools?: unknown } {
+  const pools = poolsDiffKey(s);
+  return pools === undefined ? {} : { pools };
 }
 
 const named = (p: PlanInput, role: ServiceRole) =>
@@ -178,6 +185,8 @@ export const STAGES = {
         pd: s.protectionDomain,
         sp: s.storagePool,
         media: s.mediaType,
+        // Storage tiers only: the single pool of the old keys leaves the diff as it was.
+        ...withPools(s),
       }),
     },
   },
@@ -214,8 +223,8 @@ export const STAGES = {
       relevant: (s, node) => ({
         node,
         gb: s.dockerVolumeGb,
-        pd: s.protectionDomain,
-        sp: s.storagePool,
+        pd: dockerVolumePool(s).protectionDomain,
+        sp: dockerVolumePool(s).name,
         pk: s.dockerPackages,
         deleteVolumes: s.deleteVolumes ?? false,
       }),
@@ -248,8 +257,8 @@ export const STAGES = {
           node,
           gateway: gw && [gw.name, gw.privateAddress],
           system: s.clusterName,
-          pd: s.protectionDomain,
-          sp: s.storagePool,
+          pd: volumePluginPool(s).protectionDomain,
+          sp: volumePluginPool(s).name,
           // The plugin logs in with the MDM admin password; a new binary is a new install.
           pw: hash(s.mdmPassword),
           binary: s.volumePluginBinary?.sha256 ?? "",

@@ -155,6 +155,10 @@ export function clusterArgs(
     protectionDomain: spec.protectionDomain,
     storagePool: spec.storagePool,
     mediaType: spec.mediaType,
+    // Storage tiers, only when configured: a stack of the old keys gets the spec it had.
+    ...(spec.storagePools ? { storagePools: spec.storagePools } : {}),
+    ...(spec.dockerVolumePool ? { dockerVolumePool: spec.dockerVolumePool } : {}),
+    ...(spec.volumePluginPool ? { volumePluginPool: spec.volumePluginPool } : {}),
     dockerVolumeGb: spec.dockerVolumeSizeGb,
     vaultUrl: spec.centos7VaultUrl,
     adopted: spec.cloud === "existing",

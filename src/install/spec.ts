@@ -3,6 +3,7 @@
 import { DEFAULTS as CONFIG_DEFAULTS } from "../config/defaults";
 import type { Machine, OsName } from "../machine";
 import { resolveProjectPath } from "../project-dir";
+import type { StoragePoolSpec } from "./pools";
 import type { Component } from "./rpms";
 import type { MediaType } from "./scli";
 
@@ -27,10 +28,21 @@ export interface InstallSpec {
   /** Directory with the vendor RPMs (default assets/rpms). */
   rpmDir: string;
   clusterName: string;
+  /** The default protection domain; with `storagePools`, each pool names its own. */
   protectionDomain: string;
+  /** The single pool (no `storagePools`), else the first pool's name. */
   storagePool: string;
   /** Used from ScaleIO 3.x on (2.x has no media types). */
   mediaType: MediaType;
+  /**
+   * Storage tiers: every pool with its media, protection domain and devices (pools.ts). Absent:
+   * one pool, `storagePool` in `protectionDomain`, with every data disk (the stacks before tiers).
+   */
+  storagePools?: StoragePoolSpec[];
+  /** The pool of the Docker hosts' /var/lib/docker volumes (default: the first pool). */
+  dockerVolumePool?: string;
+  /** The volume plugin's default pool, its config's storagePool (default: the first pool). */
+  volumePluginPool?: string;
   /** Size of each Docker host's volume (rounded up to 8 GB by ScaleIO). */
   dockerVolumeGb: number;
   /** MDM admin password (6-31 characters). Secret. */

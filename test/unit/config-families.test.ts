@@ -12,6 +12,7 @@ import { readMediaType, readPlatform } from "../../src/config/platform";
 import { readNames, readSizes } from "../../src/config/scaleio";
 import { readPasswords, readSshKey } from "../../src/config/secrets";
 import { readInstallSwitches, readSources } from "../../src/config/sources";
+import { checkPoolDevicesAgainstHosts, readStoragePools } from "../../src/config/storage-pools";
 import { checkWipeDevicesAgainstHosts, readWipeDevices } from "../../src/config/wipe-devices";
 import { missingPublicImage } from "../../src/providers/images";
 import { rawConfig } from "./support/raw-config";
@@ -115,6 +116,7 @@ describe("platform: cloud, os, image, clusterMode, mediaType", () => {
   it.each([
     [{}, "HDD", 0],
     [{ mediaType: "SSD" }, "SSD", 0],
+    [{ mediaType: "Transitional" }, "Transitional", 0],
     [{ mediaType: "NVMe" }, "HDD", 1],
   ])("mediaType %j", (values, value, count) => {
     const r = run(values, readMediaType);
@@ -278,6 +280,183 @@ describe("wipeDevices", () => {
     const bad = run({}, (c) => checkWipeDevicesAgainstHosts(c, { node2: ["/dev/sdc"] }, hosts));
     expect(ok.problems).toEqual([]);
     expect(bad.problems[0]).toMatch(/not one of node2's dataDisks/);
+  });
+});
+
+describe("storagePools, dockerVolumePool, volumePluginPool", () => {
+  const POOLS = { protectionDomain: "pd1", storagePool: "sp1", mediaType: "HDD" as const };
+  const read = (values: Values) =>
+    run(values, (c) => readStoragePools(c, { ...POOLS, diskCount: 2, nodes: THREE }));
+  const TWO = [
+    { name: "fast", mediaType: "SSD", disks: [1] },
+    { name: "capacity", mediaType: "HDD", disks: [2] },
+  ];
+  it.each([
+    [
+      "absent: the single pool of the old keys",
+      {},
+      { storagePools: undefined, storagePool: "sp1", mediaType: "HDD" },
+      [],
+    ],
+    [
+      "two tiers; the first is storagePool",
+      { storagePools: TWO, dockerVolumePool: "capacity" },
+      {
+        storagePools: [
+          { name: "fast", mediaType: "SSD", protectionDomain: "pd1", disks: [1] },
+          { name: "capacity", mediaType: "HDD", protectionDomain: "pd1", disks: [2] },
+        ],
+        storagePool: "fast",
+        mediaType: "SSD",
+        dockerVolumePool: "capacity",
+        volumePluginPool: undefined,
+      },
+      [],
+    ],
+    [
+      "devices per node, own protection domain, the rest to a pool without disks",
+      {
+        storagePools: [
+          { name: "a", protectionDomain: "pd2", devices: { node1: ["/dev/sdc"] } },
+          { name: "b" },
+        ],
+      },
+      {
+        storagePools: [
+          {
+            name: "a",
+            mediaType: "HDD",
+            protectionDomain: "pd2",
+            devices: { node1: ["/dev/sdc"] },
+          },
+          { name: "b", mediaType: "HDD", protectionDomain: "pd1" },
+        ],
+      },
+      [],
+    ],
+    [
+      "not a list",
+      { storagePools: { name: "fast" } },
+      { storagePools: undefined },
+      [
+        /arrowhead:storagePools: must be a list of 1 to 16 pools\. Example: arrowhead:storagePools: \[\{name: fast/,
+      ],
+    ],
+    [
+      "with storagePool",
+      { storagePools: TWO, storagePool: "sp1" },
+      {},
+      [/arrowhead:storagePool: is set together with storagePools/],
+    ],
+    [
+      "bad name",
+      { storagePools: [{ name: "-x" }] },
+      {},
+      [/storagePools\[0\]\.name: "-x" is not a valid ScaleIO name.*Example: name: pool1/],
+    ],
+    [
+      "media lower case",
+      { storagePools: [{ name: "f", mediaType: "ssd" }] },
+      {},
+      [
+        /storagePools\[0\]\.mediaType: "ssd" is not one of HDD, SSD, Transitional.*did you mean "SSD".*Example: mediaType: SSD/,
+      ],
+    ],
+    [
+      "Flash is no media type",
+      { storagePools: [{ name: "f", mediaType: "Flash" }] },
+      {},
+      [/"Flash" is not one of HDD, SSD, Transitional/],
+    ],
+    [
+      "disk beyond sdsDisks.count",
+      { storagePools: [{ name: "f", disks: [3] }] },
+      {},
+      [
+        /storagePools\[0\]\.disks: \[3\] must list data disk numbers from 1 to 2.*sdsDisks.count is 2/,
+      ],
+    ],
+    [
+      "a disk in two pools",
+      {
+        storagePools: [
+          { name: "a", disks: [1] },
+          { name: "b", disks: [1, 2] },
+        ],
+      },
+      {},
+      [/data disk 1 is in two pools \(a and b\)/],
+    ],
+    [
+      "two catch-all pools",
+      { storagePools: [{ name: "a" }, { name: "b" }] },
+      {},
+      [/a and b name no disks or devices/],
+    ],
+    [
+      "same name twice",
+      {
+        storagePools: [
+          { name: "a", disks: [1] },
+          { name: "a", disks: [2] },
+        ],
+      },
+      {},
+      [/storagePools\[1\]\.name: "a" is used twice/],
+    ],
+    ["unknown field", { storagePools: [{ name: "a", size: 9 }] }, {}, [/unknown field\(s\) size/]],
+    [
+      "devices of a non-SDS node",
+      { storagePools: [{ name: "a", devices: { node9: ["/dev/sdc"] } }] },
+      {},
+      [/devices\.node9: "node9" is not an SDS node/],
+    ],
+    [
+      "devices not a path",
+      { storagePools: [{ name: "a", devices: { node1: ["sdc"] } }] },
+      {},
+      [/devices\.node1: "sdc" is not a device path/],
+    ],
+    [
+      "unknown docker pool",
+      { storagePools: TWO, dockerVolumePool: "slow" },
+      { dockerVolumePool: undefined },
+      [
+        /arrowhead:dockerVolumePool: "slow" is not one of the stack's storage pools \(fast, capacity\)\. Example: arrowhead:dockerVolumePool: capacity/,
+      ],
+    ],
+    ["plugin pool of the old keys", { volumePluginPool: "sp1" }, { volumePluginPool: "sp1" }, []],
+    [
+      "unknown plugin pool",
+      { volumePluginPool: "fast" },
+      {},
+      [/arrowhead:volumePluginPool: "fast" is not one of the stack's storage pools \(sp1\)/],
+    ],
+  ])("%s", (_, values, expected, messages) => {
+    const r = read(values);
+    expect(r.value).toMatchObject(expected);
+    expect(r.problems).toHaveLength(messages.length);
+    messages.forEach((m, i) => expect(r.problems[i]).toMatch(m));
+  });
+
+  it("on existing hosts, devices and disk numbers each host has", () => {
+    const hosts = [{ name: "node1", dataDisks: ["/dev/sdb"] }] as never;
+    const pools = [
+      {
+        name: "a",
+        mediaType: "SSD" as const,
+        protectionDomain: "pd1",
+        devices: { node1: ["/dev/sdc"] },
+        disks: [2],
+      },
+    ];
+    const r = run({}, (c) => checkPoolDevicesAgainstHosts(c, pools, hosts));
+    expect(r.problems[0]).toMatch(
+      /storagePools\[0\]\.devices\.node1: \/dev\/sdc is not one of node1's dataDisks \(\/dev\/sdb\)/,
+    );
+    expect(r.problems[1]).toMatch(
+      /storagePools\[0\]\.disks: node1 has 1 dataDisks, so it has no data disk 2/,
+    );
   });
 });
 

@@ -162,7 +162,7 @@ describe("readSpec rejects bad input, naming the key, the problem and an example
       'arrowhead:os: "centos6" is not one of centos7, rocky8, rocky9 (did you mean "centos7"?). Example: arrowhead:os: centos7',
     );
     expect(p).toContain(
-      'arrowhead:mediaType: "NVMe" is not one of HDD, SSD. Example: arrowhead:mediaType: SSD',
+      'arrowhead:mediaType: "NVMe" is not one of HDD, SSD, Transitional. Example: arrowhead:mediaType: SSD',
     );
   });
 
@@ -377,6 +377,48 @@ describe("existing hosts name the nodes", () => {
       { name: "b", roles: ["mdm", "sds", "sdc", "docker"] },
       { name: "c", roles: ["mdm", "sds", "sdc", "docker"] },
       { name: "d", roles: ["sds", "sdc", "docker"] },
+    ]);
+  });
+
+  it("storage tiers: pools over each host's dataDisks, checked against them", () => {
+    const tiered = hosts(["a", "b", "c"]).map((h) => ({
+      ...h,
+      dataDisks: ["/dev/sdb", "/dev/sdc"],
+    }));
+    const pools = [
+      {
+        name: "fast",
+        mediaType: "SSD",
+        devices: { a: ["/dev/sdb"], b: ["/dev/sdb"], c: ["/dev/sdb"] },
+      },
+      { name: "capacity", mediaType: "HDD" },
+    ];
+    const spec = readSpec(
+      raw({
+        ...USER_KEY,
+        cloud: "existing",
+        hosts: tiered,
+        storagePools: pools,
+        dockerVolumePool: "fast",
+      }),
+      "dev",
+    );
+    expect(spec.storagePools?.map((p) => [p.name, p.mediaType, p.protectionDomain])).toEqual([
+      ["fast", "SSD", "pd1"],
+      ["capacity", "HDD", "pd1"],
+    ]);
+    expect([spec.storagePool, spec.mediaType, spec.dockerVolumePool]).toEqual([
+      "fast",
+      "SSD",
+      "fast",
+    ]);
+    const wrong = [{ ...pools[0], devices: { a: ["/dev/sdd"] } }, pools[1]];
+    expect(
+      problems({ ...USER_KEY, cloud: "existing", hosts: tiered, storagePools: wrong }),
+    ).toEqual([
+      expect.stringMatching(
+        /^arrowhead:storagePools\[0\]\.devices\.a: \/dev\/sdd is not one of a's dataDisks \(\/dev\/sdb, \/dev\/sdc\)\. Example: devices: \{a: \[\/dev\/sdb\]\}$/,
+      ),
     ]);
   });
 

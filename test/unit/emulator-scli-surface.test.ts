@@ -94,11 +94,18 @@ const CALLS: Record<string, (s: Scli) => ScliCommand[]> = {
   addStoragePool: (s) => [
     s.addStoragePool("pd1", "sp1", "HDD"),
     s.addStoragePool("pd1", "sp1", "SSD"),
+    s.addStoragePool("pd1", "sp1", "Transitional"),
   ],
   addSds: (s) => [
     s.addSds("10.0.0.1", ["/dev/vdb"], "node1", "pd1", "sp1"),
     s.addSds("10.0.0.1", ["/dev/vdb", "/dev/vdc"], "node1", "pd1", "sp1"),
+    s.addSds("10.0.0.1", ["/dev/vdb", "/dev/vdc"], "node1", "pd1", ["fast", "capacity"]),
   ],
+  addSdsDevice: (s) => [s.addSdsDevice("node1", "/dev/vdd", "capacity")],
+  removeSdsDevice: (s) => [s.removeSdsDevice("node1", "/dev/vdd")],
+  removeStoragePool: (s) => [s.removeStoragePool("pd1", "fast")],
+  querySds: (s) => [s.querySds("10.0.0.1")],
+  queryStoragePool: (s) => [s.queryStoragePool("pd1", "fast")],
   addVolume: (s) => [s.addVolume("pd1", "sp1", 8, "vol1"), s.addVolume("pd1", "sp1", 16, "v2")],
   mapVolume: (s) => [s.mapVolume("vol1", "10.0.0.1")],
   unmapVolume: (s) => [s.unmapVolume("vol1", "10.0.0.1")],

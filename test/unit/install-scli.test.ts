@@ -9,6 +9,7 @@ import {
   parseQueryCluster,
   parseSdcs,
   parseSds,
+  parseSdsDevices,
   parseVolumes,
   Scli,
   volumeDevicePath,
@@ -86,6 +87,31 @@ describe("scli builders", () => {
     expect(s3.addSds("10.0.0.1", ["/dev/vdb", "/dev/vdc"], "node1", "pd1", "sp1").line).toContain(
       "--add_sds --sds_ip 10.0.0.1 --device_path /dev/vdb,/dev/vdc --sds_name node1 --protection_domain_name pd1 --storage_pool_name sp1",
     );
+    // Storage tiers: one pool per device, in device order; one pool said once.
+    expect(
+      s3.addSds("10.0.0.1", ["/dev/vdb", "/dev/vdc"], "node1", "pd1", ["fast", "capacity"]).line,
+    ).toContain(
+      "--device_path /dev/vdb,/dev/vdc --sds_name node1 --protection_domain_name pd1 --storage_pool_name fast,capacity",
+    );
+    expect(
+      s3.addSds("10.0.0.1", ["/dev/vdb", "/dev/vdc"], "node1", "pd1", ["fast", "fast"]).line,
+    ).toContain("--storage_pool_name fast --mdm_ip");
+    expect(s3.addStoragePool("pd1", "fast", "SSD").line).toContain(
+      "--add_storage_pool --protection_domain_name pd1 --storage_pool_name fast --media_type SSD",
+    );
+    expect(new Scli("2.x", ["10.0.0.1"]).addStoragePool("pd1", "fast", "SSD").line).not.toContain(
+      "--media_type",
+    );
+    expect(s3.addSdsDevice("node1", "/dev/vdd", "capacity").line).toContain(
+      "--add_sds_device --sds_name node1 --storage_pool_name capacity --device_path /dev/vdd",
+    );
+    expect(s3.removeSdsDevice("node1", "/dev/vdd").line).toContain(
+      "--remove_sds_device --sds_name node1 --device_path /dev/vdd",
+    );
+    expect(s3.removeStoragePool("pd1", "fast").line).toContain(
+      "--remove_storage_pool --protection_domain_name pd1 --storage_pool_name fast",
+    );
+    expect(s3.querySds("10.0.0.1").line).toContain("--query_sds --sds_ip 10.0.0.1");
     expect(s3.mapVolume("v1", "10.0.0.3").line).toContain(
       "--map_volume_to_sdc --volume_name v1 --sdc_ip 10.0.0.3",
     );
@@ -224,6 +250,29 @@ describe("scli parsers", () => {
     });
     expect(parseQueryAll("System Info:\n\tID:      1a2b\n\tName:    N/A\n").name).toBeUndefined();
   });
+  it("--query_sds (devices and their pools, 2.0.12000 layout)", () => {
+    const out = [
+      "SDS 9a3b5c7d00000001 Name: node1 Version: 3.6.700",
+      "Protection Domain: 4bd2c1e700000000, Name: pd1",
+      "IP information total 1 IPs:",
+      "     1: 10.0.0.1     Role: All SDS and SDC",
+      "    Port: 7072",
+      "Device information total 2 devices:",
+      "     1: Name: N/A  Path: /dev/vdb  Original-path: /dev/vdb  ID: 1c2d3e4f00010000",
+      "        Storage Pool: fast, Capacity: 120.0 GB State: Normal",
+      "     2: Name: N/A  Path: /dev/scinia  Original-path: /dev/vdc  ID: 1c2d3e4f00010001",
+      "        Storage Pool: capacity, Capacity: 120.0 GB State: Normal",
+    ].join("\n");
+    expect(parseSdsDevices(out)).toEqual({
+      protectionDomain: "pd1",
+      devices: [
+        { path: "/dev/vdb", pool: "fast" },
+        { path: "/dev/vdc", pool: "capacity" },
+      ],
+    });
+    expect(parseSdsDevices("SDS 1 Name: x")).toEqual({ devices: [] });
+  });
+
   it("drv_cfg --query_vols", () => {
     expect(
       parseDrvQueryVols(

@@ -69,5 +69,8 @@ describe("stack with the volume plugin turned off", () => {
     };
     expect(spec.volumePlugin).toBe(false);
     expect(spec.volumePluginBinary).toBeUndefined();
+    // A stack of the old keys (no storagePools): the spec has no storage tier fields at all.
+    for (const k of ["storagePools", "dockerVolumePool", "volumePluginPool"])
+      expect(k in (spec as object), k).toBe(false);
   });
 });

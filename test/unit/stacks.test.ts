@@ -52,5 +52,37 @@ describe("stacks/", () => {
     }
     const spec = readSpec(rawFrom(config, secrets), stack);
     expect(spec.cloud).toBe(stack);
+    // The commented storage tiers example, once uncommented (with what its comment says to
+    // change), is valid too.
+    const tiers = commentedTiers(text);
+    if (!tiers) return;
+    if (stack === "local") config["arrowhead:sdsDisks"] = { count: 2, sizeGb: 100 };
+    if (stack === "existing")
+      for (const host of config["arrowhead:hosts"] as { dataDisks: string[] }[])
+        host.dataDisks = ["/dev/sdb", "/dev/sdc"];
+    const tiered = readSpec(rawFrom({ ...config, ...tiers }, secrets), stack);
+    expect(tiered.storagePools?.map((p) => [p.name, p.mediaType])).toEqual([
+      ["fast", "SSD"],
+      ["capacity", "HDD"],
+    ]);
+    expect([tiered.dockerVolumePool, tiered.volumePluginPool]).toEqual(["fast", "capacity"]);
+  });
+
+  it("the local and existing examples show storage tiers", () => {
+    for (const stack of ["local", "existing"])
+      expect(commentedTiers(readFileSync(join(dir, `Pulumi.${stack}.yaml`), "utf8"))).toBeDefined();
   });
 });
+
+/** The commented `arrowhead:storagePools` ... `arrowhead:volumePluginPool` block, uncommented. */
+function commentedTiers(text: string): Record<string, unknown> | undefined {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => /^ {2}# arrowhead:storagePools:/.test(l));
+  const end = lines.findIndex((l) => /^ {2}# arrowhead:volumePluginPool:/.test(l));
+  if (start < 0 || end < start) return undefined;
+  const yaml = lines
+    .slice(start, end + 1)
+    .map((l) => l.replace(/^ {2}# /, ""))
+    .join("\n");
+  return parse(yaml) as Record<string, unknown>;
+}

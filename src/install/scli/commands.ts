@@ -43,7 +43,8 @@ function cmd(words: Word[], answers: string[] = []): ScliCommand {
   return { line: `printf '%s\\n' ${feed} | ${render(words)}`, secrets };
 }
 
-export type MediaType = "HDD" | "SSD";
+/** `--media_type` values on 3.x (see config/types.ts MEDIA_TYPES for the source). */
+export type MediaType = "HDD" | "SSD" | "Transitional";
 
 export interface MdmSpec {
   ip: string;
@@ -190,7 +191,19 @@ export class Scli {
     );
   }
 
-  addSds(ip: string, devices: string[], name: string, pd: string, sp: string): ScliCommand {
+  /**
+   * Add an SDS with its devices. `sp`: one pool for every device, or one per device in the
+   * order of `devices` (`--storage_pool_name sp1,sp2`, as EMC's puppet-scaleio writes it).
+   */
+  addSds(
+    ip: string,
+    devices: string[],
+    name: string,
+    pd: string,
+    sp: string | string[],
+  ): ScliCommand {
+    const pools =
+      typeof sp === "string" ? sp : [...new Set(sp)].length === 1 ? sp[0] : sp.join(",");
     return this.base(
       "--add_sds",
       "--sds_ip",
@@ -199,6 +212,41 @@ export class Scli {
       devices.join(","),
       "--sds_name",
       name,
+      "--protection_domain_name",
+      pd,
+      "--storage_pool_name",
+      pools,
+    );
+  }
+
+  /**
+   * Add one device to an SDS in a pool of the SDS's protection domain (swisscom/puppet-scaleio
+   * `scaleio_sds` provider: `--add_sds_device --sds_name N --storage_pool_name P --device_path D`).
+   */
+  addSdsDevice(sdsName: string, device: string, sp: string): ScliCommand {
+    return this.base(
+      "--add_sds_device",
+      "--sds_name",
+      sdsName,
+      "--storage_pool_name",
+      sp,
+      "--device_path",
+      device,
+    );
+  }
+
+  /** Remove a device from an SDS (its data moves to the pool's other devices; same source). */
+  removeSdsDevice(sdsName: string, device: string): ScliCommand {
+    return this.base("--remove_sds_device", "--sds_name", sdsName, "--device_path", device);
+  }
+
+  /**
+   * Remove an empty storage pool (swisscom/puppet-scaleio `scaleio_storage_pool` provider:
+   * `--remove_storage_pool --protection_domain_name PD --storage_pool_name SP`).
+   */
+  removeStoragePool(pd: string, sp: string): ScliCommand {
+    return this.base(
+      "--remove_storage_pool",
       "--protection_domain_name",
       pd,
       "--storage_pool_name",
@@ -253,6 +301,19 @@ export class Scli {
   }
   queryAll(): ScliCommand {
     return this.base("--query_all");
+  }
+  /** One SDS with its devices and their pools (`--query_sds --sds_ip`). */
+  querySds(ip: string): ScliCommand {
+    return this.base("--query_sds", "--sds_ip", ip);
+  }
+  queryStoragePool(pd: string, sp: string): ScliCommand {
+    return this.base(
+      "--query_storage_pool",
+      "--protection_domain_name",
+      pd,
+      "--storage_pool_name",
+      sp,
+    );
   }
   queryVolume(name: string): ScliCommand {
     return this.base("--query_volume", "--volume_name", name);

@@ -403,3 +403,39 @@ export function parseQueryAll(out: string): SystemInfo {
   }
   return info;
 }
+
+/** One device of an SDS as `--query_sds` lists it. */
+export interface SdsDeviceInfo {
+  /** The path the device was added with (`Original-path:`, else `Path:`). */
+  path: string;
+  /** Its storage pool's name (`Storage Pool: <name>, Capacity: ...`), when named. */
+  pool?: string;
+}
+
+/**
+ * `scli --query_sds`: the `Protection Domain: <id>, Name: <pd>` line and the device list, each
+ * device as `<n>: Name: <n>  Path: <p>  Original-path: <p>  ID: <id>` followed by `Storage Pool:
+ * <name>, Capacity: ...` (2.0.12000 sample; swisscom/puppet-scaleio's scaleio_sds provider reads
+ * `Original-path:` and `Storage Pool: (.*?),` the same way).
+ */
+export function parseSdsDevices(out: string): {
+  protectionDomain?: string;
+  devices: SdsDeviceInfo[];
+} {
+  const devices: SdsDeviceInfo[] = [];
+  let protectionDomain: string | undefined;
+  for (const raw of out.replace(/\r/g, "").split("\n")) {
+    const line = raw.trim();
+    const pd = /^Protection Domain:\s*[0-9a-fA-F]+,\s*Name:\s*(\S+)/.exec(line);
+    if (pd) protectionDomain = nameOrUndefined(pd[1]);
+    const dev = /^\d+:\s.*\bPath:\s*(\S+)(?:.*\bOriginal-path:\s*(\S+))?/.exec(line);
+    if (dev) {
+      devices.push({ path: dev[2] ?? dev[1] });
+      continue;
+    }
+    const pool = /^Storage Pool:\s*([^,]+),/.exec(line);
+    if (pool && devices.length > 0)
+      devices[devices.length - 1].pool = nameOrUndefined(pool[1].trim());
+  }
+  return { protectionDomain, devices };
+}

@@ -1,13 +1,24 @@
-// Stage "StorageLayout": protection domain, storage pool (media type on 3.x), and one SDS per SDS
-// node with its data devices. Devices are checked on their host BEFORE scli is called, so a
-// typo in a device path fails with the host's real device list instead of an MDM error.
-import type { StageName } from "../registry";
+// Stage "StorageLayout": the protection domains, the storage pools (media type on 3.x) and one SDS per
+// SDS node with each data device in its pool (storage tiers: install/pools.ts, planned by
+// pool-plan.ts). Devices are checked on their host BEFORE scli is called, so a typo in a device
+// path fails with the host's real device list instead of an MDM error.
 import { scliQuery } from "../cluster-view";
+import type { StageName } from "../registry";
 import type { StageContext } from "../context";
-import { objectName, parseQueryAll, parseSds, type SdsInfo, type SystemInfo } from "../scli";
+import type { Machine } from "../../machine";
+import { assignDevices, poolsOf } from "../pools";
+import {
+  objectName,
+  parseQueryAll,
+  parseSds,
+  parseSdsDevices,
+  parseVolumes,
+  type SdsInfo,
+} from "../scli";
 import { q } from "../shell";
 import { mdmNodes } from "../spec";
 import { login, scliChange } from "./cluster";
+import { planPools, type PoolPlan, type SdsNow } from "./pool-plan";
 
 export const STEP: StageName = "StorageLayout";
 
@@ -49,48 +60,116 @@ export async function checkDevices(
   }
 }
 
+/**
+ * The stage: every storage pool the stack declares (install/pools.ts) in its protection domain,
+ * every SDS node's SDS with each device in its pool. Idempotent: it adds what is missing (a
+ * protection domain, a pool, an SDS, a device) and removes a pool the config dropped once it
+ * holds no volume. Refusals (a device the cluster has in another pool, a dropped pool with
+ * volumes, a bad device assignment) come together, before any change.
+ */
 export async function configureStorage(ctx: StageContext): Promise<{ sds: string[] }> {
   const host = mdmNodes(ctx.spec.machines).master.name;
-  const s = ctx.scli;
-  const { protectionDomain: pd, storagePool: sp, mediaType } = ctx.spec;
   await ctx.step(host, STEP);
   const sdsNodes = ctx.spec.machines.filter((m) => m.services.includes("sds"));
+  const pools = poolsOf(ctx.spec);
+  const want = assignDevices(ctx.spec);
   // All device checks first: a bad path on any node stops the stage before any change.
   await Promise.all(sdsNodes.map((n) => checkDevices(ctx, n.name, n.dataDisks)));
   if (!(await login(ctx, host, STEP)))
     throw new Error(`[${host}] ${STEP}: the MDM cluster does not exist yet`);
-  const poolPresent = (all: SystemInfo) =>
-    all.protectionDomains.find((p) => p.name === pd)?.pools.some((p) => p.name === sp) ?? false;
   const all = parseQueryAll(await scliQuery(ctx, host, STEP, "all"));
-  if (!poolPresent(all)) {
-    // "already exists" (an interrupted run got there first) is done, once a fresh query shows it.
-    if (!all.protectionDomains.some((p) => p.name === pd))
-      await scliChange(ctx, host, STEP, s.addProtectionDomain(pd), { okIfExists: true });
-    await scliChange(ctx, host, STEP, s.addStoragePool(pd, sp, mediaType), { okIfExists: true });
-    if (!poolPresent(parseQueryAll(await scliQuery(ctx, host, STEP, "all", { fresh: true }))))
-      throw new Error(
-        `[${host}] ${STEP}: storage pool ${sp} in protection domain ${pd} was created but --query_all does not list it`,
-      );
-  }
-  const sdsOf = (have: SdsInfo[], n: { name: string; privateAddress: string }) =>
-    have.find((d) => d.ip === n.privateAddress) ?? have.find((d) => d.name === objectName(n.name));
-  const have = parseSds(await scliQuery(ctx, host, STEP, "sds"));
-  const added: string[] = [];
-  for (const n of sdsNodes) {
-    const found = sdsOf(have, n);
-    if (found) {
-      if (found.protectionDomain && found.protectionDomain !== pd)
-        throw new Error(
-          `[${host}] ${STEP}: node ${n.name} (${n.privateAddress}) already runs SDS ${found.name ?? found.id} in protection ` +
-            `domain ${found.protectionDomain}, not ${pd}. Set protectionDomain: ${found.protectionDomain}, or remove that SDS first.`,
-        );
-      continue;
-    }
-    const name = objectName(n.name);
-    await ctx.step(host, `${STEP}:sds-${n.name}`);
-    await scliChange(ctx, host, STEP, s.addSds(n.privateAddress, n.dataDisks, name, pd, sp), {
+  const sdsNow = await currentSds(ctx, host, sdsNodes);
+  const dropped = sdsNow.some((s) =>
+    s.devices.some(
+      (d) => !pools.some((p) => p.name === d.pool && p.protectionDomain === s.protectionDomain),
+    ),
+  );
+  const volumes = dropped ? parseVolumes(await scliQuery(ctx, host, STEP, "volumes")) : [];
+  const plan = planPools(pools, want, all, sdsNow, volumes);
+  if (plan.refused.length > 0)
+    throw new Error(`[${host}] ${STEP}: ${plan.refused.join(". ")}. Nothing was changed.`);
+  await addPools(ctx, host, plan);
+  const added = await addSdsNodes(ctx, host, plan, sdsNodes);
+  for (const d of plan.addDevices) {
+    await ctx.step(host, `${STEP}:device-${d.node}`);
+    await scliChange(ctx, host, STEP, ctx.scli.addSdsDevice(d.sdsName, d.path, d.pool), {
       okIfExists: true,
     });
+  }
+  await removePools(ctx, host, plan);
+  return { sds: added };
+}
+
+/** The stack's SDS nodes that already run an SDS, each with its devices (`--query_sds`). */
+async function currentSds(ctx: StageContext, host: string, sdsNodes: Machine[]): Promise<SdsNow[]> {
+  const have = parseSds(await scliQuery(ctx, host, STEP, "sds"));
+  const out: SdsNow[] = [];
+  for (const n of sdsNodes) {
+    const found = sdsOf(have, n);
+    if (!found) continue;
+    const q = parseSdsDevices(await ctx.scliMust(host, STEP, ctx.scli.querySds(found.ip)));
+    out.push({
+      node: n.name,
+      sdsName: found.name ?? objectName(n.name),
+      protectionDomain: q.protectionDomain ?? found.protectionDomain,
+      devices: q.devices,
+    });
+  }
+  return out;
+}
+
+const sdsOf = (have: SdsInfo[], n: { name: string; privateAddress: string }) =>
+  have.find((d) => d.ip === n.privateAddress) ?? have.find((d) => d.name === objectName(n.name));
+
+/** The missing protection domains and pools, then a fresh --query_all that must list them. */
+async function addPools(ctx: StageContext, host: string, plan: PoolPlan): Promise<void> {
+  for (const pd of plan.addPds)
+    await scliChange(ctx, host, STEP, ctx.scli.addProtectionDomain(pd), { okIfExists: true });
+  for (const p of plan.addPools)
+    await scliChange(
+      ctx,
+      host,
+      STEP,
+      ctx.scli.addStoragePool(p.protectionDomain, p.name, p.mediaType),
+      {
+        okIfExists: true,
+      },
+    );
+  if (plan.addPools.length === 0) return;
+  const now = parseQueryAll(await scliQuery(ctx, host, STEP, "all", { fresh: true }));
+  const missing = plan.addPools.filter(
+    (p) =>
+      !now.protectionDomains
+        .find((d) => d.name === p.protectionDomain)
+        ?.pools.some((x) => x.name === p.name),
+  );
+  if (missing.length > 0)
+    throw new Error(
+      `[${host}] ${STEP}: storage pool(s) ${missing.map((p) => `${p.name} in protection domain ${p.protectionDomain}`).join(", ")} created but --query_all does not list them`,
+    );
+}
+
+/** New SDSs, each with its devices in their pools; then --query_all_sds must list them. */
+async function addSdsNodes(
+  ctx: StageContext,
+  host: string,
+  plan: PoolPlan,
+  sdsNodes: Machine[],
+): Promise<string[]> {
+  const added: string[] = [];
+  for (const want of plan.addSds) {
+    const n = sdsNodes.find((m) => m.name === want.node) as Machine;
+    const name = objectName(n.name);
+    await ctx.step(host, `${STEP}:sds-${n.name}`);
+    const paths = want.devices.map((d) => d.path);
+    const add = ctx.scli.addSds(
+      n.privateAddress,
+      paths,
+      name,
+      want.protectionDomain,
+      want.devices.map((d) => d.pool),
+    );
+    await scliChange(ctx, host, STEP, add, { okIfExists: true });
     added.push(name);
   }
   if (added.length > 0) {
@@ -101,5 +180,17 @@ export async function configureStorage(ctx: StageContext): Promise<{ sds: string
         `[${host}] ${STEP}: SDS added but not listed by --query_all_sds for: ${missing.join(", ")}`,
       );
   }
-  return { sds: added };
+  return added;
+}
+
+/** Pools the config dropped, holding no volume: their devices out, then the pool. */
+async function removePools(ctx: StageContext, host: string, plan: PoolPlan): Promise<void> {
+  for (const p of plan.removePools) {
+    ctx
+      .log(host, STEP)
+      .info(`removing storage pool ${p.name} (no longer in storagePools, no volumes)`);
+    for (const d of p.devices)
+      await scliChange(ctx, host, STEP, ctx.scli.removeSdsDevice(d.sdsName, d.path));
+    await scliChange(ctx, host, STEP, ctx.scli.removeStoragePool(p.protectionDomain, p.name));
+  }
 }

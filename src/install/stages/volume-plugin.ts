@@ -13,6 +13,7 @@ import { SECRET_VARS, waitFor, type StageContext } from "../context";
 import { fetchCertificate } from "../gateway-api";
 import { ensurePluginBinary, PLUGIN_BINARY_NAME, type PluginBinary } from "../plugin-build";
 import { q } from "../shell";
+import { volumePluginPool } from "../pools";
 import { gatewayNode } from "../spec";
 import { installStaged, stagedPath } from "../upload";
 import { GATEWAY_PORT } from "./gateway";
@@ -231,8 +232,9 @@ async function settingsFor(
     // The REST API's /api/login takes the MDM's admin user (the gateway passes it to the MDM).
     user: "admin",
     system: ctx.spec.clusterName,
-    protectionDomain: ctx.spec.protectionDomain,
-    storagePool: ctx.spec.storagePool,
+    // The pool a `docker volume create` without `-o pool=` uses (volumePluginPool).
+    protectionDomain: volumePluginPool(ctx.spec).protectionDomain,
+    storagePool: volumePluginPool(ctx.spec).name,
     ...(trust.caFile ? { caFile: PLUGIN_CA } : { gatewayCertSha256: trust.sha256 }),
   };
   return { settings, caPem: trust.caFile ? pem : undefined };

@@ -19,6 +19,7 @@ import {
 } from "../scli";
 import { q } from "../shell";
 import { forHosts } from "../parallel";
+import { dockerVolumePool } from "../pools";
 import { mdmNodes } from "../spec";
 import { login, scliChange } from "./cluster";
 
@@ -147,9 +148,22 @@ async function ensureCreated(
   };
   let found = await findAll();
   const absent = nodes.filter((n) => !found.get(n));
-  const { protectionDomain, storagePool, dockerVolumeGb } = ctx.spec;
+  // The pool the user picked for the Docker hosts (dockerVolumePool), default the first pool.
+  const pool = dockerVolumePool(ctx.spec);
+  for (const [n, v] of found)
+    if (v?.storagePool && v.storagePool !== pool.name)
+      ctx
+        .log(master, STEP)
+        .info(
+          `note: ${n}'s Docker volume ${v.name ?? v.id} stays in storage pool ${v.storagePool}; dockerVolumePool (${pool.name}) applies to volumes created from now on (Arrowhead does not move a volume between pools)`,
+        );
   for (const n of absent) {
-    const add = ctx.scli.addVolume(protectionDomain, storagePool, dockerVolumeGb, volumeName(n));
+    const add = ctx.scli.addVolume(
+      pool.protectionDomain,
+      pool.name,
+      ctx.spec.dockerVolumeGb,
+      volumeName(n),
+    );
     await scliChange(ctx, master, STEP, add, { okIfExists: true });
   }
   // A fresh look: "already exists" counts as done only once the volume is listed.

@@ -907,6 +907,52 @@ class Mdm:
         self.commit()
         return ok(message="Successfully removed SDC %s" % (sdc.get("name") or sdc["ip"]))
 
+    def cmd_remove_sds_device(self, args):
+        """Take a device out of its SDS: its pool must still hold the thick volumes without it
+        (as --remove_sds); the data then lives on the pool's other devices."""
+        sds = self.find("sds", args, "sds", by_ip=True)
+        if not sds:
+            return fail("Could not find the SDS")
+        dev = next((d for d in sds["devices"] if d["path"] == args.get("device_path")
+                    or d["id"] == args.get("device_id")), None)
+        if dev is None:
+            return fail("Could not find the device %s on SDS %s"
+                        % (args.get("device_path") or args.get("device_id"), label(sds)))
+        pool_id = dev.get("pool") or sds.get("pool")
+        sds["devices"].remove(dev)
+        short = self.thick_used_gb(pool_id) > self.pool_capacity_gb(pool_id)
+        if short:
+            sds["devices"].append(dev)
+            return fail("Not enough capacity in the Storage Pool to remove device %s of SDS %s"
+                        % (dev["path"], label(sds)))
+        self.commit()
+        return ok(message="Device %s of SDS %s will be removed" % (dev["path"], label(sds)))
+
+    def cmd_remove_storage_pool(self, args):
+        """Remove a pool: refused while it holds volumes or SDS devices (wording ours)."""
+        if args.get("storage_pool_id") and not (args.get("protection_domain_name")
+                                                or args.get("protection_domain_id")):
+            pool = next((p for p in self.state["pools"] if p["id"] == args["storage_pool_id"]),
+                        None)
+        else:
+            pd = self.find_pd(args)
+            if not pd:
+                return fail("Could not find the Protection Domain")
+            pool = self.find_pool(args, pd)
+        if not pool:
+            return fail("Could not find the Storage Pool")
+        vols = [v for v in self.state["volumes"] if v["pool"] == pool["id"]]
+        if vols:
+            return fail("Storage Pool %s has %d volume(s) (%s); remove them first"
+                        % (label(pool), len(vols), ", ".join(label(v) for v in vols)))
+        if any((d.get("pool") or s.get("pool")) == pool["id"] for s in self.state["sds"]
+               for d in s["devices"]):
+            return fail("Storage Pool %s has SDS devices; remove them first "
+                        "(--remove_sds_device)" % label(pool))
+        self.state["pools"].remove(pool)
+        self.commit()
+        return ok(message="Storage Pool %s was removed" % label(pool))
+
     def cmd_add_volume(self, args):
         if args.get("storage_pool_id") and not (args.get("protection_domain_name")
                                                 or args.get("protection_domain_id")):

@@ -101,6 +101,9 @@ SURFACE = {
         needs=["device_path"], one_of=[SDS, SP], at_most_one=[PD]),
     "remove_sds": _cmd(_opts(SDS), one_of=[SDS]),
     "remove_sdc": _cmd(_opts(SDC, i_am_sure=F), one_of=[SDC]),
+    "remove_sds_device": _cmd(_opts(SDS, device_path=V, device_id=V),
+                              one_of=[SDS, ("device_path", "device_id")]),
+    "remove_storage_pool": _cmd(_opts(PD, SP), one_of=[SP], at_most_one=[PD]),
     "add_volume": _cmd(
         _opts(PD, SP, size_gb=V, volume_name=V, thin_provisioned=F, thick_provisioned=F),
         needs=["size_gb"], one_of=[SP],
@@ -644,6 +647,23 @@ def fmt_storage_pool(s, args):
     ])
 
 
+def fmt_storage_pool_tiers(s, args):
+    """fmt_storage_pool, then from 3.x `    Media type: <type>` (the values --add_storage_pool
+    takes; the line's wording is ours, the 3.x one was not found), `Volumes summary:` and
+    `N Volumes.` (swisscom/puppet-scaleio spec/fixtures/cli/pool_query_myPDomain_myPool.cli, a
+    2.x sample), and one ` Volume ID: <id> Name: <name>` line per volume (ours: where a volume
+    landed, for tests of storage tiers)."""
+    out = [fmt_storage_pool(s, args)]
+    pool = next(p for p in s["pools"] if out[0].startswith(
+        "Storage Pool %s (Id: %s) " % (na(p["name"]), p["id"])))
+    if common.major_of(s["system"]["version"]) >= 3:
+        out.append("    Media type: %s" % pool.get("media_type", "HDD"))
+    vols = [v for v in s["volumes"] if v["pool"] == pool["id"]]
+    out += ["", "Volumes summary:", "\t%d Volumes." % len(vols)]
+    out += ["\t Volume ID: %s Name: %s" % (v["id"], na(v["name"])) for v in vols]
+    return "\n".join(out)
+
+
 def find_volume(s, args):
     return next((v for v in s["volumes"] if (args.get("volume_id") and v["id"] == args["volume_id"])
                  or (args.get("volume_name") and v["name"] == args["volume_name"])), None)
@@ -850,7 +870,7 @@ def run(argv):
             "query_volume": lambda: fmt_volume(s, args),
             "query_sds": lambda: fmt_sds(s, args),
             "query_all_fault_sets": lambda: fmt_fault_sets(s, args),
-            "query_storage_pool": lambda: fmt_storage_pool(s, args),
+            "query_storage_pool": lambda: fmt_storage_pool_tiers(s, args),
         }[cmd]()
     return reply.get("message", "")
 
