@@ -23,6 +23,19 @@ export interface RunOptions {
    * Throwing stops the run like a crash would.
    */
   beforeStep?: (host: string, step: string) => void | Promise<void>;
+  /**
+   * A read-only run (`pulumi refresh`, observe/): no host lock is taken, and a command marked
+   * as a change, an upload or a recorded change is refused with an error before it is sent.
+   */
+  readOnly?: boolean;
+}
+
+/** A read-only run was asked to change a host (a bug in a probe, never the host's doing). */
+export class ReadOnlyError extends Error {
+  constructor(host: string, step: string, what: string) {
+    super(`[${host}] ${step}: refused in a read-only run (refresh changes nothing): ${what}`);
+    this.name = "ReadOnlyError";
+  }
 }
 
 export class InstallContext {
@@ -58,6 +71,7 @@ export class InstallContext {
           log: (h, st) => this.log(h, st),
           redact,
           signal: opts.signal,
+          locks: !opts.readOnly,
         });
     this.hosts = hosts ?? this.ssh!;
   }
@@ -114,6 +128,8 @@ export class InstallContext {
   ): Promise<ExecResult> {
     this.checkAbort();
     const { change, ...rest } = o;
+    if (change && this.opts.readOnly)
+      throw new ReadOnlyError(host, step, this.redactor.redact(command));
     return this.hosts.run(host, step, command, {
       ...rest,
       sending: () => {
@@ -126,6 +142,7 @@ export class InstallContext {
   /** Stage files on a host for root (upload.ts); returns how many were sent. */
   async upload(host: string, step: string, files: StageFile[]): Promise<number> {
     this.checkAbort();
+    if (this.opts.readOnly) throw new ReadOnlyError(host, step, `upload ${files.length} file(s)`);
     return this.hosts.upload(host, step, files);
   }
 
@@ -143,6 +160,7 @@ export class InstallContext {
 
   /** Record a change made other than by a command (an upload, a gateway API call). */
   record(host: string, step: string, what: string): void {
+    if (this.opts.readOnly) throw new ReadOnlyError(host, step, this.redactor.redact(what));
     this.journal.record(host, step, what);
   }
 

@@ -25,6 +25,8 @@ export interface SshRunnerOptions {
   log: (host: string, step: string) => StepLog;
   redact: (s: string) => string;
   signal?: AbortSignal;
+  /** Take each host's lock before its first command (default true; false: read-only runs). */
+  locks?: boolean;
 }
 
 export class SshRunner implements HostRunner {
@@ -51,6 +53,7 @@ export class SshRunner implements HostRunner {
     if (!s) {
       s = this.connect(name).then(async (sess) => {
         this.hostKeys[name] = sess.hostKey;
+        if (this.o.locks === false) return sess;
         try {
           await this.lock(sess, HOST_LOCK);
         } catch (e) {
@@ -103,6 +106,7 @@ export class SshRunner implements HostRunner {
 
   /** Hold the cluster lock (CLUSTER_LOCK on the MDM master) until close(). */
   lockCluster(): Promise<void> {
+    if (this.o.locks === false) return Promise.resolve();
     this.clusterLease ??= (async () => {
       const master = mdmNodes(this.o.spec.machines).master.name;
       await this.lock(await this.session(master), CLUSTER_LOCK);

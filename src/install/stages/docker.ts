@@ -213,9 +213,29 @@ export function parseDockerProbe(out: string): DockerProbe {
   };
 }
 
+/** The Docker packages a host gets: the spec's, else docker on el7 and docker-ce elsewhere. */
+export function dockerPackagesOf(
+  spec: Pick<StageContext["spec"], "dockerPackages" | "os">,
+): string[] {
+  return spec.dockerPackages ?? (spec.os === "centos7" ? ["docker"] : ["docker-ce"]);
+}
+
+/**
+ * The unit files setupDocker writes for this volume, by path (`inContainer`: no device units,
+ * see mountUnitText).
+ */
+export function dockerUnitFiles(vol: Volume, inContainer: boolean): [string, string][] {
+  return [
+    [WAIT_UNIT_PATH, waitUnitText(vol.device, vol.volumeName)],
+    [MOUNT_UNIT_PATH, mountUnitText(vol.device, vol.volumeName, !inContainer)],
+    [DROPIN_PATH, dockerDropIn()],
+  ];
+}
+
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-type Volume = { device: string; volumeName: string };
+/** A Docker host's ScaleIO volume: its by-id device path and its name. */
+export type Volume = { device: string; volumeName: string };
 type Change = (cmd: string, timeoutMs?: number) => Promise<unknown>;
 
 export async function setupDocker(
@@ -256,8 +276,7 @@ export async function setupDocker(
  * mount a path that does not resolve to the volume.
  */
 async function probeWhenPresent(ctx: StageContext, host: string, vol: Volume) {
-  const pkgs = ctx.spec.dockerPackages ?? (ctx.spec.os === "centos7" ? ["docker"] : ["docker-ce"]);
-  const script = dockerProbeScript(vol.device, pkgs);
+  const script = dockerProbeScript(vol.device, dockerPackagesOf(ctx.spec));
   const ask = async () =>
     parseDockerProbe((await ctx.run(host, STEP, script, { quiet: true })).stdout);
   const p = await ask();
@@ -312,11 +331,7 @@ async function ensureFilesystem(
 /** The units that mount the volume at Docker's root, written where they differ, enabled, started. */
 async function ensureMountUnits(vol: Volume, p: DockerProbe, run: Change): Promise<void> {
   // Device units only exist where udev runs; in a container the dependency would never start.
-  const files: [string, string][] = [
-    [WAIT_UNIT_PATH, waitUnitText(vol.device, vol.volumeName)],
-    [MOUNT_UNIT_PATH, mountUnitText(vol.device, vol.volumeName, !p.inContainer)],
-    [DROPIN_PATH, dockerDropIn()],
-  ];
+  const files = dockerUnitFiles(vol, p.inContainer);
   const stale = files.filter(([f, text]) => p.fileSha[f] !== sha256(text));
   for (const [f, text] of stale) await run(writeFile(f, text));
   if (stale.length > 0) await run("systemctl daemon-reload");

@@ -62,6 +62,16 @@ export function installedVersionsQuery(ctx: StageContext, host: string): string 
   return `rpm -q --qf '%{NAME} %{VERSION}-%{RELEASE}\\n' ${jobs.map((j) => q(j.rpm.name)).join(" ")}`;
 }
 
+/** installedVersionsQuery's output -> package name -> installed VERSION-RELEASE. Pure. */
+export function installedVersions(out: string): Map<string, string> {
+  const have = new Map<string, string>();
+  for (const line of out.split("\n")) {
+    const [n, vr] = line.trim().split(" ");
+    if (n && vr && !/not installed/.test(line)) have.set(n, vr);
+  }
+  return have;
+}
+
 /** The prepare stage asks installedVersionsQuery in its own round trip and keeps the answer here. */
 export const installedVersionsFact = (host: string) => `rpm-versions:${host}`;
 
@@ -128,11 +138,7 @@ export async function installPackages(
     ctx.recall<string>(installedVersionsFact(host)) ??
     (await ctx.run(host, STEP, installedVersionsQuery(ctx, host), { check: false, quiet: true }))
       .stdout;
-  const have = new Map<string, string>();
-  for (const line of versions.split("\n")) {
-    const [n, vr] = line.trim().split(" ");
-    if (n && vr && !/not installed/.test(line)) have.set(n, vr);
-  }
+  const have = installedVersions(versions);
   // A vendor bundle's set-aside files and mixed builds: said once per run.
   void ctx.memo("rpm-notes", async () => {
     for (const n of ctx.rpms.notes ?? []) ctx.log(host, STEP).info(n);

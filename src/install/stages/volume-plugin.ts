@@ -206,7 +206,7 @@ function writeFile(file: string, content: string): string {
 }
 
 /** The plugin's settings for this cluster and how they trust the gateway (one query per run). */
-async function settingsFor(
+export async function settingsFor(
   ctx: StageContext,
   host: string,
 ): Promise<{

@@ -126,7 +126,11 @@ async function awaitSdcs(ctx: StageContext, master: string, nodes: string[]): Pr
  * A node's volume among `vols`: by its name, else by its legacy name unless another node of the
  * run shares that legacy name.
  */
-function findVolume(ctx: StageContext, vols: VolumeInfo[], n: string): VolumeInfo | undefined {
+export function findVolume(
+  ctx: StageContext,
+  vols: VolumeInfo[],
+  n: string,
+): VolumeInfo | undefined {
   const legacy = legacyVolumeName(n);
   const shared = ctx.spec.machines.some((m) => m.name !== n && legacyVolumeName(m.name) === legacy);
   return (
