@@ -132,7 +132,7 @@ export async function observeVerification(
     now === was ? [] : [`${master}: the cluster is ${now}, was ${was || "not verified"}`];
   // Which MDMs are down, when the MDM says (Status of each member).
   const down = [info.master, ...info.slaves, ...info.tieBreakers]
-    .filter((m) => m && m.status && !/normal|connected/i.test(m.status))
+    .filter((m) => m && m.status && !/^(normal|connected)$/i.test(m.status.trim()))
     .map((m) => nodeOf(ctx, m!.ips) ?? m!.name ?? m!.id);
   if (drift.length > 0 && down.length > 0)
     drift.push(`${master}: MDM(s) not Normal: ${down.join(", ")}`);

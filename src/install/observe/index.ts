@@ -8,6 +8,7 @@
 import { InstallContext, type StageContext } from "../context";
 import type { HostRunner } from "../host-runner";
 import { Redactor, type LogSink } from "../log";
+import type { RpmSet } from "../rpms";
 import { rpmsFor } from "../runner";
 import { secretsOf, type InstallSpec } from "../spec";
 
@@ -82,6 +83,8 @@ export interface ObserveOptions {
   signal?: AbortSignal;
   /** The hosts (tests: a scripted runner); SSH by default. */
   hosts?: HostRunner;
+  /** The package set (tests); read from the spec's rpmDir by default. */
+  rpms?: RpmSet;
   timeoutMs?: number;
 }
 
@@ -114,7 +117,7 @@ export async function observeWith(
   try {
     ctx = new InstallContext(
       { ...spec, connectTimeoutMs },
-      rpmsFor(spec),
+      o.rpms ?? rpmsFor(spec),
       { log: o.log, signal, readOnly: true },
       o.hosts,
     );
