@@ -9,6 +9,7 @@ import { runSelected, runUninstall, type UninstallPart } from "./runner";
 import type { InstallSpec } from "./spec";
 
 export type { StepKind } from "./registry";
+export { read } from "./provider-read";
 
 /** What every install-step resource receives. */
 export interface StepInputs {
@@ -49,6 +50,8 @@ export interface StepOutputs extends StepInputs {
   dockerRootDir?: string;
   device?: string;
   changes: number;
+  /** What a `pulumi refresh` found changed on the hosts (provider-read.ts); none after an up. */
+  drift?: string[];
 }
 
 async function apply(i: StepInputs, pinned: Record<string, string>): Promise<StepOutputs> {
@@ -117,6 +120,7 @@ function knownKeys(keys: Record<string, unknown> | undefined): Record<string, st
  * Whether a step must run again. `news` may hold unknowns during a preview (a host being added,
  * a machine still to be created): when the spec is not known, the answer is "may change"
  * (changes: true); the pinned host keys never decide it (they are state, not configuration).
+ * A drift found by `pulumi refresh` (provider-read.ts) is a change.
  */
 export function diff(
   olds: StepOutputs,
@@ -124,6 +128,8 @@ export function diff(
 ): { changes: boolean; replaces?: string[] } {
   if (olds.kind !== news.kind || olds.host !== news.host)
     return { changes: true, replaces: ["host"] };
+  // A refresh found the hosts changed: the stage runs again and repairs that.
+  if (olds.drift && olds.drift.length > 0) return { changes: true };
   if (holdsUnknown(news.spec)) return { changes: true };
   return { changes: relevant(olds) !== relevant(news) };
 }

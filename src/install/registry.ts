@@ -5,6 +5,11 @@
 // its Pulumi type (arrowhead:scaleio:<key>), which users' state holds: never rename a key.
 import type { Machine, NodeRoles, ServiceRole } from "../machine";
 import type { InstallContext } from "./context";
+import { observeMdmCluster, observeStorage, observeVerification } from "./observe/cluster";
+import { observeDockerVolume } from "./observe/docker";
+import { observeHostPackages, observeHostPrep } from "./observe/hosts";
+import type { Probe } from "./observe/probe";
+import { observeGateway, observeVolumePlugin } from "./observe/services";
 import type { InstallResult } from "./runner";
 import { dockerVolumePool, poolsDiffKey, volumePluginPool } from "./pools";
 import { dockerHosts, gatewayNode, managerIps, volumePluginOn, type InstallSpec } from "./spec";
@@ -46,6 +51,11 @@ export interface ResourceDef {
   relevant: (s: InstallSpec, node: NodeView | undefined, hash: (x: string) => string) => unknown;
   /** Undo its share on adopted hosts (delete); machines the stack created just go away. */
   undo?: (ctx: InstallContext, host: string) => Promise<void>;
+  /**
+   * `pulumi refresh`: what its stage would change on the hosts now, read-only (observe/); a
+   * non-empty drift makes the next `up` run the stage again.
+   */
+  observe: Probe;
 }
 
 export interface StageDef {
@@ -124,6 +134,7 @@ export const STAGES = {
     run: async ({ ctx, host }) => void (await prepareHost(ctx, host)),
     resource: {
       name: (h) => `prep-${h}`,
+      observe: observeHostPrep,
       relevant: (s, node) => ({ node, os: s.os, vault: s.vaultUrl ?? "" }),
     },
   },
@@ -135,6 +146,7 @@ export const STAGES = {
     run: async ({ ctx, host }) => void (await installPackages(ctx, host)),
     resource: {
       name: (h) => `packages-${h}`,
+      observe: observeHostPackages,
       relevant: (s, node, hash) => ({
         node,
         rpmDir: s.rpmDir,
@@ -163,6 +175,7 @@ export const STAGES = {
     },
     resource: {
       name: () => "mdm-cluster",
+      observe: observeMdmCluster,
       relevant: (s, _node, hash) => ({
         mdms: s.machines.filter((x) => x.mdm).map((x) => [x.name, x.mdm, x.privateAddress]),
         name: s.clusterName,
@@ -178,6 +191,7 @@ export const STAGES = {
     run: async ({ ctx }) => void (await configureStorage(ctx)),
     resource: {
       name: () => "storage",
+      observe: observeStorage,
       relevant: (s) => ({
         sds: s.machines
           .filter((x) => x.services.includes("sds"))
@@ -200,6 +214,7 @@ export const STAGES = {
     },
     resource: {
       name: (h) => `gateway-${h}`,
+      observe: observeGateway,
       relevant: (s, node, hash) => ({
         node,
         mgr: managerIps(s.machines),
@@ -220,6 +235,7 @@ export const STAGES = {
     },
     resource: {
       name: (h) => `docker-${h}`,
+      observe: observeDockerVolume,
       relevant: (s, node) => ({
         node,
         gb: s.dockerVolumeGb,
@@ -251,6 +267,7 @@ export const STAGES = {
     run: async ({ ctx, host }) => void (await setupVolumePlugin(ctx, host)),
     resource: {
       name: (h) => `volume-plugin-${h}`,
+      observe: (ctx, h) => observeVolumePlugin(ctx, h),
       relevant: (s, node, hash) => {
         const gw = gatewayNode(s.machines);
         return {
@@ -285,6 +302,7 @@ export const STAGES = {
     },
     resource: {
       name: () => "verify",
+      observe: observeVerification,
       relevant: (s) => s.machines.map((x) => [x.name, x.mdm, x.services, x.privateAddress]),
     },
   },

@@ -35,6 +35,11 @@ function providerFor(kind: StepKind): pulumi.dynamic.ResourceProvider {
     async delete(_id: string, props: StepOutputs) {
       await load().remove(props);
     },
+    // `pulumi refresh`: read-only; the drift found is in the outputs and inputs (provider-read.ts).
+    async read(id: string, props: StepOutputs) {
+      const r = await load().read(id, { ...props, kind });
+      return { id: r.id, props: structSafe(r.props), inputs: r.inputs && structSafe(r.inputs) };
+    },
   };
 }
 
@@ -62,6 +67,8 @@ export class InstallStep extends pulumi.dynamic.Resource {
   declare readonly dockerRootDir: pulumi.Output<string | undefined>;
   declare readonly device: pulumi.Output<string | undefined>;
   declare readonly changes: pulumi.Output<number>;
+  /** What the last `pulumi refresh` found changed on the hosts (absent when nothing). */
+  declare readonly drift: pulumi.Output<string[] | undefined>;
 
   constructor(
     kind: StepKind,
@@ -91,6 +98,7 @@ export class InstallStep extends pulumi.dynamic.Resource {
         dockerRootDir: undefined,
         device: undefined,
         changes: undefined,
+        drift: undefined,
       },
       { ...opts, additionalSecretOutputs: SECRET_OUTPUTS },
       "arrowhead:scaleio",

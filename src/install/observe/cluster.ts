@@ -14,7 +14,7 @@ import {
   vendorMessage,
 } from "../scli";
 import { planCluster, wantedCluster } from "../stages/cluster";
-import { STEP, type Observed, type Stored } from "./index";
+import { STEP, type Observed, type Stored } from "./probe";
 
 /** Logged in on `host` (its system ID), or why not, as a drift line. */
 export type ReadLogin = { systemId: string } | { drift: string };

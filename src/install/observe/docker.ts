@@ -19,7 +19,7 @@ import {
 } from "../stages/docker";
 import { findVolume, volumeName } from "../stages/volumes";
 import { readLogin } from "./cluster";
-import { STEP, type Observed } from "./index";
+import { STEP, type Observed } from "./probe";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 

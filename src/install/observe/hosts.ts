@@ -15,7 +15,7 @@ import {
 } from "../stages/packages";
 import { notInstalled, osFromRelease, prerequisites } from "../stages/prepare";
 import { DEAD_MIRROR_REPOS } from "../stages/repos";
-import { STEP, type Observed } from "./index";
+import { STEP, type Observed } from "./probe";
 
 /**
  * HostPrep: the OS the stack is set up for, CentOS 7's repo files on the vault, the

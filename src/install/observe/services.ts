@@ -22,7 +22,7 @@ import {
   type PluginProbe,
   type PluginSettings,
 } from "../stages/volume-plugin";
-import { STEP, type Observed } from "./index";
+import { STEP, type Observed } from "./probe";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
