@@ -11,7 +11,7 @@
 // to what a provider that does not take secrets returns (annotateSecrets in Pulumi's
 // provider_plugin.go Read).
 import { engineSignal } from "./engine-watch";
-import { consoleSink } from "./log";
+import { nullSink } from "./log";
 import { observeWith } from "./observe";
 import type { StepInputs, StepOutputs } from "./provider";
 import { resourceOf } from "./registry";
@@ -41,12 +41,13 @@ function pinnedKeys(props: StepOutputs): Record<string, string> {
 
 /**
  * Read a resource's share of the hosts now (`props`: its state from the last `up` or refresh).
- * Never fails because of the hosts (an unreachable host is drift); changes nothing on them.
+ * Never fails because of the hosts (an unreachable host is drift); changes nothing on them. Logs
+ * nothing: what it found is the drift (a refresh would otherwise repeat connection notes).
  */
 export async function read(id: string, props: StepOutputs): Promise<ReadResult> {
   const spec = { ...props.spec, pinnedHostKeys: pinnedKeys(props) };
   const found = await observeWith(spec, resourceOf(props.kind).observe, props.host, props, {
-    log: consoleSink(),
+    log: nullSink,
     signal: engineSignal(),
   });
   const { drift: before, ...rest } = props;

@@ -4,7 +4,7 @@
 // is replaced here (its own tests are install-observe.test.ts); the hosts are never reached.
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { InstallSpec } from "../../src/install/spec";
-import type { StepOutputs } from "../../src/install/provider";
+import { diff, read, type StepOutputs } from "../../src/install/provider";
 
 const found = vi.hoisted(() => ({
   drift: [] as string[],
@@ -17,8 +17,6 @@ vi.mock("../../src/install/observe", () => ({
     return { drift: found.drift, outputs: found.outputs };
   },
 }));
-
-const { diff, read } = await import("../../src/install/provider");
 
 const spec = {
   machines: [{ name: "node1", mdm: "master", services: ["sds"], privateAddress: "10.0.0.1" }],
