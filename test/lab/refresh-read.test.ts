@@ -160,7 +160,7 @@ describe("pulumi refresh reads the cluster (existing stack, real CLI)", () => {
     for (const n of ["prep-node3", "packages-node3", "docker-node3", "volume-plugin-node3"])
       expect(drift(step(n))).toEqual([expect.stringMatching(/^node3: not answering over SSH/)]);
     // The spec (passwords, the key) stays secret in the outputs and the inputs after the read.
-    for (const res of rs.filter((x) => x.urn.includes("arrowhead:scaleio:Host"))) {
+    for (const res of rs.filter((x) => x.urn.includes("dynamic/arrowhead:scaleio:"))) {
       expect(res.outputs?.spec).toHaveProperty(["4dabf18193072939515e22adb298388d"]);
       expect(res.inputs?.spec).toHaveProperty(["4dabf18193072939515e22adb298388d"]);
     }

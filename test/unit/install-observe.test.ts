@@ -263,7 +263,6 @@ describe("the cluster-wide resources, from the master", () => {
         "node1: the cluster is 3_node Degraded, was 3_node Normal",
         "node1: MDM(s) not Normal: node3",
       ],
-      outputs: { clusterMode: "3_node", clusterState: "Degraded" },
     });
   });
 });

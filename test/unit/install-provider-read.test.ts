@@ -78,9 +78,9 @@ describe("read (pulumi refresh)", () => {
 
   it("the cluster's mode and state read now replace the stored ones", async () => {
     found.outputs = { clusterMode: "3_node", clusterState: "Degraded" };
-    const r = await read("Verification:node1", {
+    const r = await read("MdmCluster:node1", {
       ...state,
-      kind: "Verification",
+      kind: "MdmCluster",
       clusterMode: "3_node",
       clusterState: "Normal",
     });

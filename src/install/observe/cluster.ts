@@ -116,7 +116,8 @@ export async function observeStorage(ctx: StageContext, master: string): Promise
 
 /**
  * Verification: the cluster's mode and state now. Drift when they differ from what the last
- * `up` reported (`stored`), so the next `up` verifies again and reports the state it finds.
+ * `up` reported (`stored`, kept as it is), so the next `up` verifies again and reports the
+ * state it finds.
  */
 export async function observeVerification(
   ctx: StageContext,
@@ -136,7 +137,9 @@ export async function observeVerification(
     .map((m) => nodeOf(ctx, m!.ips) ?? m!.name ?? m!.id);
   if (drift.length > 0 && down.length > 0)
     drift.push(`${master}: MDM(s) not Normal: ${down.join(", ")}`);
-  return { drift, outputs: { clusterMode: info.mode, clusterState: info.state } };
+  // The stored mode and state stay what the last up verified, so the drift stays until an up
+  // verifies again (the stack's clusterState output comes from there).
+  return { drift };
 }
 
 /** The node whose cluster address is among `ips`. */
