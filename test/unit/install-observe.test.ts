@@ -422,6 +422,22 @@ describe("observeWith: a refresh never fails because of the hosts", () => {
     expect(hosts.asked).toEqual([]);
   });
 
+  it("an RPM folder this machine cannot read fails the refresh, saying so (it is not drift)", async () => {
+    const hosts = new ScriptedHosts(() => ok());
+    const p = observeWith(
+      { ...spec, rpmDir: "/nonexistent/rpms" },
+      probe,
+      "node2",
+      {},
+      {
+        log: () => undefined,
+        hosts,
+      },
+    );
+    await expect(p).rejects.toThrow(/^pulumi refresh compares the hosts with the ScaleIO packages/);
+    expect(hosts.asked).toEqual([]);
+  });
+
   it("failureDrift: a timeout is 'not answering', other failures are named as they are", () => {
     const id = (s: string) => s;
     expect(failureDrift("node1", new Error("timed out after 180 s"), id)).toBe(

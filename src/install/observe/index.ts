@@ -33,11 +33,24 @@ export interface ObserveOptions {
   timeoutMs?: number;
 }
 
+/** The spec's package set, or an error saying a refresh needs it. */
+function readRpms(spec: InstallSpec): RpmSet {
+  try {
+    return rpmsFor(spec);
+  } catch (e) {
+    throw new Error(
+      `pulumi refresh compares the hosts with the ScaleIO packages the stack installs, and cannot read them: ` +
+        `${(e as Error).message} (run the refresh where the stack's rpmDir holds them, as for pulumi up)`,
+    );
+  }
+}
+
 /**
  * Probe one resource's share of the hosts in a read-only run. Never throws for what the hosts
  * do: an unreachable host, a refused login or a probe that fails come back as drift, so a
  * `pulumi refresh` always finishes and says what it found. Secrets never reach the drift (every
- * line passes the run's redactor).
+ * line passes the run's redactor). Throws when this machine cannot read the stack's RPM folder
+ * (rpmDir), and the engine's abort.
  */
 export async function observeWith(
   spec: InstallSpec,
@@ -58,11 +71,14 @@ export async function observeWith(
     OBSERVE_CONNECT_MS,
   );
   const redactor = new Redactor(secretsOf(spec));
+  // The package set names what the hosts should have: without it nothing can be compared, and
+  // that is this machine's problem, not drift on the hosts (every resource would show some).
+  const rpms = o.rpms ?? readRpms(spec);
   let ctx: InstallContext | undefined;
   try {
     ctx = new InstallContext(
       { ...spec, connectTimeoutMs },
-      o.rpms ?? rpmsFor(spec),
+      rpms,
       { log: o.log, signal, readOnly: true },
       o.hosts,
     );
