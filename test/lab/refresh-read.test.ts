@@ -47,6 +47,14 @@ describe("pulumi refresh reads the cluster (existing stack, real CLI)", () => {
   let stack: PulumiStack;
   const times: Record<string, number> = {};
   const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
+  /** SSH logins sshd accepted on a host so far (read without SSH). */
+  const logins = async (host: string) =>
+    Number(
+      await sh(
+        host,
+        "journalctl --no-pager -o cat _COMM=sshd _COMM=sshd-session | grep -c '^Accepted publickey' || true",
+      ),
+    );
   const mdm = () => `--mdm_ip ${lab.hosts[0].privateAddress},${lab.hosts[1].privateAddress}`;
   /** scli on node1 after a login (password on stdin). */
   const scli = (args: string) =>
@@ -98,8 +106,15 @@ describe("pulumi refresh reads the cluster (existing stack, real CLI)", () => {
 
   it("after `up`, a refresh of untouched hosts finds nothing", async () => {
     times.up = (await stack.must(stack.cli(["up", "--yes"]), "up")).seconds;
+    const before = await Promise.all(lab.hosts.map((h) => logins(h.name)));
     const r = await stack.must(stack.cli(["refresh", "--yes"]), "refresh");
     times.refreshClean = r.seconds;
+    // A figure, not a rule: the SSH logins one refresh (its preview and its reads) costs per host.
+    const after = await Promise.all(lab.hosts.map((h) => logins(h.name)));
+    console.log(
+      "SSH logins per host for one refresh:",
+      after.map((n, i) => n - before[i]),
+    );
     expect(steps(r.stdout)).toEqual([]);
     expect(resourceSummary(r.stdout)).toEqual({ unchanged: resourceSummary(r.stdout).unchanged });
     for (const res of await state()) expect(res.outputs?.drift).toBeUndefined();
