@@ -108,6 +108,16 @@ const volumes = (mapped: number) =>
     )
     .join("");
 
+/** `--query_sds` of one SDS holding `paths` in sp1 (2.0.12000 layout, parse.ts parseSdsDevices). */
+const sdsDevices = (paths: string[]) =>
+  `Protection Domain: 073890cb00000000, Name: pd1\nDevice information (total ${paths.length} devices):\n` +
+  paths
+    .map(
+      (p, i) =>
+        `\t${i + 1}: Name: N/A  Path: ${p}  Original-path: ${p}  ID: ddd0000${i}\n\t\tStorage Pool: sp1, Capacity: 120 GB\n`,
+    )
+    .join("");
+
 /** A healthy cluster's scli answers on the master; `over` replaces some. */
 function scli(command: string, over: Partial<Record<string, string>> = {}): string | undefined {
   const answers: Record<string, string> = {
@@ -117,6 +127,7 @@ function scli(command: string, over: Partial<Record<string, string>> = {}): stri
     "--query_all_sds": sdsList([1, 2, 3]),
     "--query_all_sdc": SDCS,
     "--query_all_volumes": volumes(1),
+    "--query_sds": sdsDevices(["/dev/vdb"]),
     ...over,
   };
   const key = Object.keys(answers).find((k) => (command + " ").includes(k));
@@ -242,7 +253,13 @@ describe("the cluster-wide resources, from the master", () => {
     );
   });
 
-  it("StorageLayout: an SDS removed by hand and a missing pool are drift", async () => {
+  it("StorageLayout: nothing on the layout as built", async () => {
+    const { ctx, hosts } = onMaster();
+    expect((await observeStorage(ctx, "node1")).drift).toEqual([]);
+    expect(hosts.asked.filter((a) => a.command.includes("--query_sds"))).toHaveLength(3);
+  });
+
+  it("StorageLayout: an SDS removed by hand, a missing pool and a device taken out are drift", async () => {
     const { ctx } = onMaster({
       "--query_all_sds": sdsList([1, 2]),
       "--query_all ": QUERY_ALL.replace(/Storage Pool sp1.*\n/, ""),
@@ -250,6 +267,18 @@ describe("the cluster-wide resources, from the master", () => {
     expect((await observeStorage(ctx, "node1")).drift).toEqual([
       "node1: storage pool sp1 is not in protection domain pd1",
       "node3: SDS node3 (10.0.0.3) is not in the cluster",
+    ]);
+    // node2 has a second data disk in the stack that its SDS does not hold.
+    const spec2 = {
+      ...spec,
+      machines: spec.machines.map((m) =>
+        m.name === "node2" ? { ...m, dataDisks: ["/dev/vdb", "/dev/vdc"] } : m,
+      ),
+    };
+    const hosts2 = new ScriptedHosts((_h, c) => ok(scli(c) ?? ""));
+    const ctx2 = new InstallContext(spec2, rpms, { log: () => undefined, readOnly: true }, hosts2);
+    expect((await observeStorage(ctx2, "node1")).drift).toEqual([
+      "node2: device /dev/vdc is not in SDS node2 (storage pool sp1)",
     ]);
   });
 

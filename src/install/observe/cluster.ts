@@ -10,10 +10,13 @@ import {
   parseLogin,
   parseQueryAll,
   parseQueryCluster,
-  parseSds,
+  parseVolumes,
   vendorMessage,
 } from "../scli";
+import { assignDevices, poolsOf } from "../pools";
 import { planCluster, wantedCluster } from "../stages/cluster";
+import { planPools, type PoolPlan } from "../stages/pool-plan";
+import { currentSds } from "../stages/storage";
 import { STEP, type Observed, type Stored } from "./probe";
 
 /** Logged in on `host` (its system ID), or why not, as a drift line. */
@@ -90,28 +93,44 @@ export async function observeMdmCluster(ctx: StageContext, master: string): Prom
   return { drift, outputs: { clusterMode: info.mode, clusterState: info.state } };
 }
 
-/** StorageLayout: the protection domain and pool, and each SDS node's SDS in that domain. */
+/**
+ * What the storage stage would do, as drift: its plan (stages/pool-plan.ts planPools) read off
+ * the cluster as it is. Pure. `ipOf` gives a node's cluster address.
+ */
+export function storageDrift(
+  master: string,
+  plan: PoolPlan,
+  ipOf: (node: string) => string,
+): string[] {
+  return [
+    ...plan.refused.map((r) => `${master}: ${r}`),
+    ...plan.addPds.map((pd) => `${master}: protection domain ${pd} is not in the cluster`),
+    ...plan.addPools.map(
+      (p) => `${master}: storage pool ${p.name} is not in protection domain ${p.protectionDomain}`,
+    ),
+    ...plan.addSds.map(
+      (n) => `${n.node}: SDS ${objectName(n.node)} (${ipOf(n.node)}) is not in the cluster`,
+    ),
+    ...plan.addDevices.map(
+      (d) => `${d.node}: device ${d.path} is not in SDS ${d.sdsName} (storage pool ${d.pool})`,
+    ),
+    ...plan.removePools.map(
+      (p) =>
+        `${master}: storage pool ${p.name} (protection domain ${p.protectionDomain}) is no longer in storagePools`,
+    ),
+  ];
+}
+
+/** StorageLayout: protection domains, pools, each SDS node's SDS and devices, as the stage plans them. */
 export async function observeStorage(ctx: StageContext, master: string): Promise<Observed> {
   const login = await readLogin(ctx, master);
   if ("drift" in login) return { drift: [login.drift] };
-  const { protectionDomain: pd, storagePool: sp } = ctx.spec;
+  const sdsNodes = ctx.spec.machines.filter((m) => m.services.includes("sds"));
   const all = parseQueryAll(await scliQuery(ctx, master, STEP, "all"));
-  const domain = all.protectionDomains.find((p) => p.name === pd);
-  const drift: string[] = [];
-  if (!domain) drift.push(`${master}: protection domain ${pd} is not in the cluster`);
-  else if (!domain.pools.some((p) => p.name === sp))
-    drift.push(`${master}: storage pool ${sp} is not in protection domain ${pd}`);
-  const have = parseSds(await scliQuery(ctx, master, STEP, "sds"));
-  for (const n of ctx.spec.machines.filter((m) => m.services.includes("sds"))) {
-    const name = objectName(n.name);
-    const found = have.find((d) => d.ip === n.privateAddress) ?? have.find((d) => d.name === name);
-    if (!found) drift.push(`${n.name}: SDS ${name} (${n.privateAddress}) is not in the cluster`);
-    else if (found.protectionDomain && found.protectionDomain !== pd)
-      drift.push(
-        `${n.name}: SDS ${found.name ?? found.id} is in protection domain ${found.protectionDomain}, not ${pd}`,
-      );
-  }
-  return { drift };
+  const sdsNow = await currentSds(ctx, master, sdsNodes);
+  const volumes = parseVolumes(await scliQuery(ctx, master, STEP, "volumes"));
+  const plan = planPools(poolsOf(ctx.spec), assignDevices(ctx.spec), all, sdsNow, volumes);
+  return { drift: storageDrift(master, plan, (n) => ctx.machine(n).privateAddress) };
 }
 
 /**

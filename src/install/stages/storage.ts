@@ -101,7 +101,11 @@ export async function configureStorage(ctx: StageContext): Promise<{ sds: string
 }
 
 /** The stack's SDS nodes that already run an SDS, each with its devices (`--query_sds`). */
-async function currentSds(ctx: StageContext, host: string, sdsNodes: Machine[]): Promise<SdsNow[]> {
+export async function currentSds(
+  ctx: StageContext,
+  host: string,
+  sdsNodes: Machine[],
+): Promise<SdsNow[]> {
   const have = parseSds(await scliQuery(ctx, host, STEP, "sds"));
   const out: SdsNow[] = [];
   for (const n of sdsNodes) {
