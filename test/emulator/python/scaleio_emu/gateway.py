@@ -10,11 +10,12 @@ import base64
 import json
 import os
 import secrets
+import signal
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import common
+from . import common, gateway_stats, gateway_volumes, mdm_volumes
 
 NAME = "gateway"
 CLASSES = common.root("/opt/emc/scaleio/gateway/webapps/ROOT/WEB-INF/classes")
@@ -23,6 +24,10 @@ TRUST_FILE = os.path.join(CLASSES, "certificates", "emu-mdm-truststore.json")
 CERT = common.root("/opt/emc/scaleio/gateway/conf/certificates/gateway.crt")
 KEY = common.root("/opt/emc/scaleio/gateway/conf/certificates/gateway.key")
 ADMIN_TOKENS = set()
+# Tokens this gateway handed out with /api/login (MDM session tokens). Like the real gateway's
+# sessions they live in this process only: a restart, or SIGUSR1 (expire_tokens: root only),
+# ends them, and a call with an ended token gets HTTP 401 "Unauthorized".
+ISSUED = set()
 LOCK = threading.Lock()
 # Read once at start, like the real gateway: editing the file needs a service restart.
 PROPS = {}
@@ -122,8 +127,11 @@ def mdm(cmd, args, token):
 
 
 # Relationship links as the real gateway lists them; clients (goscaleio) follow them.
-RELATIONSHIPS = {"System": ["ProtectionDomain", "Sdc", "Sds", "Volume", "StoragePool"],
-                 "ProtectionDomain": ["StoragePool", "Sds"], "StoragePool": ["Volume"]}
+RELATIONSHIPS = {"System": ["ProtectionDomain", "Sdc", "Sds", "Volume", "StoragePool",
+                            "Statistics"],
+                 "ProtectionDomain": ["StoragePool", "Sds", "Statistics"],
+                 "StoragePool": ["Volume", "Statistics"], "Sdc": ["Volume", "Statistics"],
+                 "Volume": ["Statistics"]}
 
 
 def links(kind, obj_id):
@@ -185,11 +193,11 @@ def to_rest(kind, s, o):
                 mapped.append({"sdcId": i, "sdcIp": sdcs[i]["ip"], "sdcName": sdcs[i].get("name"),
                                "limitIops": lim.get("iops", 0),
                                "limitBwInMbps": lim.get("bw_kbps", 0) // 1024,
-                               "accessMode": "ReadWrite"})
-        return {"id": o["id"], "name": o["name"], "sizeInKb": o["size_gb"] * 1024**2,
-                "storagePoolId": o["pool"], "vtreeId": o["id"],
-                "volumeType": "ThinProvisioned" if o["thin"] else "ThickProvisioned",
-                "mappedSdcInfo": mapped or None, "links": links(kind, o["id"])}
+                               "accessMode": mdm_volumes.mapping_access_mode(o, i)})
+        return dict(gateway_volumes.volume_fields(s, o), id=o["id"], name=o["name"],
+                    sizeInKb=o["size_gb"] * 1024**2, storagePoolId=o["pool"],
+                    volumeType="ThinProvisioned" if o["thin"] else "ThickProvisioned",
+                    mappedSdcInfo=mapped or None, links=links(kind, o["id"]))
     raise ApiError(404, "Unknown type %s" % kind)
 
 
@@ -258,6 +266,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/login":
             user, password = self.credentials()
             reply = mdm("login", {"username": user, "password": password}, None)
+            ISSUED.add(reply["token"])
             return 200, reply["token"]
         if path == "/api/gatewayLogin":
             user, password = self.credentials()
@@ -272,6 +281,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(401, "Unauthorized: log in with /api/gatewayLogin first")
             return self.configure(path)
         _, token = self.credentials()
+        if token not in ISSUED:
+            raise ApiError(401, "Unauthorized")
         parts = path.split("/")
         # /api/types/Volume/instances/action/queryIdByKey {name} -> quoted id, or 500 / code 79
         if path == "/api/types/Volume/instances/action/queryIdByKey" and method == "POST":
@@ -304,6 +315,11 @@ class Handler(BaseHTTPRequestHandler):
             if len(parts) == 4 and method == "GET":
                 return 200, found[0]
             if len(parts) == 6 and parts[4] == "relationships" and method == "GET":
+                if parts[5] == "Statistics" and "Statistics" in RELATIONSHIPS.get(kind, []):
+                    return 200, gateway_stats.statistics(kind, s, obj_id)
+                if kind == "Sdc" and parts[5] == "Volume":
+                    return 200, [o for o in instances("Volume", s)
+                                 if any(m["sdcId"] == obj_id for m in o["mappedSdcInfo"] or [])]
                 if kind == "System" and parts[5] in COLLECTIONS and parts[5] != "System":
                     return 200, instances(parts[5], s)
                 if kind == "ProtectionDomain" and parts[5] in ("Sds", "StoragePool"):
@@ -313,6 +329,9 @@ class Handler(BaseHTTPRequestHandler):
                     return 200, [o for o in instances("Volume", s) if o["storagePoolId"] == obj_id]
             if len(parts) == 6 and parts[4] == "action" and method == "POST" and kind == "Volume":
                 return 200, self.volume_action(parts[5], obj_id, self.body(), token)
+            if parts[4:] == ["action", "snapshotVolumes"] and method == "POST" \
+                    and kind == "System":
+                return 200, gateway_volumes.snapshot_volumes(self.body(), mdm, token, ApiError)
         raise ApiError(404, "No such API: %s %s" % (method, path))
 
     def configure(self, path):
@@ -361,11 +380,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def volume_action(self, action, vol_id, body, token):
         if action == "addMappedSdc":
-            if not body.get("sdcId"):
-                raise ApiError(400, "sdcId is required")
-            multi = str(body.get("allowMultipleMappings", "FALSE")).upper() == "TRUE"
-            mdm("map_volume_to_sdc", {"volume_id": vol_id, "sdc_id": body["sdcId"],
-                                      "allow_multi_map": multi}, token)
+            mdm("map_volume_to_sdc", gateway_volumes.add_mapped_sdc_args(vol_id, body, ApiError),
+                token)
             with LOCK:  # a new mapping starts without limits
                 limits = common.load_json(LIMITS_FILE, {})
                 if limits.pop("%s:%s" % (vol_id, body["sdcId"]), None) is not None:
@@ -382,8 +398,11 @@ class Handler(BaseHTTPRequestHandler):
             mdm("unmap_volume_from_sdc", args, token)
             return {}
         if action == "removeVolume":
-            mdm("remove_volume", {"volume_id": vol_id}, token)
-            return {}
+            return gateway_volumes.remove_volume(vol_id, body, mdm, token, ApiError)
+        if action == "setVolumeSize":
+            return gateway_volumes.set_volume_size(vol_id, body, mdm, token, ApiError)
+        if action == "setVolumeMappingAccessMode":
+            return gateway_volumes.set_mapping_access_mode(vol_id, body, mdm, token, ApiError)
         raise ApiError(404, "Unknown Volume action %s" % action)
 
     def set_limits(self, vol_id, body, token):
@@ -422,8 +441,15 @@ class Handler(BaseHTTPRequestHandler):
         return {}
 
 
+def expire_tokens(_signum=None, _frame=None):
+    """SIGUSR1: end every session this gateway handed out (the next call gets HTTP 401)."""
+    ISSUED.clear()
+    common.log(NAME, "all tokens expired (SIGUSR1)")
+
+
 def main():
     PROPS.update(read_properties())
+    signal.signal(signal.SIGUSR1, expire_tokens)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(CERT, KEY)
     server = ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("GATEWAY_PORT",
