@@ -15,7 +15,7 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import common, gateway_stats, gateway_volumes, mdm_volumes
+from . import common, gateway_objects, gateway_stats, gateway_volumes, mdm_volumes
 
 NAME = "gateway"
 CLASSES = common.root("/opt/emc/scaleio/gateway/webapps/ROOT/WEB-INF/classes")
@@ -127,10 +127,11 @@ def mdm(cmd, args, token):
 
 
 # Relationship links as the real gateway lists them; clients (goscaleio) follow them.
-RELATIONSHIPS = {"System": ["ProtectionDomain", "Sdc", "Sds", "Volume", "StoragePool",
-                            "Statistics"],
-                 "ProtectionDomain": ["StoragePool", "Sds", "Statistics"],
-                 "StoragePool": ["Volume", "Statistics"], "Sdc": ["Volume", "Statistics"],
+RELATIONSHIPS = {"System": ["ProtectionDomain", "Sdc", "Sds", "Volume", "StoragePool", "Device",
+                            "FaultSet", "VTree", "Statistics"],
+                 "ProtectionDomain": ["StoragePool", "Sds", "FaultSet", "Statistics"],
+                 "StoragePool": ["Volume", "Device", "SpSds", "Statistics"],
+                 "Sds": ["Device"], "FaultSet": ["Sds"], "Sdc": ["Volume", "Statistics"],
                  "Volume": ["Statistics"]}
 
 
@@ -177,7 +178,8 @@ def to_rest(kind, s, o):
         return {"id": o["id"], "name": o["name"], "protectionDomainId": o["pd"],
                 "ipList": [{"ip": ip, "role": "all"} for ip in o["ips"]], "port": common.SDS_PORT,
                 "sdsState": "Normal", "mdmConnectionState": "Connected" if up[o["id"]]
-                else "Disconnected", "links": links(kind, o["id"])}
+                else "Disconnected", "faultSetId": o.get("fault_set"),
+                "links": links(kind, o["id"])}
     if kind == "Sdc":
         return {"id": o["id"], "name": o.get("name"), "sdcIp": o["ip"], "sdcGuid": o["guid"],
                 "systemId": s["system"]["id"], "mdmConnectionState": "Connected" if up[o["id"]]
@@ -197,12 +199,13 @@ def to_rest(kind, s, o):
         return dict(gateway_volumes.volume_fields(s, o), id=o["id"], name=o["name"],
                     sizeInKb=o["size_gb"] * 1024**2, storagePoolId=o["pool"],
                     volumeType="ThinProvisioned" if o["thin"] else "ThickProvisioned",
-                    mappedSdcInfo=mapped or None, links=links(kind, o["id"]))
+                    mappedSdcInfo=mapped or None,
+                    links=links(kind, o["id"]) + gateway_volumes.parent_links(o))
     raise ApiError(404, "Unknown type %s" % kind)
 
 
 COLLECTIONS = {"System": None, "ProtectionDomain": "pds", "StoragePool": "pools", "Sds": "sds",
-               "Sdc": "sdcs", "Volume": "volumes"}
+               "Sdc": "sdcs", "Volume": "volumes", "Device": None, "FaultSet": None, "VTree": None}
 
 
 def instances(kind, s):
@@ -210,6 +213,8 @@ def instances(kind, s):
         s["_limits"] = limits_of(s)
     if kind == "System":
         return [to_rest("System", s, s["system"])]
+    if kind in gateway_objects.KINDS:
+        return [dict(o, links=links(kind, o["id"])) for o in gateway_objects.instances(kind, s)]
     return [to_rest(kind, s, o) for o in s[COLLECTIONS[kind]]]
 
 
@@ -284,55 +289,95 @@ class Handler(BaseHTTPRequestHandler):
         if token not in ISSUED:
             raise ApiError(401, "Unauthorized")
         parts = path.split("/")
-        # /api/types/Volume/instances/action/queryIdByKey {name} -> quoted id, or 500 / code 79
-        if path == "/api/types/Volume/instances/action/queryIdByKey" and method == "POST":
-            name = self.body().get("name")
-            if not name:
+        if len(parts) >= 5 and parts[2] == "types":
+            return self.typed(method, parts, token)
+        if len(parts) >= 4 and parts[2] == "instances" and "::" in parts[3]:
+            return self.instance(method, parts, token)
+        # POST /api/instances/System/queryMdmCluster, .../System/action/querySystemLimits
+        if method == "POST" and path == "/api/instances/System/queryMdmCluster":
+            return 200, gateway_objects.mdm_cluster(mdm("query", {}, token)["state"])
+        if method == "POST" and path == "/api/instances/System/action/querySystemLimits":
+            return 200, gateway_objects.system_limits()
+        raise ApiError(404, "No such API: %s %s" % (method, path))
+
+    def typed(self, method, parts, token):
+        """/api/types/<Type>/instances[/action/<name>]: list, create, queries by key."""
+        kind, rest = parts[3], parts[4:]
+        if kind not in COLLECTIONS or rest[0] != "instances":
+            raise ApiError(404, "Unknown type %s" % kind)
+        if rest == ["instances"] and method == "GET":
+            return 200, instances(kind, mdm("query", {}, token)["state"])
+        if rest == ["instances"] and method == "POST":
+            if kind in gateway_objects.KINDS:
+                return 200, gateway_objects.create(kind, self.body(), mdm, token, ApiError)
+            return 200, self.create(kind, self.body(), token)
+        if method != "POST" or len(rest) != 3 or rest[1] != "action":
+            raise ApiError(404, "No such API: %s %s" % (method, "/".join(parts)))
+        body, s = self.body(), mdm("query", {}, token)["state"]
+        if kind == "Volume" and rest[2] == "queryIdByKey":
+            # {name} -> quoted id, or 500 / code 79
+            if not body.get("name"):
                 raise ApiError(400, "name is required")
-            s = mdm("query", {}, token)["state"]
-            found = next((v for v in s["volumes"] if v["name"] == name), None)
+            found = next((v for v in s["volumes"] if v["name"] == body["name"]), None)
             if found is None:
                 raise ApiError(500, "Could not find the volume", CODE_VOLUME_NOT_FOUND)
             return 200, found["id"]
-        # /api/types/<Type>/instances
-        if len(parts) == 5 and parts[2] == "types" and parts[4] == "instances":
-            kind = parts[3]
-            if kind not in COLLECTIONS:
-                raise ApiError(404, "Unknown type %s" % kind)
-            if method == "GET":
-                return 200, instances(kind, mdm("query", {}, token)["state"])
-            return 200, self.create(kind, self.body(), token)
-        # /api/instances/<Type>::<id>[/relationships/<Type> | /action/<name>]
-        if len(parts) >= 4 and parts[2] == "instances" and "::" in parts[3]:
-            kind, _, obj_id = parts[3].partition("::")
-            s = mdm("query", {}, token)["state"]
-            found = [o for o in instances(kind, s) if o["id"] == obj_id] if kind in COLLECTIONS \
-                else []
-            if not found:
-                if kind == "Volume":
-                    raise ApiError(500, "Could not find the volume", CODE_VOLUME_NOT_FOUND)
-                raise ApiError(404, "Could not find the %s %s" % (kind, obj_id))
-            if len(parts) == 4 and method == "GET":
-                return 200, found[0]
-            if len(parts) == 6 and parts[4] == "relationships" and method == "GET":
-                if parts[5] == "Statistics" and "Statistics" in RELATIONSHIPS.get(kind, []):
-                    return 200, gateway_stats.statistics(kind, s, obj_id)
-                if kind == "Sdc" and parts[5] == "Volume":
-                    return 200, [o for o in instances("Volume", s)
-                                 if any(m["sdcId"] == obj_id for m in o["mappedSdcInfo"] or [])]
-                if kind == "System" and parts[5] in COLLECTIONS and parts[5] != "System":
-                    return 200, instances(parts[5], s)
-                if kind == "ProtectionDomain" and parts[5] in ("Sds", "StoragePool"):
-                    return 200, [o for o in instances(parts[5], s)
-                                 if o["protectionDomainId"] == obj_id]
-                if kind == "StoragePool" and parts[5] == "Volume":
-                    return 200, [o for o in instances("Volume", s) if o["storagePoolId"] == obj_id]
-            if len(parts) == 6 and parts[4] == "action" and method == "POST" and kind == "Volume":
-                return 200, self.volume_action(parts[5], obj_id, self.body(), token)
-            if parts[4:] == ["action", "snapshotVolumes"] and method == "POST" \
-                    and kind == "System":
-                return 200, gateway_volumes.snapshot_volumes(self.body(), mdm, token, ApiError)
-        raise ApiError(404, "No such API: %s %s" % (method, path))
+        if kind == "Sdc" and rest[2] == "queryIdByKey":
+            return 200, gateway_objects.sdc_id_by_ip(s, body, ApiError)
+        if kind == "VTree" and rest[2] == "queryBySelectedIds":
+            ids, trees = body.get("ids") or [], instances("VTree", s)
+            unknown = [i for i in ids if i not in {t["id"] for t in trees}]
+            if unknown:
+                raise ApiError(500, "Could not find the VTree %s" % unknown[0])
+            return 200, [t for t in trees if t["id"] in ids]
+        raise ApiError(404, "No such API: %s %s" % (method, "/".join(parts)))
+
+    def instance(self, method, parts, token):
+        """/api/instances/<Type>::<id>[/relationships/<Type> | /action/<name>]."""
+        kind, _, obj_id = parts[3].partition("::")
+        s = mdm("query", {}, token)["state"]
+        if kind not in COLLECTIONS:
+            raise ApiError(404, "Unknown type %s" % kind)
+        found = [o for o in instances(kind, s) if o["id"] == obj_id]
+        if not found:
+            if kind == "Volume":
+                raise ApiError(500, "Could not find the volume", CODE_VOLUME_NOT_FOUND)
+            raise ApiError(500, "Could not find the %s" % kind)
+        if len(parts) == 4 and method == "GET":
+            return 200, found[0]
+        if len(parts) == 6 and parts[4] == "relationships" and method == "GET":
+            related = self.related(kind, obj_id, parts[5], s)
+            if related is not None:
+                return 200, related
+        if len(parts) == 6 and parts[4] == "action" and method == "POST":
+            body = self.body()
+            if kind == "Volume":
+                return 200, self.volume_action(parts[5], obj_id, body, token)
+            if kind == "System" and parts[5] == "snapshotVolumes":
+                return 200, gateway_volumes.snapshot_volumes(body, mdm, token, ApiError)
+            done = gateway_objects.action(kind, parts[5], obj_id, body, mdm, token, ApiError)
+            if done is not None:
+                return 200, done
+        raise ApiError(404, "No such API: %s %s" % (method, "/".join(parts)))
+
+    @staticmethod
+    def related(kind, obj_id, other, s):
+        """GET /api/instances/<kind>::<id>/relationships/<other>, or None if there is none."""
+        if other not in RELATIONSHIPS.get(kind, []):
+            return None
+        if other == "Statistics":
+            return gateway_stats.statistics(kind, s, obj_id)
+        if kind == "System":
+            return instances(other, s)
+        if kind == "Sdc":
+            return [o for o in instances("Volume", s)
+                    if any(m["sdcId"] == obj_id for m in o["mappedSdcInfo"] or [])]
+        if other == "SpSds":  # the SDSs with a device in the pool
+            sds_ids = {d["sdsId"] for d in instances("Device", s) if d["storagePoolId"] == obj_id}
+            return [o for o in instances("Sds", s) if o["id"] in sds_ids]
+        field = {"ProtectionDomain": "protectionDomainId", "StoragePool": "storagePoolId",
+                 "Sds": "sdsId", "FaultSet": "faultSetId"}[kind]
+        return [o for o in instances(other, s) if o.get(field) == obj_id]
 
     def configure(self, path):
         if path == "/api/updateConfiguration":
@@ -401,6 +446,8 @@ class Handler(BaseHTTPRequestHandler):
             return gateway_volumes.remove_volume(vol_id, body, mdm, token, ApiError)
         if action == "setVolumeSize":
             return gateway_volumes.set_volume_size(vol_id, body, mdm, token, ApiError)
+        if action == "setVolumeAccessModeLimit":
+            return gateway_volumes.set_access_mode_limit(vol_id, body, mdm, token, ApiError)
         if action == "setVolumeMappingAccessMode":
             return gateway_volumes.set_mapping_access_mode(vol_id, body, mdm, token, ApiError)
         raise ApiError(404, "Unknown Volume action %s" % action)

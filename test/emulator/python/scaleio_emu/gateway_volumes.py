@@ -21,6 +21,14 @@ def volume_fields(s, vol):
             "useRmcache": False, "mappingToAllSdcsEnabled": False, "dataLayout": "MediumGranularity"}
 
 
+def parent_links(vol):
+    """A Volume's links to its VTree and pool (goscaleio's GetVTree follows the first)."""
+    return [{"rel": "/api/parent/relationship/vtreeId",
+             "href": "/api/instances/VTree::%s" % mdm_volumes.vtree_of(vol)},
+            {"rel": "/api/parent/relationship/storagePoolId",
+             "href": "/api/instances/StoragePool::%s" % vol["pool"]}]
+
+
 def snapshot_volumes(body, mdm, token, error):
     """POST /api/instances/System::<id>/action/snapshotVolumes -> {volumeIdList, snapshotGroupId}.
 
@@ -74,6 +82,16 @@ def set_mapping_access_mode(vol_id, body, mdm, token, error):
                     % body.get("accessMode"))
     mdm("set_volume_mapping_access_mode", {"volume_id": vol_id, "sdc_id": body["sdcId"],
                                            "access_mode": body["accessMode"]}, token)
+    return {}
+
+
+def set_access_mode_limit(vol_id, body, mdm, token, error):
+    """POST .../action/setVolumeAccessModeLimit {accessModeLimit: ReadWrite|ReadOnly}."""
+    if body.get("accessModeLimit") not in ("ReadWrite", "ReadOnly"):
+        raise error(400, "accessModeLimit must be ReadWrite or ReadOnly, not %r"
+                    % body.get("accessModeLimit"))
+    mdm("set_volume_access_mode_limit", {"volume_id": vol_id,
+                                         "access_mode": body["accessModeLimit"]}, token)
     return {}
 
 

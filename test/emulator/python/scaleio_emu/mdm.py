@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 
-from . import common, data_moves, mdm_volumes
+from . import common, data_moves, mdm_objects, mdm_volumes
 from .common import fail, ok
 
 NAME = "mdm"
@@ -58,7 +58,7 @@ def label(obj):
     return obj.get("name") or obj["id"]
 
 
-class Mdm(mdm_volumes.VolumeOps):
+class Mdm(mdm_volumes.VolumeOps, mdm_objects.ObjectOps):
     def __init__(self):
         conf = read_conf()
         if conf.get("actor_role_is_manager") not in ("0", "1"):

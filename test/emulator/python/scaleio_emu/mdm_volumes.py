@@ -173,6 +173,20 @@ class VolumeOps:
         return ok(message="Successfully removed volume %s" % volume_label(vol)
                   if len(doomed) == 1 else "Successfully removed %d volumes" % len(doomed))
 
+    def cmd_set_volume_access_mode_limit(self, args):
+        """The most a mapping of this volume may allow: ReadWrite | ReadOnly (accessModeLimit)."""
+        vol = self.find_volume(args)
+        if not vol:
+            return fail("Could not find the volume")
+        limit = ACCESS_MODES.get(args.get("access_mode") or "")
+        if limit not in ("ReadWrite", "ReadOnly"):
+            return fail("accessModeLimit must be ReadWrite or ReadOnly (got %r)"
+                        % args.get("access_mode"), code=1)
+        vol["access_limit"] = limit
+        self.commit()
+        return ok(message="Successfully set the access mode limit of volume %s to %s"
+                  % (volume_label(vol), limit))
+
     def cmd_set_volume_mapping_access_mode(self, args):
         """The access mode of one mapping: ReadWrite | ReadOnly | NoAccess (or scli's forms)."""
         vol = self.find_volume(args)
