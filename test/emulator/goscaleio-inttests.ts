@@ -79,7 +79,6 @@ export const MUST_PASS: Record<string, string> = Object.fromEntries(
         "installer: SDS devices",
         "TestGetDevices TestGetDeviceByAttribute TestGetDeviceByAttributeInvalid TestGetDeviceByField TestGetDeviceBySdsAttribute TestGetDeviceBySdsAttributeInvalid TestAddDeviceInvalid TestAddDeviceValid TestDeviceSetName",
       ],
-      ["goscaleio's own client: tracing and logging", "TestTraceID TestCustomLogger"],
       [
         "driver: an SDC that is not installed is reported as such",
         "TestGetDrvCfgGUIDSDCNotInstalled TestGetDrvCfgSystemsSDCNotInstalled TestGetDrvCfgQueryRescanSDCNotInstalled",
