@@ -22,6 +22,7 @@ calls = json.load(sys.stdin)
 m = mdm.Mdm.__new__(mdm.Mdm)
 m.node, m.seen, m.version = {"id": "m1"}, {}, "3.6-700.103"
 m.commit = lambda: None
+m.master_since = time.time()
 dev = lambda i: {"id": "d%d" % i, "path": "/dev/sd%d" % i, "size": 200 * 1024**3, "pool": "sp1"}
 m.state = {"system": {"id": "sys1", "name": "lab", "version": "3.6"}, "mode": "1_node",
            "members": [{"id": "m1", "role": "master", "ips": ["10.0.0.1"], "mgmt_ips": ["10.0.0.1"],
