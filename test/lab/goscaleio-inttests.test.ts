@@ -22,7 +22,7 @@ import {
 } from "../emulator/goscaleio-inttests";
 import { type Lab, startLab } from "./hosts";
 import { netnsOf } from "./hosts/paths";
-import { labSh, requireRoot } from "./fixtures";
+import { labSh, requireRoot, waitOn } from "./fixtures";
 import { labInstallSpec } from "./spec";
 import { runInstall } from "../../src/install/runner";
 
@@ -177,6 +177,104 @@ describe("goscaleio's integration tests against the emulator's gateway", () => {
     expect(bad.map((r) => `${r.test}: ${r.outcome} ${r.missing[0] ?? r.firstError}`)).toEqual([]);
     expect(Object.keys(MUST_PASS).filter((t) => !listed.includes(t))).toEqual([]);
   }, 900_000);
+
+  /** A gateway call made on node1 with curl: HTTP status and parsed body. */
+  async function api(method: string, url: string, auth: string, body?: unknown) {
+    const data =
+      body === undefined ? "" : `-H 'Content-Type: application/json' -d '${JSON.stringify(body)}'`;
+    const out = await sh(
+      "node1",
+      `curl -sk -o /tmp/gs.out -w '%{http_code}' -X ${method} -u '${auth}' ${data} ` +
+        `https://127.0.0.1:443${url}; echo; cat /tmp/gs.out`,
+    );
+    const [status, ...rest] = out.split("\n");
+    const text = rest.join("\n");
+    return { status: Number(status), body: text ? (JSON.parse(text) as unknown) : null };
+  }
+  const login = async () =>
+    (await api("GET", "/api/login", `admin:${MDM_PASSWORD}`)).body as string;
+
+  it("expires every token on SIGUSR1 (root only), and on a restart, answering 401 as the real gateway", async () => {
+    const token = await login();
+    expect((await api("GET", "/api/types/System/instances", `:${token}`)).status).toBe(200);
+    const pid = (await sh("node1", "systemctl show -p MainPID scaleio-gateway")).split("=")[1];
+    const asNobody = await lab.exec("node1", `su -s /bin/sh nobody -c 'kill -USR1 ${pid}'`);
+    expect(asNobody.code).not.toBe(0);
+    expect((await api("GET", "/api/types/System/instances", `:${token}`)).status).toBe(200);
+    await sh("node1", "systemctl kill -s USR1 scaleio-gateway");
+    expect(await api("GET", "/api/types/System/instances", `:${token}`)).toEqual({
+      status: 401,
+      body: { message: "Unauthorized", httpStatusCode: 401, errorCode: 0 },
+    });
+    expect(await sh("node1", "systemctl is-active scaleio-gateway")).toBe("active");
+    const again = await login();
+    expect((await api("GET", "/api/types/System/instances", `:${again}`)).status).toBe(200);
+    await sh("node1", "systemctl stop scaleio-gateway");
+    const down = await lab.exec("node1", "curl -sk -o /dev/null https://127.0.0.1:443/api/version");
+    expect(down.code).toBe(7); // curl: could not connect
+    await sh("node1", "systemctl start scaleio-gateway");
+    await waitOn(lab, "node1", "curl -skf -o /dev/null https://127.0.0.1:443/api/version", 40);
+    expect((await api("GET", "/api/types/System/instances", `:${again}`)).status).toBe(401);
+    expect((await api("GET", "/api/types/System/instances", `:${await login()}`)).status).toBe(200);
+  });
+
+  it("grows a mapped volume's device in 8 GB steps and gives a snapshot's data to another host", async () => {
+    const auth = `:${await login()}`;
+    const get = async (url: string) =>
+      (await api("GET", url, auth)).body as Record<string, unknown>[];
+    const [system] = await get("/api/types/System/instances");
+    const [pool] = await get("/api/types/StoragePool/instances");
+    const sdcOf = async (host: string) =>
+      (await get("/api/types/Sdc/instances")).find(
+        (c) => c.sdcIp === lab.hosts.find((h) => h.name === host)!.privateAddress,
+      )!.id as string;
+    const act = (id: string, action: string, body: unknown) =>
+      api("POST", `/api/instances/Volume::${id}/action/${action}`, auth, body);
+    const created = await api("POST", "/api/types/Volume/instances", auth, {
+      name: "gsgrow",
+      storagePoolId: pool.id,
+      volumeSizeInKb: String(8 * 1024 * 1024),
+      volumeType: "ThinProvisioned",
+    });
+    const vol = (created.body as { id: string }).id;
+    const dev = (id: string) => `/dev/disk/by-id/emc-vol-${String(system.id)}-${id}`;
+    const rescan = "/opt/emc/scaleio/sdc/bin/drv_cfg --rescan >/dev/null";
+    expect((await act(vol, "addMappedSdc", { sdcId: await sdcOf("node2") })).status).toBe(200);
+    await waitOn(lab, "node2", `${rescan}; test -b ${dev(vol)}`, 20);
+    await sh("node2", `echo gs-marker | dd of=${dev(vol)} bs=512 conv=sync,fsync status=none`);
+    expect(await sh("node2", `blockdev --getsize64 ${dev(vol)}`)).toBe(String(8 * 2 ** 30));
+    expect((await act(vol, "setVolumeSize", { sizeInGB: "9" })).status).toBe(200);
+    await sh("node2", rescan);
+    expect(await sh("node2", `blockdev --getsize64 ${dev(vol)}`)).toBe(String(16 * 2 ** 30));
+    expect(await act(vol, "setVolumeSize", { sizeInGB: "8" })).toMatchObject({
+      status: 500,
+      body: {
+        message: "The volume gsgrow is 16 GB: its size can only be increased (asked for 8 GB)",
+      },
+    });
+    const snap = await api(
+      "POST",
+      `/api/instances/System::${String(system.id)}/action/snapshotVolumes`,
+      auth,
+      {
+        snapshotDefs: [{ volumeId: vol, snapshotName: "gsgrow-snap" }],
+      },
+    );
+    const snapId = (snap.body as { volumeIdList: string[] }).volumeIdList[0];
+    expect((await act(snapId, "addMappedSdc", { sdcId: await sdcOf("node3") })).status).toBe(200);
+    await waitOn(lab, "node3", `${rescan}; test -b ${dev(snapId)}`, 20);
+    expect(await sh("node3", `head -c 9 ${dev(snapId)}`)).toBe("gs-marker");
+    // ONLY_ME removes the source and keeps its snapshot (csi-powerflex relies on it).
+    await act(vol, "removeMappedSdc", { sdcId: await sdcOf("node2") });
+    expect((await act(vol, "removeVolume", { removeMode: "ONLY_ME" })).status).toBe(200);
+    const left = (await api("GET", `/api/instances/Volume::${snapId}`, auth)).body as Record<
+      string,
+      unknown
+    >;
+    expect(left).toMatchObject({ name: "gsgrow-snap", ancestorVolumeId: null, vtreeId: vol });
+    await act(snapId, "removeMappedSdc", { sdcId: await sdcOf("node3") });
+    expect((await act(snapId, "removeVolume", { removeMode: "ONLY_ME" })).status).toBe(200);
+  });
 });
 
 /** A test's outcome from its `go test -v` output. */
