@@ -274,3 +274,80 @@ describe("emulator gateway: snapshots, growth, removal modes (real MDM model)", 
     expect(r[2]).toEqual([401, 0, "Unauthorized"]);
   });
 });
+
+describe("emulator gateway: other types and refusals (real MDM model)", () => {
+  const post = (p: string, body: unknown = {}): Call => ({ method: "POST", path: p, body });
+
+  it("refuses to remove a pool that holds volumes or devices, or a domain that is not empty, naming what is left", () => {
+    const r = run([
+      create("keep", 8), // 0
+      post("/api/instances/StoragePool::sp1/action/removeStoragePool"), // 1
+      post("/api/instances/ProtectionDomain::pd1/action/removeProtectionDomain"), // 2
+      post("/api/instances/StoragePool::nope/action/removeStoragePool"), // 3
+      post("/api/types/StoragePool/instances", {
+        protectionDomainId: "pd1",
+        name: "empty",
+        mediaType: "SSD",
+      }), // 4
+      post("/api/instances/StoragePool::@4/action/setMediaType", { mediaType: "Flash" }), // 5
+      post("/api/instances/StoragePool::@4/action/setMediaType", { mediaType: "HDD" }), // 6
+      get("/api/instances/StoragePool::@4"), // 7
+      post("/api/instances/StoragePool::@4/action/removeStoragePool"), // 8
+      get("/api/instances/StoragePool::@4"), // 9
+    ]);
+    expect(r[1]).toEqual([500, 0, "Storage Pool sp1 holds 1 volume(s) (keep): remove them first"]);
+    expect(r[2][2]).toMatch(
+      /^Protection Domain pd1 is not empty: remove its storage pool sp1, SDS sds1/,
+    );
+    expect(r[3]).toEqual([500, 0, "Could not find the StoragePool"]);
+    expect(r[5][0]).toBe(500);
+    expect(r[7][2]).toMatchObject({ name: "empty", mediaType: "HDD" });
+    expect(r[8][0]).toBe(200);
+    expect(r[9]).toEqual([500, 0, "Could not find the StoragePool"]);
+  });
+
+  it("lists devices, VTrees and the MDM cluster, finds an SDC by IP, and keeps 404 for missing endpoints only", () => {
+    const r = run([
+      create("tree", 8), // 0
+      snap([{ volumeId: "@0", snapshotName: "tree-s" }]), // 1
+      get("/api/types/Device/instances"), // 2
+      get("/api/types/VTree/instances"), // 3
+      post("/api/types/VTree/instances/action/queryBySelectedIds", { ids: ["nope"] }), // 4
+      post("/api/instances/System/queryMdmCluster"), // 5
+      post("/api/types/Sdc/instances/action/queryIdByKey", { ip: "10.0.0.2" }), // 6
+      post("/api/types/Sdc/instances/action/queryIdByKey", { ip: "10.9.9.9" }), // 7
+      get("/api/instances/StoragePool::sp1/relationships/SpSds"), // 8
+      post("/api/instances/StoragePool::sp1/action/enableRfcache"), // 9
+      get("/api/types/Frobnicator/instances"), // 10
+    ]);
+    expect(r[2][2]).toEqual([
+      expect.objectContaining({
+        sdsId: "s1",
+        storagePoolId: "sp1",
+        deviceCurrentPathName: "/dev/sd1",
+        maxCapacityInKb: 200 * GB,
+      }),
+      expect.objectContaining({ deviceCurrentPathName: "/dev/sd2" }),
+    ]);
+    expect(r[3][2]).toEqual([
+      expect.objectContaining({
+        name: "tree",
+        storagePoolId: "sp1",
+        rootVolumes: [expect.any(String)],
+      }),
+    ]);
+    expect(r[4]).toEqual([500, 0, "Could not find the VTree nope"]);
+    expect(r[5][2]).toMatchObject({
+      clusterMode: "OneNode",
+      clusterState: "NotClustered",
+      master: { id: "m1", role: "Manager", ips: ["10.0.0.1"] },
+      slaves: [],
+      tieBreakers: [],
+    });
+    expect(r[6]).toEqual([200, null, "c2"]);
+    expect(r[7]).toEqual([500, 0, "Could not find the SDC"]);
+    expect((r[8][2] as { id: string }[]).map((x) => x.id)).toEqual(["s1"]);
+    expect(r[9][0]).toBe(404);
+    expect(r[10]).toEqual([404, 0, "Unknown type Frobnicator"]);
+  });
+});
