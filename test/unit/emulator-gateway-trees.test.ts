@@ -295,7 +295,7 @@ describe("emulator gateway: other types and refusals (real MDM model)", () => {
       post("/api/instances/StoragePool::@4/action/removeStoragePool"), // 8
       get("/api/instances/StoragePool::@4"), // 9
     ]);
-    expect(r[1]).toEqual([500, 0, "Storage Pool sp1 holds 1 volume(s) (keep): remove them first"]);
+    expect(r[1]).toEqual([500, 0, "Storage Pool sp1 has 1 volume(s) (keep); remove them first"]);
     expect(r[2][2]).toMatch(
       /^Protection Domain pd1 is not empty: remove its storage pool sp1, SDS sds1/,
     );

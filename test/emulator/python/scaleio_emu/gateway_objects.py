@@ -141,13 +141,16 @@ ACTIONS = {
     ("FaultSet", "setSdsPerformanceParameters"): ("set_fault_set_performance_profile",
                                                   "fault_set_id",
                                                   {"perfProfile": "perf_profile"}),
-    ("Device", "removeDevice"): ("remove_sds_device", "device_id", {}),
     ("Device", "setDeviceName"): ("rename_device", "device_id", {"newName": "new_name"}),
 }
 
 
 def action(kind, name, obj_id, body, mdm, token, error):
     """POST /api/instances/<kind>::<id>/action/<name> for the ACTIONS above; None if unknown."""
+    if (kind, name) == ("Device", "removeDevice"):  # the MDM selects the SDS, then its device
+        dev = next(d for d in devices(mdm("query", {}, token)["state"]) if d["id"] == obj_id)
+        mdm("remove_sds_device", {"sds_id": dev["sdsId"], "device_id": obj_id}, token)
+        return {}
     spec = ACTIONS.get((kind, name))
     if spec is None:
         return None

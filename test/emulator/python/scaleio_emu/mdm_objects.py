@@ -1,7 +1,7 @@
 """MDM commands that remove or change protection domains, storage pools, fault sets and SDS
-devices (the gateway's removeProtectionDomain, removeStoragePool, setStoragePoolName,
-setMediaType, removeFaultSet, setFaultSetName, setSdsPerformanceParameters, removeDevice,
-setDeviceName). A mixin of the Mdm class (mdm.py): each `cmd_<name>` answers `ok(...)` or
+devices for the gateway's removeProtectionDomain, setStoragePoolName, setMediaType,
+removeFaultSet, setFaultSetName, setSdsPerformanceParameters and setDeviceName (removeStoragePool
+and removeDevice use mdm.py's cmd_remove_storage_pool and cmd_remove_sds_device). A mixin of the Mdm class (mdm.py): each `cmd_<name>` answers `ok(...)` or
 `fail(...)`. Objects are selected by id (`<kind>_id`), as the REST calls name them.
 
 Refusal texts are the emulator's own words where no public source gives the real ones (README,
@@ -21,7 +21,7 @@ def _label(obj):
 
 
 class ObjectOps:
-    """Removal and changes; expects self.state, self.commit(), pool_capacity_gb, thick_used_gb."""
+    """Removal and changes; expects self.state and self.commit()."""
 
     def _by_id(self, kind, obj_id, what):
         found = next((o for o in self.state.get(kind, []) if o["id"] == obj_id), None)
@@ -40,23 +40,6 @@ class ObjectOps:
         self.state["pds"].remove(pd)
         self.commit()
         return ok(message="Successfully removed protection domain %s" % _label(pd))
-
-    def cmd_remove_storage_pool(self, args):
-        pool, error = self._by_id("pools", args.get("storage_pool_id"), "Storage Pool")
-        if error:
-            return error
-        vols = [v for v in self.state["volumes"] if v["pool"] == pool["id"]]
-        if vols:
-            return fail("Storage Pool %s holds %d volume(s) (%s): remove them first"
-                        % (_label(pool), len(vols), ", ".join(_label(v) for v in vols)))
-        devs = [d for s in self.state["sds"] for d in s["devices"]
-                if (d.get("pool") or s.get("pool")) == pool["id"]]
-        if devs:
-            return fail("Storage Pool %s has %d SDS device(s): remove them first"
-                        % (_label(pool), len(devs)))
-        self.state["pools"].remove(pool)
-        self.commit()
-        return ok(message="Successfully removed storage pool %s" % _label(pool))
 
     def cmd_rename_storage_pool(self, args):
         pool, error = self._by_id("pools", args.get("storage_pool_id"), "Storage Pool")
@@ -127,20 +110,6 @@ class ObjectOps:
                 if dev["id"] == device_id:
                     return sds, dev
         return None, None
-
-    def cmd_remove_sds_device(self, args):
-        sds, dev = self._device(args.get("device_id"))
-        if not dev:
-            return fail("Could not find the device")
-        pool_id = dev.get("pool") or sds.get("pool")
-        sds["devices"].remove(dev)
-        if self.thick_used_gb(pool_id) > self.pool_capacity_gb(pool_id):
-            sds["devices"].append(dev)
-            return fail("Not enough capacity in the Storage Pool to remove device %s of SDS %s"
-                        % (dev["path"], _label(sds)))
-        self.commit()
-        return ok(message="Successfully removed device %s from SDS %s" % (dev["path"],
-                                                                         _label(sds)))
 
     def cmd_rename_device(self, args):
         sds, dev = self._device(args.get("device_id"))
