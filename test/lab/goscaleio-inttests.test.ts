@@ -17,6 +17,8 @@ import {
   CLEANUP_PY,
   IDS_PY,
   MUST_PASS,
+  NOT_RUN,
+  OUT_OF_SCOPE_FILES,
   outOfScope,
   testFiles,
 } from "../emulator/goscaleio-inttests";
@@ -162,8 +164,16 @@ describe("goscaleio's integration tests against the emulator's gateway", () => {
     let clean = true; // a test that fails may leave objects behind: clean up after it
     for (const test of listed) {
       const file = files[test] ?? "?";
-      if (outOfScope(test, file) && !(test in MUST_PASS)) {
-        results.push({ test, file, outcome: "NOT RUN", missing: [], firstError: "" });
+      // Tests of 4.x-only files, and those that sleep a minute, are listed, not run; the
+      // others out of scope run, so the report shows what each does against the emulator.
+      if (OUT_OF_SCOPE_FILES[file] || test in NOT_RUN) {
+        results.push({
+          test,
+          file,
+          outcome: "NOT RUN",
+          missing: [],
+          firstError: NOT_RUN[test] ?? "",
+        });
         continue;
       }
       const r = await runOne(test, file, clean);
