@@ -118,6 +118,8 @@ def mdm(cmd, args, token):
         if not reply.get("ok"):
             status = 401 if "login" in reply["error"].lower() or "password" in reply[
                 "error"].lower() else 500
+            if status == 401:
+                ISSUED.discard(token)  # the MDM session ended (idle expiry, logout)
             for text, code, message in MDM_ERRORS:
                 if text in reply["error"]:
                     raise ApiError(status, message, code)
