@@ -58,6 +58,7 @@ def fake_call(host, port, message, timeout=5.0, tls=False):
 
 common.call = fake_call
 g.PROPS.update({"mdm.ip.addresses": "10.0.0.1", "security.bypass_certificate_check": "true"})
+g.ISSUED.add("token")  # as if /api/login had handed it out
 
 class Req(g.Handler):
     def __init__(self, body):

@@ -223,6 +223,14 @@ describe("emulator scli surface vs public automation", () => {
       "--query_cluster --mdm_ip 10.0.0.1,10.0.0.2 --approve_certificate",
       "--query_sds --sds_ip 10.0.0.1",
       "--add_volume --protection_domain_name pd1 --storage_pool_name sp1 --size_gb 8 --volume_name v --thin_provisioned",
+      // CoprHD ScaleIOSnapshotMultiVolumeCommand, ScaleIOModifyVolumeCapacityCommand; the
+      // labbuildr ScaleIO PowerShell module (removal flags); kidluc/scaleiobasic 6-manage.md.
+      "--snapshot_volume --volume_id 1a,2b --snapshot_name s1,s2",
+      "--snapshot_volume --volume_name v",
+      "--modify_volume_capacity --volume_id 1a --size_gb 56",
+      "--remove_volume --volume_id 1a --i_am_sure --remove_with_descendant_snapshots",
+      "--remove_volume --volume_id 1a --i_am_sure --remove_entire_snapshot_tree",
+      "--remove_volume --volume_id 1a --i_am_sure --remove_descendant_snapshots_only",
     ];
     const parsed = parseAll(lines.map((l) => l.split(" ")));
     lines.forEach((line, i) => expect(parsed[i].ok, `${line}\n${parsed[i].error}`).toBe(true));
@@ -231,6 +239,11 @@ describe("emulator scli surface vs public automation", () => {
   it("refuses unknown commands and options, values in the wrong place, and missing selectors", () => {
     const cases: [string, RegExp][] = [
       ["--frobnicate", /Unknown command --frobnicate/],
+      ["--modify_volume_capacity --volume_id 1a", /--size_gb/],
+      [
+        "--remove_volume --volume_id 1a --remove_entire_snapshot_tree --remove_with_descendant_snapshots",
+        /Use only one of --remove_with_descendant_snapshots/,
+      ],
       [
         "--add_sds --sds_ip 10.0.0.1 --protection_domain_name pd1 --sds_nmae x",
         /Unknown option --sds_nmae for --add_sds/,

@@ -10,11 +10,12 @@ import base64
 import json
 import os
 import secrets
+import signal
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import common
+from . import common, gateway_objects, gateway_stats, gateway_volumes, mdm_volumes
 
 NAME = "gateway"
 CLASSES = common.root("/opt/emc/scaleio/gateway/webapps/ROOT/WEB-INF/classes")
@@ -23,6 +24,10 @@ TRUST_FILE = os.path.join(CLASSES, "certificates", "emu-mdm-truststore.json")
 CERT = common.root("/opt/emc/scaleio/gateway/conf/certificates/gateway.crt")
 KEY = common.root("/opt/emc/scaleio/gateway/conf/certificates/gateway.key")
 ADMIN_TOKENS = set()
+# Tokens this gateway handed out with /api/login (MDM session tokens). Like the real gateway's
+# sessions they live in this process only: a restart, or SIGUSR1 (expire_tokens: root only),
+# ends them, and a call with an ended token gets HTTP 401 "Unauthorized".
+ISSUED = set()
 LOCK = threading.Lock()
 # Read once at start, like the real gateway: editing the file needs a service restart.
 PROPS = {}
@@ -113,6 +118,8 @@ def mdm(cmd, args, token):
         if not reply.get("ok"):
             status = 401 if "login" in reply["error"].lower() or "password" in reply[
                 "error"].lower() else 500
+            if status == 401:
+                ISSUED.discard(token)  # the MDM session ended (idle expiry, logout)
             for text, code, message in MDM_ERRORS:
                 if text in reply["error"]:
                     raise ApiError(status, message, code)
@@ -122,8 +129,12 @@ def mdm(cmd, args, token):
 
 
 # Relationship links as the real gateway lists them; clients (goscaleio) follow them.
-RELATIONSHIPS = {"System": ["ProtectionDomain", "Sdc", "Sds", "Volume", "StoragePool"],
-                 "ProtectionDomain": ["StoragePool", "Sds"], "StoragePool": ["Volume"]}
+RELATIONSHIPS = {"System": ["ProtectionDomain", "Sdc", "Sds", "Volume", "StoragePool", "Device",
+                            "FaultSet", "VTree", "Statistics"],
+                 "ProtectionDomain": ["StoragePool", "Sds", "FaultSet", "Statistics"],
+                 "StoragePool": ["Volume", "Device", "SpSds", "Statistics"],
+                 "Sds": ["Device"], "FaultSet": ["Sds"], "Sdc": ["Volume", "Statistics"],
+                 "Volume": ["Statistics"]}
 
 
 def links(kind, obj_id):
@@ -169,7 +180,8 @@ def to_rest(kind, s, o):
         return {"id": o["id"], "name": o["name"], "protectionDomainId": o["pd"],
                 "ipList": [{"ip": ip, "role": "all"} for ip in o["ips"]], "port": common.SDS_PORT,
                 "sdsState": "Normal", "mdmConnectionState": "Connected" if up[o["id"]]
-                else "Disconnected", "links": links(kind, o["id"])}
+                else "Disconnected", "faultSetId": o.get("fault_set"),
+                "links": links(kind, o["id"])}
     if kind == "Sdc":
         return {"id": o["id"], "name": o.get("name"), "sdcIp": o["ip"], "sdcGuid": o["guid"],
                 "systemId": s["system"]["id"], "mdmConnectionState": "Connected" if up[o["id"]]
@@ -185,16 +197,17 @@ def to_rest(kind, s, o):
                 mapped.append({"sdcId": i, "sdcIp": sdcs[i]["ip"], "sdcName": sdcs[i].get("name"),
                                "limitIops": lim.get("iops", 0),
                                "limitBwInMbps": lim.get("bw_kbps", 0) // 1024,
-                               "accessMode": "ReadWrite"})
-        return {"id": o["id"], "name": o["name"], "sizeInKb": o["size_gb"] * 1024**2,
-                "storagePoolId": o["pool"], "vtreeId": o["id"],
-                "volumeType": "ThinProvisioned" if o["thin"] else "ThickProvisioned",
-                "mappedSdcInfo": mapped or None, "links": links(kind, o["id"])}
+                               "accessMode": mdm_volumes.mapping_access_mode(o, i)})
+        return dict(gateway_volumes.volume_fields(s, o), id=o["id"], name=o["name"],
+                    sizeInKb=o["size_gb"] * 1024**2, storagePoolId=o["pool"],
+                    volumeType="ThinProvisioned" if o["thin"] else "ThickProvisioned",
+                    mappedSdcInfo=mapped or None,
+                    links=links(kind, o["id"]) + gateway_volumes.parent_links(o))
     raise ApiError(404, "Unknown type %s" % kind)
 
 
 COLLECTIONS = {"System": None, "ProtectionDomain": "pds", "StoragePool": "pools", "Sds": "sds",
-               "Sdc": "sdcs", "Volume": "volumes"}
+               "Sdc": "sdcs", "Volume": "volumes", "Device": None, "FaultSet": None, "VTree": None}
 
 
 def instances(kind, s):
@@ -202,6 +215,8 @@ def instances(kind, s):
         s["_limits"] = limits_of(s)
     if kind == "System":
         return [to_rest("System", s, s["system"])]
+    if kind in gateway_objects.KINDS:
+        return [dict(o, links=links(kind, o["id"])) for o in gateway_objects.instances(kind, s)]
     return [to_rest(kind, s, o) for o in s[COLLECTIONS[kind]]]
 
 
@@ -258,6 +273,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/login":
             user, password = self.credentials()
             reply = mdm("login", {"username": user, "password": password}, None)
+            ISSUED.add(reply["token"])
             return 200, reply["token"]
         if path == "/api/gatewayLogin":
             user, password = self.credentials()
@@ -272,48 +288,98 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(401, "Unauthorized: log in with /api/gatewayLogin first")
             return self.configure(path)
         _, token = self.credentials()
+        if token not in ISSUED:
+            raise ApiError(401, "Unauthorized")
         parts = path.split("/")
-        # /api/types/Volume/instances/action/queryIdByKey {name} -> quoted id, or 500 / code 79
-        if path == "/api/types/Volume/instances/action/queryIdByKey" and method == "POST":
-            name = self.body().get("name")
-            if not name:
+        if len(parts) >= 5 and parts[2] == "types":
+            return self.typed(method, parts, token)
+        if len(parts) >= 4 and parts[2] == "instances" and "::" in parts[3]:
+            return self.instance(method, parts, token)
+        # POST /api/instances/System/queryMdmCluster, .../System/action/querySystemLimits
+        if method == "POST" and path == "/api/instances/System/queryMdmCluster":
+            return 200, gateway_objects.mdm_cluster(mdm("query", {}, token)["state"])
+        if method == "POST" and path == "/api/instances/System/action/querySystemLimits":
+            return 200, gateway_objects.system_limits()
+        raise ApiError(404, "No such API: %s %s" % (method, path))
+
+    def typed(self, method, parts, token):
+        """/api/types/<Type>/instances[/action/<name>]: list, create, queries by key."""
+        kind, rest = parts[3], parts[4:]
+        if kind not in COLLECTIONS or rest[0] != "instances":
+            raise ApiError(404, "Unknown type %s" % kind)
+        if rest == ["instances"] and method == "GET":
+            return 200, instances(kind, mdm("query", {}, token)["state"])
+        if rest == ["instances"] and method == "POST":
+            if kind in gateway_objects.KINDS:
+                return 200, gateway_objects.create(kind, self.body(), mdm, token, ApiError)
+            return 200, self.create(kind, self.body(), token)
+        if method != "POST" or len(rest) != 3 or rest[1] != "action":
+            raise ApiError(404, "No such API: %s %s" % (method, "/".join(parts)))
+        body, s = self.body(), mdm("query", {}, token)["state"]
+        if kind == "Volume" and rest[2] == "queryIdByKey":
+            # {name} -> quoted id, or 500 / code 79
+            if not body.get("name"):
                 raise ApiError(400, "name is required")
-            s = mdm("query", {}, token)["state"]
-            found = next((v for v in s["volumes"] if v["name"] == name), None)
+            found = next((v for v in s["volumes"] if v["name"] == body["name"]), None)
             if found is None:
                 raise ApiError(500, "Could not find the volume", CODE_VOLUME_NOT_FOUND)
             return 200, found["id"]
-        # /api/types/<Type>/instances
-        if len(parts) == 5 and parts[2] == "types" and parts[4] == "instances":
-            kind = parts[3]
-            if kind not in COLLECTIONS:
-                raise ApiError(404, "Unknown type %s" % kind)
-            if method == "GET":
-                return 200, instances(kind, mdm("query", {}, token)["state"])
-            return 200, self.create(kind, self.body(), token)
-        # /api/instances/<Type>::<id>[/relationships/<Type> | /action/<name>]
-        if len(parts) >= 4 and parts[2] == "instances" and "::" in parts[3]:
-            kind, _, obj_id = parts[3].partition("::")
-            s = mdm("query", {}, token)["state"]
-            found = [o for o in instances(kind, s) if o["id"] == obj_id] if kind in COLLECTIONS \
-                else []
-            if not found:
-                if kind == "Volume":
-                    raise ApiError(500, "Could not find the volume", CODE_VOLUME_NOT_FOUND)
-                raise ApiError(404, "Could not find the %s %s" % (kind, obj_id))
-            if len(parts) == 4 and method == "GET":
-                return 200, found[0]
-            if len(parts) == 6 and parts[4] == "relationships" and method == "GET":
-                if kind == "System" and parts[5] in COLLECTIONS and parts[5] != "System":
-                    return 200, instances(parts[5], s)
-                if kind == "ProtectionDomain" and parts[5] in ("Sds", "StoragePool"):
-                    return 200, [o for o in instances(parts[5], s)
-                                 if o["protectionDomainId"] == obj_id]
-                if kind == "StoragePool" and parts[5] == "Volume":
-                    return 200, [o for o in instances("Volume", s) if o["storagePoolId"] == obj_id]
-            if len(parts) == 6 and parts[4] == "action" and method == "POST" and kind == "Volume":
-                return 200, self.volume_action(parts[5], obj_id, self.body(), token)
-        raise ApiError(404, "No such API: %s %s" % (method, path))
+        if kind == "Sdc" and rest[2] == "queryIdByKey":
+            return 200, gateway_objects.sdc_id_by_ip(s, body, ApiError)
+        if kind == "VTree" and rest[2] == "queryBySelectedIds":
+            ids, trees = body.get("ids") or [], instances("VTree", s)
+            unknown = [i for i in ids if i not in {t["id"] for t in trees}]
+            if unknown:
+                raise ApiError(500, "Could not find the VTree %s" % unknown[0])
+            return 200, [t for t in trees if t["id"] in ids]
+        raise ApiError(404, "No such API: %s %s" % (method, "/".join(parts)))
+
+    def instance(self, method, parts, token):
+        """/api/instances/<Type>::<id>[/relationships/<Type> | /action/<name>]."""
+        kind, _, obj_id = parts[3].partition("::")
+        s = mdm("query", {}, token)["state"]
+        if kind not in COLLECTIONS:
+            raise ApiError(404, "Unknown type %s" % kind)
+        found = [o for o in instances(kind, s) if o["id"] == obj_id]
+        if not found:
+            if kind == "Volume":
+                raise ApiError(500, "Could not find the volume", CODE_VOLUME_NOT_FOUND)
+            raise ApiError(500, "Could not find the %s" % kind)
+        if len(parts) == 4 and method == "GET":
+            return 200, found[0]
+        if len(parts) == 6 and parts[4] == "relationships" and method == "GET":
+            related = self.related(kind, obj_id, parts[5], s)
+            if related is not None:
+                return 200, related
+        if len(parts) == 6 and parts[4] == "action" and method == "POST":
+            body = self.body()
+            if kind == "Volume":
+                return 200, self.volume_action(parts[5], obj_id, body, token)
+            if kind == "System" and parts[5] == "snapshotVolumes":
+                return 200, gateway_volumes.snapshot_volumes(body, mdm, token, ApiError)
+            done = gateway_objects.action(kind, parts[5], obj_id, body, mdm, token, ApiError)
+            if done is not None:
+                return 200, done
+        raise ApiError(404, "No such API: %s %s" % (method, "/".join(parts)))
+
+    @staticmethod
+    def related(kind, obj_id, other, s):
+        """GET /api/instances/<kind>::<id>/relationships/<other>, or None if there is none."""
+        if other not in RELATIONSHIPS.get(kind, []):
+            return None
+        if other == "Statistics":
+            return gateway_stats.statistics(kind, s, obj_id)
+        if kind == "System":
+            return instances(other, s)
+        if kind == "Sdc":
+            return [o for o in instances("Volume", s)
+                    if any(m["sdcId"] == obj_id for m in o["mappedSdcInfo"] or [])]
+        if other == "SpSds":  # the SDSs with a device in the pool
+            sds_ids = {d["sdsId"] for d in instances("Device", s) if d["storagePoolId"] == obj_id}
+            return [o for o in instances("Sds", s) if o["id"] in sds_ids]
+        field = {"ProtectionDomain": "protectionDomainId", "StoragePool": "storagePoolId",
+                 "Sds": "sdsId", "FaultSet": "faultSetId"}[kind]
+        return [o for o in instances(other, s) if o.get(field) == obj_id]
 
     def configure(self, path):
         if path == "/api/updateConfiguration":
@@ -361,11 +427,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def volume_action(self, action, vol_id, body, token):
         if action == "addMappedSdc":
-            if not body.get("sdcId"):
-                raise ApiError(400, "sdcId is required")
-            multi = str(body.get("allowMultipleMappings", "FALSE")).upper() == "TRUE"
-            mdm("map_volume_to_sdc", {"volume_id": vol_id, "sdc_id": body["sdcId"],
-                                      "allow_multi_map": multi}, token)
+            mdm("map_volume_to_sdc", gateway_volumes.add_mapped_sdc_args(vol_id, body, ApiError),
+                token)
             with LOCK:  # a new mapping starts without limits
                 limits = common.load_json(LIMITS_FILE, {})
                 if limits.pop("%s:%s" % (vol_id, body["sdcId"]), None) is not None:
@@ -382,8 +445,13 @@ class Handler(BaseHTTPRequestHandler):
             mdm("unmap_volume_from_sdc", args, token)
             return {}
         if action == "removeVolume":
-            mdm("remove_volume", {"volume_id": vol_id}, token)
-            return {}
+            return gateway_volumes.remove_volume(vol_id, body, mdm, token, ApiError)
+        if action == "setVolumeSize":
+            return gateway_volumes.set_volume_size(vol_id, body, mdm, token, ApiError)
+        if action == "setVolumeAccessModeLimit":
+            return gateway_volumes.set_access_mode_limit(vol_id, body, mdm, token, ApiError)
+        if action == "setVolumeMappingAccessMode":
+            return gateway_volumes.set_mapping_access_mode(vol_id, body, mdm, token, ApiError)
         raise ApiError(404, "Unknown Volume action %s" % action)
 
     def set_limits(self, vol_id, body, token):
@@ -422,8 +490,15 @@ class Handler(BaseHTTPRequestHandler):
         return {}
 
 
+def expire_tokens(_signum=None, _frame=None):
+    """SIGUSR1: end every session this gateway handed out (the next call gets HTTP 401)."""
+    ISSUED.clear()
+    common.log(NAME, "all tokens expired (SIGUSR1)")
+
+
 def main():
     PROPS.update(read_properties())
+    signal.signal(signal.SIGUSR1, expire_tokens)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(CERT, KEY)
     server = ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("GATEWAY_PORT",

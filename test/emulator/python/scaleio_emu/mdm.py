@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 
-from . import common, data_moves
+from . import common, data_moves, mdm_objects, mdm_volumes
 from .common import fail, ok
 
 NAME = "mdm"
@@ -58,7 +58,7 @@ def label(obj):
     return obj.get("name") or obj["id"]
 
 
-class Mdm:
+class Mdm(mdm_volumes.VolumeOps, mdm_objects.ObjectOps):
     def __init__(self):
         conf = read_conf()
         if conf.get("actor_role_is_manager") not in ("0", "1"):
@@ -386,6 +386,7 @@ class Mdm:
                   if sdc["id"] in v["mapped"]]
         return ok(system_id=self.state["system"]["id"], sdc_id=sdc["id"], volumes=mapped,
                   all_volume_ids=[v["id"] for v in self.state["volumes"]],
+                  snapshots=mdm_volumes.snapshot_sources(self.state),
                   mdms=[{"id": m["id"], "ips": m["ips"]} for m in self.members() if m["manager"]])
 
     # ---------- management commands ----------
@@ -1010,15 +1011,8 @@ class Mdm:
         return None
 
     def cmd_remove_volume(self, args):
-        vol = self.find_volume(args)
-        if not vol:
-            return fail("Could not find the volume")
-        if vol["mapped"]:
-            return fail("The volume %s is mapped to %d SDC(s); unmap it first"
-                        % (vol["name"] or vol["id"], len(vol["mapped"])))
-        self.state["volumes"].remove(vol)
-        self.commit()
-        return ok(message="Successfully removed volume %s" % (vol["name"] or vol["id"]))
+        # Removal modes and snapshot trees: mdm_volumes.cmd_remove_volume_tree.
+        return self.cmd_remove_volume_tree(dict(args, remove_mode=mdm_volumes.remove_mode_of(args)))
 
     def cmd_map_volume_to_sdc(self, args):
         vol = self.find_volume(args)
@@ -1032,7 +1026,12 @@ class Mdm:
         if vol["mapped"] and not args.get("allow_multi_map"):
             return fail("The volume is already mapped to another SDC; use --allow_multi_map to "
                         "map it to more than one SDC")
+        mode = mdm_volumes.ACCESS_MODES.get(args.get("access_mode") or vol.get("access_limit")
+                                            or "ReadWrite")
+        if mode is None:
+            return fail("--access_mode must be READ_WRITE, READ_ONLY or NO_ACCESS", code=1)
         vol["mapped"].append(sdc["id"])
+        vol.setdefault("access_modes", {})[sdc["id"]] = mode
         self.commit()
         return ok(message="Successfully mapped volume %s to SDC %s"
                   % (vol["name"] or vol["id"], sdc["ip"]))

@@ -112,8 +112,42 @@ class Sdc:
         elif os.path.getsize(path) < size:
             os.truncate(path, size)
         loop = self.loop_of(path) or run(["losetup", "--find", "--show", "--partscan", path])
+        self.fit_capacity(loop, size)
         info["loop"] = loop
         self.publish(vol_id, info)
+
+    def fit_capacity(self, loop, size):
+        """A volume grown on the MDM (setVolumeSize, --modify_volume_capacity): its file was
+        extended above; tell the loop device, so the host sees the new size at this sync."""
+        try:
+            with open("/sys/block/%s/size" % os.path.basename(loop)) as f:
+                current = int(f.read()) * 512
+        except (OSError, ValueError):
+            return
+        if current < size:
+            run(["losetup", "--set-capacity", loop])
+            common.log(NAME, "%s grown to %d GB" % (loop, size // 1024**3))
+
+    def copy_snapshots(self, sources):
+        """New snapshots ({snapshotId: sourceId}, from the MDM) take the data of their source as
+        this SDC holds it, once, the first time this SDC hears of them (within a sync period,
+        SYNC_S, of the snapshot: README "Differences"). The copy has the source's generation,
+        so the host holding the newest source data also holds the newest snapshot data."""
+        images = self.state.setdefault("images", {})
+        seen = self.state.setdefault("seen_snapshots", [])
+        for snap_id, src in sources.items():
+            if snap_id in seen:
+                continue
+            seen.append(snap_id)
+            if snap_id in images or not images.get(src) or not os.path.exists(
+                    self.backing_file(src)):
+                continue
+            tmp = self.backing_file(snap_id) + ".snap"
+            subprocess.run(["cp", "--sparse=always", self.backing_file(src), tmp], check=True)
+            os.replace(tmp, self.backing_file(snap_id))
+            images[snap_id] = images[src]
+            common.log(NAME, "snapshot %s: copied the data of %s" % (snap_id, src))
+        self.state["seen_snapshots"] = [i for i in seen if i in sources]
 
     def publish(self, vol_id, info):
         """(Re)create /dev/scini<x>[N] for the loop device and its partitions, and the by-id links."""
@@ -215,6 +249,7 @@ class Sdc:
                                                       reply["mdms"])
             wanted = {v["id"]: v for v in reply["volumes"]}
             existing = set(reply["all_volume_ids"])
+            self.copy_snapshots(reply.get("snapshots", {}))
             for vol_id in list(self.state["volumes"]):
                 if vol_id not in wanted:
                     info = self.state["volumes"].pop(vol_id)
@@ -363,6 +398,9 @@ class Sdc:
                 if ask.get("op") != "who_has" or ask.get("guid") == self.guid:
                     continue
                 gen = self.state.get("images", {}).get(ask.get("volume"))
+                if not gen:  # perhaps a snapshot made since the last sync: sync now
+                    self.sync()
+                    gen = self.state.get("images", {}).get(ask.get("volume"))
                 if gen and os.path.exists(self.backing_file(ask["volume"])):
                     udp.sendto(json.dumps({"guid": self.guid, "gen": gen}).encode(), addr)
             except (OSError, ValueError) as e:
