@@ -382,8 +382,9 @@ class Mdm:
         if changed:
             self.commit()
         self.seen[sdc["id"]] = time.time()
-        mapped = [{"id": v["id"], "size_gb": v["size_gb"]} for v in self.state["volumes"]
-                  if sdc["id"] in v["mapped"]]
+        mapped = [{"id": v["id"], "size_gb": v["size_gb"],
+                   "limits": v.get("limits", {}).get(sdc["id"], {})}
+                  for v in self.state["volumes"] if sdc["id"] in v["mapped"]]
         return ok(system_id=self.state["system"]["id"], sdc_id=sdc["id"], volumes=mapped,
                   all_volume_ids=[v["id"] for v in self.state["volumes"]],
                   mdms=[{"id": m["id"], "ips": m["ips"]} for m in self.members() if m["manager"]])
@@ -1033,6 +1034,7 @@ class Mdm:
             return fail("The volume is already mapped to another SDC; use --allow_multi_map to "
                         "map it to more than one SDC")
         vol["mapped"].append(sdc["id"])
+        vol.get("limits", {}).pop(sdc["id"], None)  # a new mapping starts without limits
         self.commit()
         return ok(message="Successfully mapped volume %s to SDC %s"
                   % (vol["name"] or vol["id"], sdc["ip"]))
@@ -1053,8 +1055,43 @@ class Mdm:
         if not targets:
             return fail("The volume is not mapped to any SDC")
         vol["mapped"] = [s for s in vol["mapped"] if s not in targets]
+        for sdc_id in targets:  # the limits belong to the mapping
+            vol.get("limits", {}).pop(sdc_id, None)
         self.commit()
         return ok(message="Successfully un-mapped volume %s" % (vol["name"] or vol["id"]))
+
+    def cmd_set_sdc_volume_limits(self, args):
+        """QoS limits of one (volume, SDC) mapping, kept in the volume as limits[sdcId].
+
+        args: volume_id|volume_name, sdc_id|sdc_ip|sdc_name|sdc_guid, and limit_iops (0 =
+        unlimited, else > 10) and/or limit_bandwidth_kbps (0 = unlimited, else a multiple of
+        1024), ints; a value left out keeps the one set before. The SDC of the mapping reads
+        them at its next sync and enforces them (sdc.py, qos.py). Sources (README, QoS): REST
+        setMappedSdcLimits; dell/ansible-powerflex volume module (sdc[].iops_limit: minimum 11,
+        0 unlimited; sdc[].bandwidth_limit: a multiple of 1024 Kbps, 0 unlimited).
+        """
+        vol = self.find_volume(args)
+        if not vol:
+            return fail("Could not find the volume")
+        sdc = self.find_sdc(args)
+        if not sdc:
+            return fail("Could not find the SDC")
+        if sdc["id"] not in vol["mapped"]:
+            return fail("The volume is not mapped to this SDC")
+        new = {key: args[arg] for arg, key in (("limit_iops", "iops"),
+                                                ("limit_bandwidth_kbps", "bw_kbps"))
+               if args.get(arg) is not None}
+        if any(not isinstance(v, int) or v < 0 for v in new.values()):
+            return fail("Limits must be whole numbers, 0 or more (got %s)" % new, code=1)
+        if 0 < new.get("iops", 0) <= 10:
+            return fail("IOPS limit must be 0 (unlimited) or greater than 10")
+        if new.get("bw_kbps", 0) % 1024:
+            return fail("Bandwidth limit must be 0 (unlimited) or a multiple of 1024 KB/s")
+        limits = vol.setdefault("limits", {})
+        limits[sdc["id"]] = dict(limits.get(sdc["id"], {}), **new)
+        self.commit()
+        return ok(message="Successfully set limits of volume %s on SDC %s"
+                  % (vol["name"] or vol["id"], sdc["ip"]))
 
     def cmd_query(self, _args):
         """Everything, with liveness; scli and the gateway format it themselves."""

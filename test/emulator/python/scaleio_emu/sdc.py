@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 
-from . import common
+from . import common, qos
 
 NAME = "scini"
 CONF = common.root("/etc/emc/scaleio/drv_cfg.txt")
@@ -88,6 +88,7 @@ class Sdc:
         self.mdms = []
         self.connected_ip = None
         self.last_error = None
+        self.throttle = qos.Throttle()
 
     def save(self):
         self.state["system_id"] = self.system_id
@@ -113,7 +114,14 @@ class Sdc:
             os.truncate(path, size)
         loop = self.loop_of(path) or run(["losetup", "--find", "--show", "--partscan", path])
         info["loop"] = loop
+        self.limit(vol_id, info)
         self.publish(vol_id, info)
+
+    def limit(self, vol_id, info):
+        """The mapping's QoS limits (from the MDM, kept in the state) on the volume's loop device."""
+        with open("/sys/block/%s/dev" % os.path.basename(info["loop"])) as f:
+            devno = f.read().strip()
+        self.throttle.want(vol_id, devno, info.get("limits"))
 
     def publish(self, vol_id, info):
         """(Re)create /dev/scini<x>[N] for the loop device and its partitions, and the by-id links."""
@@ -169,6 +177,7 @@ class Sdc:
             for name in os.listdir(BY_ID):
                 if name == prefix or name.startswith(prefix + "-part"):
                     os.remove(os.path.join(BY_ID, name))
+        self.throttle.drop(vol_id)  # before the loop device can be reused for another volume
         loop = self.loop_of(self.backing_file(vol_id))
         if loop:
             subprocess.run(["losetup", "--detach", loop], check=False)
@@ -235,7 +244,9 @@ class Sdc:
                             "system_id": self.system_id}
                     self.state["volumes"][vol_id] = info
                 info["size_gb"] = vol["size_gb"]
+                info["limits"] = vol.get("limits") or {}
                 self.attach(vol_id, info)
+            self.throttle.apply_all()
             self.save()
             return True
 
@@ -247,6 +258,7 @@ class Sdc:
                     self.attach(vol_id, info)
                 except (OSError, subprocess.CalledProcessError) as e:
                     common.log(NAME, "could not re-attach %s: %s" % (vol_id, e))
+            self.throttle.apply_all()
 
     def refresh_partitions(self):
         with self.lock:
@@ -412,7 +424,8 @@ class Sdc:
         if op == "query_mdms":
             return {"ok": True, "system_id": self.system_id, "sdc_id": self.sdc_id,
                     "configured": read_mdm_ips(), "mdms": self.mdms,
-                    "connected_ip": self.connected_ip, "error": self.last_error}
+                    "connected_ip": self.connected_ip, "error": self.last_error,
+                    "qos_error": self.throttle.last_error}
         return {"ok": False, "error": "unknown request %r" % op}
 
     def serve_control(self):
@@ -450,6 +463,7 @@ def main():
     sdc.restore()
     threading.Thread(target=sdc.serve_control, daemon=True).start()
     threading.Thread(target=sdc.serve_peers, daemon=True).start()
+    threading.Thread(target=sdc.throttle.watch, daemon=True).start()
     common.log(NAME, "GUID %s, MDMs %s" % (sdc.guid, ",".join(read_mdm_ips()) or "none"))
     while True:
         try:
