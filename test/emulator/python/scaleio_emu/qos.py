@@ -34,7 +34,8 @@ NAME = "scini"
 FILES = {"iops": ("blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"),
          "bw_kbps": ("blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device")}
 # inotify(7) constants
-IN_CREATE, IN_ONLYDIR, IN_Q_OVERFLOW, IN_ISDIR = 0x100, 0x01000000, 0x4000, 0x40000000
+IN_MOVED_TO, IN_CREATE, IN_ONLYDIR = 0x80, 0x100, 0x01000000
+IN_IGNORED, IN_Q_OVERFLOW, IN_ISDIR = 0x8000, 0x4000, 0x40000000
 EVENT = struct.Struct("iIII")
 
 
@@ -164,7 +165,7 @@ class Throttle:
         dirs = {}
 
         def add(path):
-            wd = libc.inotify_add_watch(fd, path.encode(), IN_CREATE | IN_ONLYDIR)
+            wd = libc.inotify_add_watch(fd, path.encode(), IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)
             if wd >= 0:
                 dirs[wd] = path
 
@@ -175,6 +176,8 @@ class Throttle:
             for name, wd, mask in self.events(data):
                 if mask & IN_Q_OVERFLOW:
                     self.apply_all()
+                elif mask & IN_IGNORED:  # the cgroup was removed (a container gone)
+                    dirs.pop(wd, None)
                 elif mask & IN_ISDIR and wd in dirs:
                     self.on_new_cgroup(os.path.join(dirs[wd], name), add)
 
@@ -189,13 +192,14 @@ class Throttle:
             offset += EVENT.size + length
 
     def on_new_cgroup(self, path, add):
+        """Watches the new cgroup and those below it (e.g. Docker's docker/ made after we
+        started: its containers must be seen too), and gives each the rules in force."""
         with self.lock:
             targets = self.targets()
-            if not targets:
-                return
             try:
                 for cgroup, _, _ in os.walk(path):
                     add(cgroup)
-                    self.apply_dir(cgroup, targets)
+                    if targets:
+                        self.apply_dir(cgroup, targets)
             except OSError as e:
                 self.failed("blkio throttle in %s failed: %s" % (path, e))

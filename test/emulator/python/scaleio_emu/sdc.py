@@ -11,6 +11,9 @@ carries a generation number. When a volume is newly mapped here, the SDC asks it
 cluster network (UDP broadcast on DATA_PORT, "who has volume X?") and copies the newest image
 (only its data extents) over TCP before attaching it; the copy it then writes to is newer than
 every other. A peer that is off cannot answer: its newer data is not seen (README: Differences).
+
+Each mapping's QoS limits (IOPS, bandwidth) come from the MDM with the mappings and are enforced
+on the volume's loop device by cgroup v1 blkio throttles in every cgroup of the host (qos.py).
 """
 
 import ipaddress
