@@ -30,6 +30,8 @@ m.state = {"volumes": [{"id": "v1", "name": "vol1", "size_gb": 16, "mapped": []}
 m.seen = {}
 m.commit = lambda: None
 m.my_role = lambda: "master"
+pushed = []
+m.push_limits = lambda sdc, vol: pushed.append([sdc["id"], vol["limits"][sdc["id"]]])
 def limits_seen_by(guid):
     reply = m.sdc_register({"guid": guid}, "10.0.0.1" if guid == "G1" else "10.0.0.2")
     return [v["limits"] for v in reply["volumes"]]
@@ -46,6 +48,7 @@ out["seen_c2"] = limits_seen_by("G2")
 m.cmd_unmap_volume_from_sdc({"volume_id": "v1", "sdc_id": "c1"})
 m.cmd_map_volume_to_sdc({"volume_id": "v1", "sdc_id": "c1"})
 out["remapped"] = limits_seen_by("G1")
+out["pushed"] = pushed
 print(json.dumps(out))
 `;
 
@@ -71,6 +74,13 @@ describe("mdm.py: limits belong to the (volume, SDC) mapping", () => {
     expect(r.seen_c1).toEqual([{ iops: 500, bw_kbps: 2048 }]);
     expect(r.seen_c2).toEqual([]);
     expect(r.remapped).toEqual([{}]);
+  });
+
+  it("pushes each accepted change to the mapping's SDC, and nothing refused", () => {
+    expect(r.pushed).toEqual([
+      ["c1", { iops: 500 }],
+      ["c1", { iops: 500, bw_kbps: 2048 }],
+    ]);
   });
 });
 
@@ -153,6 +163,64 @@ while time.time() < end and not rule:
     time.sleep(0.05)
 print(json.dumps({"container": rule, "error": t.last_error}))
 `;
+
+// The MDM's push (qos.push) to the SDC's data port (sdc.py answer_peer / on_limits) over a real
+// localhost socket: accepted from an MDM of its system for a volume mapped here, in force when
+// it answers; refused from anyone else, for another system, or a volume not mapped here.
+const PUSH = String.raw`
+import json, os, socket, threading
+from scaleio_emu import qos, sdc as S
+base = os.environ["SCALEIO_EMU_ROOT"]
+os.makedirs(base + "/blkio")
+for f in qos.rule_values(None):
+    open(os.path.join(base, "blkio", f), "w").close()
+d = S.Sdc.__new__(S.Sdc)
+d.system_id, d.mdms = "sys1", [{"id": "m1", "ips": ["127.0.0.1"]}]
+d.state = {"volumes": {"v1": {"letter": "a", "loop": "/dev/loop3", "limits": {}}}}
+d.throttle = qos.Throttle(base + "/blkio")
+d.limit = lambda vol, info: d.throttle.want(vol, "7:3", info["limits"])
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(4)
+port = srv.getsockname()[1]
+def serve(peer):
+    conn, _ = srv.accept()
+    d.answer_peer(conn, peer)
+def ask(peer, system, vol):
+    th = threading.Thread(target=serve, args=(peer,))
+    th.start()
+    why = qos.push("127.0.0.1", port, system, vol, {"iops": 100, "bw_kbps": 1024})
+    th.join()
+    return why
+out = {"stranger": ask("10.9.9.9", "sys1", "v1"), "other_system": ask("127.0.0.1", "sys2", "v1"),
+       "unmapped": ask("127.0.0.1", "sys1", "v9"), "rule_before": open(base + "/blkio/blkio.throttle.write_iops_device").read().strip(),
+       "accepted": ask("127.0.0.1", "sys1", "v1"),
+       "rule": open(base + "/blkio/blkio.throttle.write_iops_device").read().strip(),
+       "kept": d.state["volumes"]["v1"]["limits"],
+       "down": qos.push("127.0.0.1", 1, "sys1", "v1", {}) is not None}
+print(json.dumps(out))
+`;
+
+describe("the MDM's push of new limits to the SDC", () => {
+  const r = python(PUSH) as Record<string, unknown>;
+
+  it("is refused from a stranger, for another system, or a volume not mapped here", () => {
+    expect(r.stranger).toBe("limits are taken from this system's MDMs only");
+    expect(r.other_system).toBe("limits are taken from this system's MDMs only");
+    expect(r.unmapped).toBe("volume v9 is not mapped here");
+    expect(r.rule_before).toBe("");
+  });
+
+  it("is in force when the SDC answers, and kept for its restarts", () => {
+    expect(r.accepted).toBeNull();
+    expect(r.rule).toBe("7:3 100");
+    expect(r.kept).toEqual({ iops: 100, bw_kbps: 1024 });
+  });
+
+  it("says so when the SDC cannot be reached (it gets them at its next sync)", () => {
+    expect(r.down).toBe(true);
+  });
+});
 
 describe("qos.py: the SDC's blkio throttles", () => {
   it("gives a container's new cgroup the rules, also under a docker/ made after the SDC started", () => {

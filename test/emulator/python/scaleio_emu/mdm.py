@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 
-from . import common, data_moves
+from . import common, data_moves, qos
 from .common import fail, ok
 
 NAME = "mdm"
@@ -1090,8 +1090,19 @@ class Mdm:
         limits = vol.setdefault("limits", {})
         limits[sdc["id"]] = dict(limits.get(sdc["id"], {}), **new)
         self.commit()
+        self.push_limits(sdc, vol)
         return ok(message="Successfully set limits of volume %s on SDC %s"
                   % (vol["name"] or vol["id"], sdc["ip"]))
+
+    def push_limits(self, sdc, vol):
+        """Gives the SDC a mapping's new limits now, so they hold when the call returns (the
+        volume plugin sets them right before Docker starts the container); an SDC not reached
+        gets them at its next sync."""
+        from .sdc import DATA_PORT
+        why = qos.push(sdc["ip"], DATA_PORT, self.state["system"]["id"], vol["id"],
+                       vol["limits"][sdc["id"]])
+        if why:
+            common.log(NAME, "limits of volume %s: %s" % (vol["id"], why))
 
     def cmd_query(self, _args):
         """Everything, with liveness; scli and the gateway format it themselves."""

@@ -24,7 +24,9 @@ cgroup v1 does not charge to the writer.
 """
 
 import ctypes
+import json
 import os
+import socket
 import struct
 import threading
 
@@ -63,6 +65,20 @@ def rule_values(limits):
         for name in names:
             out[name] = value * 1024 if key == "bw_kbps" else value
     return out
+
+
+def push(ip, port, system_id, vol_id, limits, timeout=1.0):
+    """The MDM's side: hands one mapping's limits to its SDC (sdc.py on_limits), which answers
+    once its throttles are written. Returns None on success, else why not (the SDC then gets them
+    at its next sync, as one that is down gets them when it comes back)."""
+    ask = {"op": "limits", "system_id": system_id, "volume": vol_id, "limits": limits}
+    try:
+        with socket.create_connection((ip, port), timeout=timeout) as conn:
+            conn.sendall((json.dumps(ask) + "\n").encode())
+            reply = json.loads(conn.makefile("rb").readline() or b"{}")
+    except (OSError, ValueError) as e:
+        return "SDC at %s:%d not reached: %s" % (ip, port, e)
+    return None if reply.get("ok") else reply.get("error", "no answer")
 
 
 def read_rules(path):
@@ -169,8 +185,7 @@ class Throttle:
             if wd >= 0:
                 dirs[wd] = path
 
-        for cgroup, _, _ in os.walk(self.root):
-            add(cgroup)
+        self.watch_tree(self.root, add, {})
         while True:
             data = os.read(fd, 65536)
             for name, wd, mask in self.events(data):
@@ -195,11 +210,21 @@ class Throttle:
         """Watches the new cgroup and those below it (e.g. Docker's docker/ made after we
         started: its containers must be seen too), and gives each the rules in force."""
         with self.lock:
-            targets = self.targets()
             try:
-                for cgroup, _, _ in os.walk(path):
-                    add(cgroup)
-                    if targets:
-                        self.apply_dir(cgroup, targets)
+                self.watch_tree(path, add, self.targets())
             except OSError as e:
                 self.failed("blkio throttle in %s failed: %s" % (path, e))
+
+    def watch_tree(self, path, add, targets):
+        """Watch first, then list: a child made from then on is an event, one made before is
+        listed here (runc makes docker/ and docker/<id> one right after the other: a walk that
+        listed docker/ before watching it missed the first container in a lab run)."""
+        add(path)
+        if targets:
+            self.apply_dir(path, targets)
+        try:
+            children = [e.path for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            return  # removed meanwhile
+        for child in children:
+            self.watch_tree(child, add, targets)

@@ -385,31 +385,60 @@ class Sdc:
 
     def answer_copies(self, tcp):
         while True:
-            conn, _ = tcp.accept()
-            threading.Thread(target=self.send_copy, args=(conn,), daemon=True).start()
+            conn, (peer, _) = tcp.accept()
+            threading.Thread(target=self.answer_peer, args=(conn, peer), daemon=True).start()
 
-    def send_copy(self, conn):
+    def answer_peer(self, conn, peer):
+        """One request on the data port: a copy of an image ("get"), or new limits ("limits")."""
         with conn:
             try:
                 ask = json.loads(conn.makefile("rb").readline())
-                path = self.backing_file(str(ask.get("volume")))
-                if not os.path.exists(path):
-                    conn.sendall(b'{"ok": false, "error": "no image"}\n')
-                    return
-                extents = self.extents(path)
-                header = {"ok": True, "size": os.path.getsize(path), "extents": extents}
-                conn.sendall((json.dumps(header) + "\n").encode())
-                with open(path, "rb") as f:
-                    for offset, length in extents:
-                        f.seek(offset)
-                        while length:
-                            chunk = f.read(min(length, 1 << 20))
-                            if not chunk:
-                                return
-                            conn.sendall(chunk)
-                            length -= len(chunk)
             except (OSError, ValueError) as e:
-                common.log(NAME, "sending a copy failed: %s" % e)
+                common.log(NAME, "peer request failed: %s" % e)
+                return
+            if ask.get("op") == "limits":
+                reply = self.on_limits(ask, peer)
+                conn.sendall((json.dumps(reply) + "\n").encode())
+            else:
+                self.send_copy(conn, ask)
+
+    def on_limits(self, ask, peer):
+        """New limits of one of our mappings, pushed by the master MDM when they are set: in
+        force when we answer. Only from an MDM of our system; without our state lock (a sync
+        holding it may be waiting on that MDM), so a sync answered just before may put the old
+        limits back until the next one (2 s)."""
+        mdm_ips = {ip for m in self.mdms or [] for ip in m.get("ips", [])}
+        if peer not in mdm_ips or ask.get("system_id") != self.system_id:
+            return {"ok": False, "error": "limits are taken from this system's MDMs only"}
+        info = self.state["volumes"].get(str(ask.get("volume")))
+        if not info or not info.get("loop"):
+            return {"ok": False, "error": "volume %s is not mapped here" % ask.get("volume")}
+        info["limits"] = ask.get("limits") or {}
+        self.limit(ask["volume"], info)
+        if not self.throttle.apply_all():
+            return {"ok": False, "error": self.throttle.last_error}
+        return {"ok": True}
+
+    def send_copy(self, conn, ask):
+        try:
+            path = self.backing_file(str(ask.get("volume")))
+            if not os.path.exists(path):
+                conn.sendall(b'{"ok": false, "error": "no image"}\n')
+                return
+            extents = self.extents(path)
+            header = {"ok": True, "size": os.path.getsize(path), "extents": extents}
+            conn.sendall((json.dumps(header) + "\n").encode())
+            with open(path, "rb") as f:
+                for offset, length in extents:
+                    f.seek(offset)
+                    while length:
+                        chunk = f.read(min(length, 1 << 20))
+                        if not chunk:
+                            return
+                        conn.sendall(chunk)
+                        length -= len(chunk)
+        except (OSError, ValueError) as e:
+            common.log(NAME, "sending a copy failed: %s" % e)
 
     # ---------- drv_cfg ----------
     def control(self, request):
