@@ -26,9 +26,11 @@ m = M.Mdm.__new__(M.Mdm)
 m.state = {"volumes": [{"id": "v1", "name": "vol1", "size_gb": 16, "mapped": []}],
            "sdcs": [{"id": "c1", "guid": "G1", "ip": "10.0.0.1", "name": None},
                     {"id": "c2", "guid": "G2", "ip": "10.0.0.2", "name": None}],
-           "system": {"id": "sys1"}, "members": []}
+           "system": {"id": "sys1"}, "members": [], "serial": 7}
 m.seen = {}
-m.commit = lambda: None
+def commit():
+    m.state["serial"] += 1
+m.commit = commit
 m.my_role = lambda: "master"
 pushed = []
 m.push_limits = lambda sdc, vol: pushed.append([sdc["id"], vol["limits"][sdc["id"]]])
@@ -71,15 +73,15 @@ describe("mdm.py: limits belong to the (volume, SDC) mapping", () => {
   it("keeps a value left out, gives them to that SDC only, and a new mapping starts without", () => {
     expect(r.set).toMatchObject({ ok: true });
     expect(r.bw).toMatchObject({ ok: true });
-    expect(r.seen_c1).toEqual([{ iops: 500, bw_kbps: 2048 }]);
+    expect(r.seen_c1).toEqual([{ iops: 500, bw_kbps: 2048, serial: 10 }]);
     expect(r.seen_c2).toEqual([]);
-    expect(r.remapped).toEqual([{}]);
+    expect(r.remapped).toEqual([{ serial: 12 }]);
   });
 
   it("pushes each accepted change to the mapping's SDC, and nothing refused", () => {
     expect(r.pushed).toEqual([
-      ["c1", { iops: 500 }],
-      ["c1", { iops: 500, bw_kbps: 2048 }],
+      ["c1", { iops: 500, serial: 9 }],
+      ["c1", { iops: 500, bw_kbps: 2048, serial: 10 }],
     ]);
   });
 });
@@ -189,7 +191,7 @@ def serve(peer):
 def ask(peer, system, vol):
     th = threading.Thread(target=serve, args=(peer,))
     th.start()
-    why = qos.push("127.0.0.1", port, system, vol, {"iops": 100, "bw_kbps": 1024})
+    why = qos.push("127.0.0.1", port, system, vol, {"iops": 100, "bw_kbps": 1024, "serial": 5})
     th.join()
     return why
 out = {"stranger": ask("10.9.9.9", "sys1", "v1"), "other_system": ask("127.0.0.1", "sys2", "v1"),
@@ -197,6 +199,8 @@ out = {"stranger": ask("10.9.9.9", "sys1", "v1"), "other_system": ask("127.0.0.1
        "accepted": ask("127.0.0.1", "sys1", "v1"),
        "rule": open(base + "/blkio/blkio.throttle.write_iops_device").read().strip(),
        "kept": d.state["volumes"]["v1"]["limits"],
+       "stale_sync": [S.Sdc.take_limits(d.state["volumes"]["v1"], {"serial": 4}), d.state["volumes"]["v1"]["limits"]["iops"]][1],
+       "newer_sync": [S.Sdc.take_limits(d.state["volumes"]["v1"], {"serial": 6}), d.state["volumes"]["v1"]["limits"]][1],
        "down": qos.push("127.0.0.1", 1, "sys1", "v1", {}) is not None}
 print(json.dumps(out))
 `;
@@ -214,7 +218,12 @@ describe("the MDM's push of new limits to the SDC", () => {
   it("is in force when the SDC answers, and kept for its restarts", () => {
     expect(r.accepted).toBeNull();
     expect(r.rule).toBe("7:3 100");
-    expect(r.kept).toEqual({ iops: 100, bw_kbps: 1024 });
+    expect(r.kept).toEqual({ iops: 100, bw_kbps: 1024, serial: 5 });
+  });
+
+  it("is not undone by a sync the MDM answered before it, and gives way to a newer one", () => {
+    expect(r.stale_sync).toBe(100);
+    expect(r.newer_sync).toEqual({ serial: 6 });
   });
 
   it("says so when the SDC cannot be reached (it gets them at its next sync)", () => {

@@ -1034,7 +1034,8 @@ class Mdm:
             return fail("The volume is already mapped to another SDC; use --allow_multi_map to "
                         "map it to more than one SDC")
         vol["mapped"].append(sdc["id"])
-        vol.get("limits", {}).pop(sdc["id"], None)  # a new mapping starts without limits
+        # A new mapping starts without limits; stamped, so an SDC holding the old ones drops them.
+        vol.setdefault("limits", {})[sdc["id"]] = {"serial": self.state["serial"] + 1}
         self.commit()
         return ok(message="Successfully mapped volume %s to SDC %s"
                   % (vol["name"] or vol["id"], sdc["ip"]))
@@ -1088,7 +1089,8 @@ class Mdm:
         if new.get("bw_kbps", 0) % 1024:
             return fail("Bandwidth limit must be 0 (unlimited) or a multiple of 1024 KB/s")
         limits = vol.setdefault("limits", {})
-        limits[sdc["id"]] = dict(limits.get(sdc["id"], {}), **new)
+        # serial: the state's serial once committed, so the SDC can tell them from older ones
+        limits[sdc["id"]] = dict(limits.get(sdc["id"], {}), serial=self.state["serial"] + 1, **new)
         self.commit()
         self.push_limits(sdc, vol)
         return ok(message="Successfully set limits of volume %s on SDC %s"

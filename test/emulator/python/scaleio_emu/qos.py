@@ -67,7 +67,7 @@ def rule_values(limits):
     return out
 
 
-def push(ip, port, system_id, vol_id, limits, timeout=1.0):
+def push(ip, port, system_id, vol_id, limits, timeout=2.0):
     """The MDM's side: hands one mapping's limits to its SDC (sdc.py on_limits), which answers
     once its throttles are written. Returns None on success, else why not (the SDC then gets them
     at its next sync, as one that is down gets them when it comes back)."""

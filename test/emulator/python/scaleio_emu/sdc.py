@@ -120,6 +120,14 @@ class Sdc:
         self.limit(vol_id, info)
         self.publish(vol_id, info)
 
+    @staticmethod
+    def take_limits(info, limits):
+        """Keeps the newer of the held limits and these (by the MDM's serial): an MDM answer
+        sent before a push can arrive after it."""
+        limits = limits or {}
+        if limits.get("serial", 0) >= (info.get("limits") or {}).get("serial", 0):
+            info["limits"] = limits
+
     def limit(self, vol_id, info):
         """The mapping's QoS limits (from the MDM, kept in the state) on the volume's loop device."""
         with open("/sys/block/%s/dev" % os.path.basename(info["loop"])) as f:
@@ -247,7 +255,7 @@ class Sdc:
                             "system_id": self.system_id}
                     self.state["volumes"][vol_id] = info
                 info["size_gb"] = vol["size_gb"]
-                info["limits"] = vol.get("limits") or {}
+                self.take_limits(info, vol.get("limits"))
                 self.attach(vol_id, info)
             self.throttle.apply_all()
             self.save()
@@ -405,15 +413,15 @@ class Sdc:
     def on_limits(self, ask, peer):
         """New limits of one of our mappings, pushed by the master MDM when they are set: in
         force when we answer. Only from an MDM of our system; without our state lock (a sync
-        holding it may be waiting on that MDM), so a sync answered just before may put the old
-        limits back until the next one (2 s)."""
+        holding it may be waiting on that MDM); take_limits keeps a sync answered before the
+        push from putting the old limits back."""
         mdm_ips = {ip for m in self.mdms or [] for ip in m.get("ips", [])}
         if peer not in mdm_ips or ask.get("system_id") != self.system_id:
             return {"ok": False, "error": "limits are taken from this system's MDMs only"}
         info = self.state["volumes"].get(str(ask.get("volume")))
         if not info or not info.get("loop"):
             return {"ok": False, "error": "volume %s is not mapped here" % ask.get("volume")}
-        info["limits"] = ask.get("limits") or {}
+        self.take_limits(info, ask.get("limits"))
         self.limit(ask["volume"], info)
         if not self.throttle.apply_all():
             return {"ok": False, "error": self.throttle.last_error}
