@@ -1066,8 +1066,9 @@ class Mdm:
 
         args: volume_id|volume_name, sdc_id|sdc_ip|sdc_name|sdc_guid, and limit_iops (0 =
         unlimited, else > 10) and/or limit_bandwidth_kbps (0 = unlimited, else a multiple of
-        1024), ints; a value left out keeps the one set before. The SDC of the mapping reads
-        them at its next sync and enforces them (sdc.py, qos.py). Sources (README, QoS): REST
+        1024), ints; a value left out keeps the one set before. Pushed to the mapping's SDC at
+        once (push_limits) and given with every sync; the SDC enforces them (sdc.py, qos.py). The
+        gateway's setMappedSdcLimits lands here. Sources (README, SDC, QoS): REST
         setMappedSdcLimits; dell/ansible-powerflex volume module (sdc[].iops_limit: minimum 11,
         0 unlimited; sdc[].bandwidth_limit: a multiple of 1024 Kbps, 0 unlimited).
         """
