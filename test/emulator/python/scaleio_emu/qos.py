@@ -14,7 +14,9 @@ is lifted or the volume is unmapped. Measured on these machines (kernel 6.18, cg
 throttle holds only for the tasks of the cgroup it is written in, never for its children (v1
 blk-throttle is not hierarchical), so it must be in each container's own cgroup; new cgroups
 (a container starting) get the rules from an inotify watch on the tree, within milliseconds,
-and a full pass runs after every MDM sync as a backstop.
+and a full pass runs after every MDM sync as a backstop. The MDM pushes a change to the SDC at
+once (push() below, answered by sdc.py on_limits), so a limit holds when setMappedSdcLimits
+returns; each carries the MDM state's serial, so an older sync answer cannot undo it.
 
 What this cannot show (README, Differences): the limit holds per cgroup, so two containers on
 one host writing to one volume get the limit each (real ScaleIO: one limit for the mapping); the
