@@ -1035,7 +1035,7 @@ class Mdm:
                         "map it to more than one SDC")
         vol["mapped"].append(sdc["id"])
         # A new mapping starts without limits; stamped, so an SDC holding the old ones drops them.
-        vol.setdefault("limits", {})[sdc["id"]] = {"serial": self.state["serial"] + 1}
+        vol.setdefault("limits", {})[sdc["id"]] = {"serial": self.state.get("serial", 0) + 1}
         self.commit()
         return ok(message="Successfully mapped volume %s to SDC %s"
                   % (vol["name"] or vol["id"], sdc["ip"]))
@@ -1091,7 +1091,8 @@ class Mdm:
             return fail("Bandwidth limit must be 0 (unlimited) or a multiple of 1024 KB/s")
         limits = vol.setdefault("limits", {})
         # serial: the state's serial once committed, so the SDC can tell them from older ones
-        limits[sdc["id"]] = dict(limits.get(sdc["id"], {}), serial=self.state["serial"] + 1, **new)
+        limits[sdc["id"]] = dict(limits.get(sdc["id"], {}), **new,
+                                 serial=self.state.get("serial", 0) + 1)
         self.commit()
         self.push_limits(sdc, vol)
         return ok(message="Successfully set limits of volume %s on SDC %s"
