@@ -129,7 +129,7 @@ class Sdc:
             info["limits"] = limits
 
     def limit(self, vol_id, info):
-        """The mapping's QoS limits (from the MDM, kept in the state) on the volume's loop device."""
+        """The mapping's QoS limits (from the MDM, kept in the state) on its loop device."""
         with open("/sys/block/%s/dev" % os.path.basename(info["loop"])) as f:
             devno = f.read().strip()
         self.throttle.want(vol_id, devno, info.get("limits"))
