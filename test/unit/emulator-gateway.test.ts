@@ -42,11 +42,19 @@ def mdm_cmd(cmd, a):
         if a["sdc_id"] in vol["mapped"]:
             return dict(ok=False, error="The volume is already mapped to this SDC")
         vol["mapped"].append(a["sdc_id"])
+        vol.get("limits", {}).pop(a["sdc_id"], None)
         return dict(ok=True)
     if cmd == "unmap_volume_from_sdc":
         if a.get("sdc_id") not in vol["mapped"]:
             return dict(ok=False, error="The volume is not mapped to this SDC")
         vol["mapped"].remove(a["sdc_id"])
+        vol.get("limits", {}).pop(a["sdc_id"], None)
+        return dict(ok=True)
+    if cmd == "set_sdc_volume_limits":  # as mdm.py: per mapping, a value left out is kept
+        new = {k: a[arg] for arg, k in (("limit_iops", "iops"), ("limit_bandwidth_kbps", "bw_kbps"))
+               if a.get(arg) is not None}
+        lim = vol.setdefault("limits", {})
+        lim[a["sdc_id"]] = dict(lim.get(a["sdc_id"], {}), **new)
         return dict(ok=True)
     if cmd == "remove_volume":
         state["volumes"].remove(vol)

@@ -54,9 +54,6 @@ MDM_ERRORS = [
     ("not mapped to any SDC", CODE_NOT_MAPPED, "The volume is not mapped to any SDC"),
     ("A volume with the name", 0, "Volume name already in use. Please use a different name."),
 ]
-# Per-mapping QoS limits, which the MDM state does not hold: kept by the gateway, keyed
-# "<volumeId>:<sdcId>", dropped when the mapping goes (limits belong to the mapping).
-LIMITS_FILE = common.root("/var/lib/scaleio-emu/gateway/mapping-limits.json")
 
 
 def read_properties():
@@ -145,22 +142,6 @@ def links(kind, obj_id):
     return out
 
 
-def limits_of(s):
-    """The stored per-mapping limits, without those of mappings that are gone."""
-    with LOCK:
-        stored = common.load_json(LIMITS_FILE, {})
-        live = {"%s:%s" % (v["id"], sdc) for v in s["volumes"] for sdc in v["mapped"]}
-        kept = {k: v for k, v in stored.items() if k in live}
-        if kept != stored:
-            save_limits(kept)
-    return kept
-
-
-def save_limits(limits):
-    os.makedirs(os.path.dirname(LIMITS_FILE), exist_ok=True)
-    common.save_json(LIMITS_FILE, limits)
-
-
 def to_rest(kind, s, o):
     up = s["up"]
     if kind == "System":
@@ -188,11 +169,11 @@ def to_rest(kind, s, o):
                 else "Disconnected", "links": links(kind, o["id"])}
     if kind == "Volume":
         sdcs = {c["id"]: c for c in s["sdcs"]}
-        limits = s.get("_limits", {})
+        limits = o.get("limits", {})  # per mapping, held by the MDM
         mapped = []
         for i in o["mapped"]:
             if i in sdcs:
-                lim = limits.get("%s:%s" % (o["id"], i), {})
+                lim = limits.get(i, {})
                 # read back: IOPS as set, bandwidth in MB/s (set in KB/s, a multiple of 1024)
                 mapped.append({"sdcId": i, "sdcIp": sdcs[i]["ip"], "sdcName": sdcs[i].get("name"),
                                "limitIops": lim.get("iops", 0),
@@ -211,8 +192,6 @@ COLLECTIONS = {"System": None, "ProtectionDomain": "pds", "StoragePool": "pools"
 
 
 def instances(kind, s):
-    if kind == "Volume" and "_limits" not in s:
-        s["_limits"] = limits_of(s)
     if kind == "System":
         return [to_rest("System", s, s["system"])]
     if kind in gateway_objects.KINDS:
@@ -429,10 +408,6 @@ class Handler(BaseHTTPRequestHandler):
         if action == "addMappedSdc":
             mdm("map_volume_to_sdc", gateway_volumes.add_mapped_sdc_args(vol_id, body, ApiError),
                 token)
-            with LOCK:  # a new mapping starts without limits
-                limits = common.load_json(LIMITS_FILE, {})
-                if limits.pop("%s:%s" % (vol_id, body["sdcId"]), None) is not None:
-                    save_limits(limits)
             return {}
         if action == "setMappedSdcLimits":
             return self.set_limits(vol_id, body, token)
@@ -482,11 +457,9 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(500, "IOPS limit must be 0 (unlimited) or greater than 10")
         if new.get("bw_kbps", 0) < 0 or new.get("bw_kbps", 0) % 1024:
             raise ApiError(500, "Bandwidth limit must be 0 (unlimited) or a multiple of 1024 KB/s")
-        with LOCK:
-            limits = common.load_json(LIMITS_FILE, {})
-            key = "%s:%s" % (vol_id, sdc_id)
-            limits[key] = dict(limits.get(key, {}), **new)
-            save_limits(limits)
+        mdm("set_sdc_volume_limits", {"volume_id": vol_id, "sdc_id": sdc_id,
+                                      "limit_iops": new.get("iops"),
+                                      "limit_bandwidth_kbps": new.get("bw_kbps")}, token)
         return {}
 
 

@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 
-from . import common, data_moves, mdm_objects, mdm_volumes
+from . import common, data_moves, mdm_objects, mdm_volumes, qos
 from .common import fail, ok
 
 NAME = "mdm"
@@ -382,8 +382,9 @@ class Mdm(mdm_volumes.VolumeOps, mdm_objects.ObjectOps):
         if changed:
             self.commit()
         self.seen[sdc["id"]] = time.time()
-        mapped = [{"id": v["id"], "size_gb": v["size_gb"]} for v in self.state["volumes"]
-                  if sdc["id"] in v["mapped"]]
+        mapped = [{"id": v["id"], "size_gb": v["size_gb"],
+                   "limits": v.get("limits", {}).get(sdc["id"], {})}
+                  for v in self.state["volumes"] if sdc["id"] in v["mapped"]]
         return ok(system_id=self.state["system"]["id"], sdc_id=sdc["id"], volumes=mapped,
                   all_volume_ids=[v["id"] for v in self.state["volumes"]],
                   snapshots=mdm_volumes.snapshot_sources(self.state),
@@ -1032,6 +1033,8 @@ class Mdm(mdm_volumes.VolumeOps, mdm_objects.ObjectOps):
             return fail("--access_mode must be READ_WRITE, READ_ONLY or NO_ACCESS", code=1)
         vol["mapped"].append(sdc["id"])
         vol.setdefault("access_modes", {})[sdc["id"]] = mode
+        # A new mapping starts without limits; stamped, so an SDC holding the old ones drops them.
+        vol.setdefault("limits", {})[sdc["id"]] = {"serial": self.state.get("serial", 0) + 1}
         self.commit()
         return ok(message="Successfully mapped volume %s to SDC %s"
                   % (vol["name"] or vol["id"], sdc["ip"]))
@@ -1052,8 +1055,57 @@ class Mdm(mdm_volumes.VolumeOps, mdm_objects.ObjectOps):
         if not targets:
             return fail("The volume is not mapped to any SDC")
         vol["mapped"] = [s for s in vol["mapped"] if s not in targets]
+        for sdc_id in targets:  # the limits belong to the mapping
+            vol.get("limits", {}).pop(sdc_id, None)
         self.commit()
         return ok(message="Successfully un-mapped volume %s" % (vol["name"] or vol["id"]))
+
+    def cmd_set_sdc_volume_limits(self, args):
+        """QoS limits of one (volume, SDC) mapping, kept in the volume as limits[sdcId].
+
+        args: volume_id|volume_name, sdc_id|sdc_ip|sdc_name|sdc_guid, and limit_iops (0 =
+        unlimited, else > 10) and/or limit_bandwidth_kbps (0 = unlimited, else a multiple of
+        1024), ints; a value left out keeps the one set before. Pushed to the mapping's SDC at
+        once (push_limits) and given with every sync; the SDC enforces them (sdc.py, qos.py). The
+        gateway's setMappedSdcLimits lands here. Sources (README, SDC, QoS): REST
+        setMappedSdcLimits; dell/ansible-powerflex volume module (sdc[].iops_limit: minimum 11,
+        0 unlimited; sdc[].bandwidth_limit: a multiple of 1024 Kbps, 0 unlimited).
+        """
+        vol = self.find_volume(args)
+        if not vol:
+            return fail("Could not find the volume")
+        sdc = self.find_sdc(args)
+        if not sdc:
+            return fail("Could not find the SDC")
+        if sdc["id"] not in vol["mapped"]:
+            return fail("The volume is not mapped to this SDC")
+        new = {key: args[arg] for arg, key in (("limit_iops", "iops"),
+                                                ("limit_bandwidth_kbps", "bw_kbps"))
+               if args.get(arg) is not None}
+        if any(not isinstance(v, int) or v < 0 for v in new.values()):
+            return fail("Limits must be whole numbers, 0 or more (got %s)" % new, code=1)
+        if 0 < new.get("iops", 0) <= 10:
+            return fail("IOPS limit must be 0 (unlimited) or greater than 10")
+        if new.get("bw_kbps", 0) % 1024:
+            return fail("Bandwidth limit must be 0 (unlimited) or a multiple of 1024 KB/s")
+        limits = vol.setdefault("limits", {})
+        # serial: the state's serial once committed, so the SDC can tell them from older ones
+        limits[sdc["id"]] = dict(limits.get(sdc["id"], {}), **new,
+                                 serial=self.state.get("serial", 0) + 1)
+        self.commit()
+        self.push_limits(sdc, vol)
+        return ok(message="Successfully set limits of volume %s on SDC %s"
+                  % (vol["name"] or vol["id"], sdc["ip"]))
+
+    def push_limits(self, sdc, vol):
+        """Gives the SDC a mapping's new limits now, so they hold when the call returns (the
+        volume plugin sets them right before Docker starts the container); an SDC not reached
+        gets them at its next sync."""
+        from .sdc import DATA_PORT
+        why = qos.push(sdc["ip"], DATA_PORT, self.state["system"]["id"], vol["id"],
+                       vol["limits"][sdc["id"]])
+        if why:
+            common.log(NAME, "limits of volume %s: %s" % (vol["id"], why))
 
     def cmd_query(self, _args):
         """Everything, with liveness; scli and the gateway format it themselves."""

@@ -11,6 +11,9 @@ carries a generation number. When a volume is newly mapped here, the SDC asks it
 cluster network (UDP broadcast on DATA_PORT, "who has volume X?") and copies the newest image
 (only its data extents) over TCP before attaching it; the copy it then writes to is newer than
 every other. A peer that is off cannot answer: its newer data is not seen (README: Differences).
+
+Each mapping's QoS limits (IOPS, bandwidth) come from the MDM with the mappings and are enforced
+on the volume's loop device by cgroup v1 blkio throttles in every cgroup of the host (qos.py).
 """
 
 import ipaddress
@@ -25,7 +28,7 @@ import threading
 import time
 import uuid
 
-from . import common
+from . import common, qos
 
 NAME = "scini"
 CONF = common.root("/etc/emc/scaleio/drv_cfg.txt")
@@ -88,6 +91,7 @@ class Sdc:
         self.mdms = []
         self.connected_ip = None
         self.last_error = None
+        self.throttle = qos.Throttle()
 
     def save(self):
         self.state["system_id"] = self.system_id
@@ -114,6 +118,7 @@ class Sdc:
         loop = self.loop_of(path) or run(["losetup", "--find", "--show", "--partscan", path])
         self.fit_capacity(loop, size)
         info["loop"] = loop
+        self.limit(vol_id, info)
         self.publish(vol_id, info)
 
     def fit_capacity(self, loop, size):
@@ -148,6 +153,20 @@ class Sdc:
             images[snap_id] = images[src]
             common.log(NAME, "snapshot %s: copied the data of %s" % (snap_id, src))
         self.state["seen_snapshots"] = [i for i in seen if i in sources]
+
+    @staticmethod
+    def take_limits(info, limits):
+        """Keeps the newer of the held limits and these (by the MDM's serial): an MDM answer
+        sent before a push can arrive after it."""
+        limits = limits or {}
+        if limits.get("serial", 0) >= (info.get("limits") or {}).get("serial", 0):
+            info["limits"] = limits
+
+    def limit(self, vol_id, info):
+        """The mapping's QoS limits (from the MDM, kept in the state) on its loop device."""
+        with open("/sys/block/%s/dev" % os.path.basename(info["loop"])) as f:
+            devno = f.read().strip()
+        self.throttle.want(vol_id, devno, info.get("limits"))
 
     def publish(self, vol_id, info):
         """(Re)create /dev/scini<x>[N] for the loop device and its partitions, and the by-id links."""
@@ -203,6 +222,7 @@ class Sdc:
             for name in os.listdir(BY_ID):
                 if name == prefix or name.startswith(prefix + "-part"):
                     os.remove(os.path.join(BY_ID, name))
+        self.throttle.drop(vol_id)  # before the loop device can be reused for another volume
         loop = self.loop_of(self.backing_file(vol_id))
         if loop:
             subprocess.run(["losetup", "--detach", loop], check=False)
@@ -270,7 +290,9 @@ class Sdc:
                             "system_id": self.system_id}
                     self.state["volumes"][vol_id] = info
                 info["size_gb"] = vol["size_gb"]
+                self.take_limits(info, vol.get("limits"))
                 self.attach(vol_id, info)
+            self.throttle.apply_all()
             self.save()
             return True
 
@@ -282,6 +304,7 @@ class Sdc:
                     self.attach(vol_id, info)
                 except (OSError, subprocess.CalledProcessError) as e:
                     common.log(NAME, "could not re-attach %s: %s" % (vol_id, e))
+            self.throttle.apply_all()
 
     def refresh_partitions(self):
         with self.lock:
@@ -408,31 +431,60 @@ class Sdc:
 
     def answer_copies(self, tcp):
         while True:
-            conn, _ = tcp.accept()
-            threading.Thread(target=self.send_copy, args=(conn,), daemon=True).start()
+            conn, (peer, _) = tcp.accept()
+            threading.Thread(target=self.answer_peer, args=(conn, peer), daemon=True).start()
 
-    def send_copy(self, conn):
+    def answer_peer(self, conn, peer):
+        """One request on the data port: a copy of an image ("get"), or new limits ("limits")."""
         with conn:
             try:
                 ask = json.loads(conn.makefile("rb").readline())
-                path = self.backing_file(str(ask.get("volume")))
-                if not os.path.exists(path):
-                    conn.sendall(b'{"ok": false, "error": "no image"}\n')
-                    return
-                extents = self.extents(path)
-                header = {"ok": True, "size": os.path.getsize(path), "extents": extents}
-                conn.sendall((json.dumps(header) + "\n").encode())
-                with open(path, "rb") as f:
-                    for offset, length in extents:
-                        f.seek(offset)
-                        while length:
-                            chunk = f.read(min(length, 1 << 20))
-                            if not chunk:
-                                return
-                            conn.sendall(chunk)
-                            length -= len(chunk)
             except (OSError, ValueError) as e:
-                common.log(NAME, "sending a copy failed: %s" % e)
+                common.log(NAME, "peer request failed: %s" % e)
+                return
+            if ask.get("op") == "limits":
+                reply = self.on_limits(ask, peer)
+                conn.sendall((json.dumps(reply) + "\n").encode())
+            else:
+                self.send_copy(conn, ask)
+
+    def on_limits(self, ask, peer):
+        """New limits of one of our mappings, pushed by the master MDM when they are set: in
+        force when we answer. Only from an MDM of our system; without our state lock (a sync
+        holding it may be waiting on that MDM); take_limits keeps a sync answered before the
+        push from putting the old limits back."""
+        mdm_ips = {ip for m in self.mdms or [] for ip in m.get("ips", [])}
+        if peer not in mdm_ips or ask.get("system_id") != self.system_id:
+            return {"ok": False, "error": "limits are taken from this system's MDMs only"}
+        info = self.state["volumes"].get(str(ask.get("volume")))
+        if not info or not info.get("loop"):
+            return {"ok": False, "error": "volume %s is not mapped here" % ask.get("volume")}
+        self.take_limits(info, ask.get("limits"))
+        self.limit(ask["volume"], info)
+        if not self.throttle.apply_all():
+            return {"ok": False, "error": self.throttle.last_error}
+        return {"ok": True}
+
+    def send_copy(self, conn, ask):
+        try:
+            path = self.backing_file(str(ask.get("volume")))
+            if not os.path.exists(path):
+                conn.sendall(b'{"ok": false, "error": "no image"}\n')
+                return
+            extents = self.extents(path)
+            header = {"ok": True, "size": os.path.getsize(path), "extents": extents}
+            conn.sendall((json.dumps(header) + "\n").encode())
+            with open(path, "rb") as f:
+                for offset, length in extents:
+                    f.seek(offset)
+                    while length:
+                        chunk = f.read(min(length, 1 << 20))
+                        if not chunk:
+                            return
+                        conn.sendall(chunk)
+                        length -= len(chunk)
+        except (OSError, ValueError) as e:
+            common.log(NAME, "sending a copy failed: %s" % e)
 
     # ---------- drv_cfg ----------
     def control(self, request):
@@ -450,7 +502,8 @@ class Sdc:
         if op == "query_mdms":
             return {"ok": True, "system_id": self.system_id, "sdc_id": self.sdc_id,
                     "configured": read_mdm_ips(), "mdms": self.mdms,
-                    "connected_ip": self.connected_ip, "error": self.last_error}
+                    "connected_ip": self.connected_ip, "error": self.last_error,
+                    "qos_error": self.throttle.last_error}
         return {"ok": False, "error": "unknown request %r" % op}
 
     def serve_control(self):
@@ -488,6 +541,7 @@ def main():
     sdc.restore()
     threading.Thread(target=sdc.serve_control, daemon=True).start()
     threading.Thread(target=sdc.serve_peers, daemon=True).start()
+    threading.Thread(target=sdc.throttle.watch, daemon=True).start()
     common.log(NAME, "GUID %s, MDMs %s" % (sdc.guid, ",".join(read_mdm_ips()) or "none"))
     while True:
         try:
