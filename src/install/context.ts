@@ -97,7 +97,10 @@ export class InstallContext {
   }
 
   machine(name: string): Machine {
-    const m = this.spec.machines.find((x) => x.name === name);
+    // A departing node (day 2) is reached like the others until it is out of the cluster.
+    const m =
+      this.spec.machines.find((x) => x.name === name) ??
+      this.spec.departing?.find((x) => x.name === name);
     if (!m) throw new Error(`unknown node ${name}`);
     return m;
   }

@@ -76,6 +76,12 @@ export interface InstallSpec {
   volumePlugin?: boolean;
   /** The plugin binary built for this run (path on this machine, sha256); built when absent. */
   volumePluginBinary?: { path: string; sha256: string };
+  /**
+   * Nodes the last `up` had and this one does not (set by provider.ts from the resource's last
+   * outputs, never by config): the cluster-wide update takes them out of the cluster
+   * (stages/membership.ts). Commands reach them by name like any node, with a short SSH wait.
+   */
+  departing?: Machine[];
 }
 
 export function mdmNodes(ms: Machine[]) {

@@ -85,7 +85,11 @@ export class SshRunner implements HostRunner {
         hostKeyFrom: configured ? "config" : pinned ? "state" : undefined,
         mayPin: !spec.adopted,
       },
-      { log: this.o.log(name, "connect"), signal: this.o.signal, timeoutMs: spec.connectTimeoutMs },
+      {
+        log: this.o.log(name, "connect"),
+        signal: this.o.signal,
+        timeoutMs: connectWait(spec, name),
+      },
       this.o.redact,
     );
   }
@@ -169,3 +173,16 @@ export class SshRunner implements HostRunner {
     for (const l of this.leases.splice(0)) l.release();
   }
 }
+
+/**
+ * How long to wait for a node's SSH: spec.connectTimeoutMs (default in ssh.ts), but at most
+ * DEPARTING_CONNECT_MS for a node leaving the cluster (day 2): a dead node is then removed by
+ * the MDM alone instead of holding the run for the full wait.
+ */
+export function connectWait(spec: InstallSpec, name: string): number | undefined {
+  if (!spec.departing?.some((m) => m.name === name)) return spec.connectTimeoutMs;
+  return Math.min(spec.connectTimeoutMs ?? DEPARTING_CONNECT_MS, DEPARTING_CONNECT_MS);
+}
+
+/** The SSH wait for a departing node (see connectWait). */
+export const DEPARTING_CONNECT_MS = 20_000;

@@ -171,6 +171,69 @@ export class Scli {
     );
   }
 
+  /**
+   * Switch the cluster mode taking members out: `--remove_slave_mdm_name`/`--remove_tb_name`
+   * (and adding others in the same command, as a role moves). Dell's own playbooks shrink a
+   * cluster this way (dell/ansible-powerflex roles/powerflex_tb/tasks/uninstall_tb.yml:
+   * `--switch_cluster_mode --cluster_mode 1_node --remove_slave_mdm_ip .. --remove_tb_ip ..`).
+   */
+  switchClusterModeRemoving(
+    mode: "3_node" | "5_node",
+    change: { addSlaves: string[]; addTbs: string[]; removeSlaves: string[]; removeTbs: string[] },
+  ): ScliCommand {
+    if (this.dialect === "1.3x") throw new Error("scli 1.3x has no --switch_cluster_mode");
+    const list = (flag: string, names: string[]) =>
+      names.length > 0 ? [flag, names.join(",")] : [];
+    return this.base(
+      "--switch_cluster_mode",
+      "--cluster_mode",
+      mode,
+      ...list("--add_slave_mdm_name", change.addSlaves),
+      ...list("--add_tb_name", change.addTbs),
+      ...list("--remove_slave_mdm_name", change.removeSlaves),
+      ...list("--remove_tb_name", change.removeTbs),
+    );
+  }
+
+  /**
+   * Remove a standby MDM by its cluster address (dell/ansible-powerflex
+   * roles/powerflex_mdm/tasks/remove_mdm.yml: `scli --remove_standby_mdm --remove_mdm_ip <ip>`).
+   * Only a standby can be removed: a slave or tie-breaker leaves the mode first.
+   */
+  removeStandby(ip: string): ScliCommand {
+    return this.base("--remove_standby_mdm", "--remove_mdm_ip", ip);
+  }
+
+  /**
+   * Hand the master role to another manager (`--switch_mdm_ownership --new_master_mdm_name`,
+   * dell/ansible-powerflex mdm_cluster `is_primary`), before the old master leaves.
+   */
+  switchOwnership(newMaster: string): ScliCommand {
+    return this.base("--switch_mdm_ownership", "--new_master_mdm_name", newMaster);
+  }
+
+  /**
+   * Start removing an SDS (`scli --remove_sds --sds_ip <ip>`: the scli reference's
+   * `--remove_sds (--sds_id | --sds_name | --sds_ip)`; thecodeteam/puppet-scaleio's SDS provider).
+   * The MDM moves its data to the other SDSs first; it is listed until that is done.
+   */
+  removeSds(ip: string): ScliCommand {
+    return this.base("--remove_sds", "--sds_ip", ip);
+  }
+
+  /**
+   * Remove an SDC from the MDM by address (dell/ansible-powerflex sdc module `state: absent`,
+   * roles/powerflex_sdc/tasks/remove_sdc.yml); refused while volumes are mapped to it.
+   */
+  removeSdc(ip: string): ScliCommand {
+    return this.base("--remove_sdc", "--sdc_ip", ip);
+  }
+
+  /** `scli --query_sds --sds_ip <ip>`: one SDS with its devices and their capacity. */
+  querySds(ip: string): ScliCommand {
+    return this.base("--query_sds", "--sds_ip", ip);
+  }
+
   renameSystem(name: string): ScliCommand {
     return this.base("--rename_system", "--new_name", name);
   }

@@ -439,3 +439,86 @@ export function parseSdsDevices(out: string): {
   }
   return { protectionDomain, devices };
 }
+
+/** One SDS as `scli --query_sds` shows it: its devices' raw capacity and its states. */
+export interface SdsDetail {
+  id?: string;
+  name?: string;
+  /** Raw capacity of its devices by storage pool name, in GB. */
+  capacityGbByPool: Record<string, number>;
+  /** `Joined`, `Removing`, ... (`Membership-state:`); undefined when not printed. */
+  membership?: string;
+  /** `Connected`, `Disconnected` (`Connection-state:`). */
+  connection?: string;
+  /** A percentage the MDM prints for moving data off it (migration, rebuild), when it prints one. */
+  progressPercent?: number;
+}
+
+/** `120.0 GB (122880 MB)`, `1.5 TB`, `512 MB` -> GB; undefined for anything else. */
+export function sizeToGb(text: string): number | undefined {
+  const m = /([\d.]+)\s*(TB|GB|MB)\b/i.exec(text);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2].toUpperCase();
+  return unit === "TB" ? n * 1024 : unit === "MB" ? n / 1024 : n;
+}
+
+/**
+ * `scli --query_sds` (2.0.12000 layout, test/fixtures/scli/README.md): `SDS <id> Name: <n>`,
+ * device lines followed by `Storage Pool: <sp>, Capacity: <size>`, and `Membership-state: ..;
+ * Connection-state: ..; SDS-state: ..`. A line naming a removal, migration or rebuild with a
+ * percentage gives `progressPercent`. Throws when no `SDS <id>` line is found.
+ */
+export function parseSdsDetail(out: string): SdsDetail {
+  const d: SdsDetail = { capacityGbByPool: {} };
+  let seen = false;
+  for (const raw of out.replace(/\r/g, "").split("\n")) {
+    const line = raw.trim();
+    const head = /^SDS\s+([0-9a-fA-F]+)\s+Name:\s*(\S+)/.exec(line);
+    if (head) {
+      seen = true;
+      d.id = head[1].toLowerCase();
+      d.name = nameOrUndefined(head[2]);
+      continue;
+    }
+    const dev = /^Storage Pool:\s*([^,]+),\s*Capacity:\s*(.+)$/.exec(line);
+    if (dev) {
+      const gb = sizeToGb(dev[2]) ?? 0;
+      const pool = dev[1].trim();
+      d.capacityGbByPool[pool] = (d.capacityGbByPool[pool] ?? 0) + gb;
+      continue;
+    }
+    const states = /Membership-state:\s*([^;]+)(?:;\s*Connection-state:\s*([^;]+))?/.exec(line);
+    if (states) {
+      d.membership = states[1].trim();
+      d.connection = states[2]?.trim();
+    }
+    const pct = /(remov|migrat|rebuild|rebalanc|evacuat)[^%]*?(\d+(?:\.\d+)?)\s*%/i.exec(line);
+    if (pct) d.progressPercent = Number(pct[2]);
+  }
+  if (!seen)
+    throw new Error(
+      `unexpected scli --query_sds output (no "SDS <id> Name:"):\n${out.slice(0, 400)}`,
+    );
+  return d;
+}
+
+/**
+ * The spare share of a storage pool from `scli --query_all` (`Spare policy: 10% out of total`
+ * under the pool's header), as a fraction; undefined when the pool or the line is not there.
+ */
+export function parseSparePolicy(out: string, pool: string): number | undefined {
+  let inPool = false;
+  for (const raw of out.replace(/\r/g, "").split("\n")) {
+    const line = raw.trim();
+    const sp = queryAllHeader(line, "Storage Pool");
+    if (sp) {
+      inPool = sp.name === pool;
+      continue;
+    }
+    if (queryAllHeader(line, "Protection Domain")) inPool = false;
+    const m = /^Spare policy:\s*(\d+(?:\.\d+)?)%/i.exec(line);
+    if (inPool && m) return Number(m[1]) / 100;
+  }
+  return undefined;
+}

@@ -18,6 +18,7 @@ import {
   type MdmInfo,
   type ScliCommand,
 } from "../scli";
+import { planMdmRemoval } from "../day2-plan";
 import { clusterMode, mdmNodes } from "../spec";
 
 export const STEP: StageName = "MdmCluster";
@@ -357,10 +358,18 @@ export async function formCluster(ctx: StageContext): Promise<ClusterResult> {
       plan.problems.push(`added but not listed by --query_cluster: ${stillMissing.join(", ")}`);
     if (plan.problems.length > 0) throw fail(plan.problems);
   }
-  if (plan.switchMode) {
-    const { mode, addSlaves, addTbs } = plan.switchMode;
+  info = await handOverMaster(ctx, host, want, info, currentCluster);
+  const out = planMdmRemoval(info, wantedAddresses(want), ourAddresses(ctx));
+  if (plan.switchMode || out.removeSlaves.length > 0 || out.removeTbs.length > 0) {
+    const { addSlaves = [], addTbs = [] } = plan.switchMode ?? {};
     await ctx.step(host, `${STEP}:switch`);
-    await scliChange(ctx, host, STEP, s.switchClusterMode(mode, addSlaves, addTbs));
+    // Members leaving the mode go out in the same command as those joining it: the cluster
+    // never runs with fewer voters than its mode needs (day2-plan.ts, sources).
+    const removing = out.removeSlaves.length > 0 || out.removeTbs.length > 0;
+    const cmd = removing
+      ? s.switchClusterModeRemoving(want.mode, { ...out, addSlaves, addTbs })
+      : s.switchClusterMode(want.mode, addSlaves, addTbs);
+    await scliChange(ctx, host, STEP, cmd);
   }
   let polls = 0;
   info = await waitFor(ctx, `the MDM cluster to reach ${want.mode} Normal`, 180_000, async () => {
@@ -369,9 +378,65 @@ export async function formCluster(ctx: StageContext): Promise<ClusterResult> {
     );
     return i.mode === want.mode && i.state === "Normal" ? i : undefined;
   });
+  await removeStandbys(ctx, host, want, info);
   const all = parseQueryAll(await scliQuery(ctx, host, STEP, "all"));
   if (all.name !== ctx.spec.clusterName) {
     await scliChange(ctx, host, STEP, s.renameSystem(ctx.spec.clusterName));
   }
   return { systemId, mode: info.mode, state: info.state };
+}
+
+/** The addresses the wanted cluster has for managers (master and slaves) and tie-breakers. */
+function wantedAddresses(want: WantedCluster): { managers: string[]; tbs: string[] } {
+  return {
+    managers: [want.master, ...want.slaves].map((w) => w.ip),
+    tbs: want.tbs.map((w) => w.ip),
+  };
+}
+
+/** Addresses of this stack's nodes, staying and departing: the only MDMs day 2 ever removes. */
+function ourAddresses(ctx: StageContext): string[] {
+  return [...ctx.spec.machines, ...(ctx.spec.departing ?? [])].map((m) => m.privateAddress);
+}
+
+/**
+ * When the current master is no longer wanted as a manager, hand its role to a wanted slave
+ * first (`--switch_mdm_ownership`); returns the cluster as it is afterwards.
+ */
+async function handOverMaster(
+  ctx: StageContext,
+  host: string,
+  want: WantedCluster,
+  info: ClusterInfo,
+  current: () => Promise<ClusterInfo>,
+): Promise<ClusterInfo> {
+  const out = planMdmRemoval(info, wantedAddresses(want), ourAddresses(ctx));
+  if (!out.newMaster) return info;
+  const name = out.newMaster.name ?? out.newMaster.ips[0];
+  await ctx.step(host, `${STEP}:master-to-${name}`);
+  ctx.log(host, STEP).info(`handing the master MDM role to ${name} before the old master leaves`);
+  await scliChange(ctx, host, STEP, ctx.scli.switchOwnership(name));
+  return current();
+}
+
+/**
+ * Remove the standby MDMs of this stack that the cluster no longer wants (taken out of the mode
+ * by the switch, or departing nodes); MDMs at other addresses are left alone and named.
+ */
+async function removeStandbys(
+  ctx: StageContext,
+  host: string,
+  want: WantedCluster,
+  info: ClusterInfo,
+): Promise<void> {
+  const out = planMdmRemoval(info, wantedAddresses(want), ourAddresses(ctx));
+  if (out.foreign.length > 0)
+    ctx.log(host, STEP).info(`MDMs not of this stack left as they are: ${out.foreign.join(", ")}`);
+  for (const ip of out.removeStandbys) {
+    await ctx.step(host, `${STEP}:remove-standby-${ip}`);
+    ctx.log(host, STEP).info(`removing standby MDM ${ip} from the cluster`);
+    const rm = ctx.scli.removeStandby(ip);
+    const r = await ctx.scliRun(host, STEP, rm, { change: true });
+    if (!r.ok && r.failure !== "not-found") throw ctx.scliError(host, STEP, rm, r);
+  }
 }
