@@ -5,6 +5,7 @@ import { createHash } from "crypto";
 import { engineSignal } from "./engine-watch";
 import { consoleSink } from "./log";
 import { resourceHosts, resourceOf, stage, type StepKind } from "./registry";
+import { deleteHostShare, nodesLeave, previewDay2, withDeparting } from "./day2";
 import { runSelected, runUninstall, type UninstallPart } from "./runner";
 import type { InstallSpec } from "./spec";
 
@@ -131,13 +132,44 @@ export function diff(
   // A refresh found the hosts changed: the stage runs again and repairs that.
   if (olds.drift && olds.drift.length > 0) return { changes: true };
   if (holdsUnknown(news.spec)) return { changes: true };
+  // Nodes leaving (day 2): the storage layout takes them out of the cluster (day2.ts).
+  if (news.kind === "StorageLayout" && nodesLeave(olds.spec, news.spec)) return { changes: true };
   return { changes: relevant(olds) !== relevant(news) };
 }
+
+/**
+ * diff, and for a day-2 change of nodes the words about data, printed once (by StorageLayout's
+ * diff, which Pulumi runs in every preview, before the user says yes); a leaving SDS whose data
+ * the rest cannot hold fails the preview there (day2.ts previewDay2).
+ */
+export async function diffAndSay(
+  olds: StepOutputs,
+  news: StepInputs,
+): Promise<{ changes: boolean; replaces?: string[] }> {
+  const d = diff(olds, news);
+  const mdmsMove = relevantMdms(olds.spec) !== relevantMdms(news.spec);
+  if (
+    news.kind === "StorageLayout" &&
+    !holdsUnknown(news.spec) &&
+    (nodesLeave(olds.spec, news.spec) || mdmsMove)
+  ) {
+    const o = { log: consoleSink(), signal: engineSignal() };
+    await previewDay2(olds.spec, news.spec, (l) => console.log(l), o);
+  }
+  return d;
+}
+
+const relevantMdms = (s: InstallSpec) =>
+  JSON.stringify(s.machines.filter((m) => m.mdm).map((m) => [m.name, m.mdm]));
 
 export async function update(olds: StepOutputs, news: StepInputs): Promise<{ outs: StepOutputs }> {
   // Keep verifying against the key pinned on the first run.
   const pinned = olds.hostKey ? { [olds.host]: olds.hostKey } : {};
-  return { outs: await apply(news, { ...olds.hostKeys, ...pinned }) };
+  const keys = { ...knownKeys(olds.pinnedHostKeys), ...olds.hostKeys, ...pinned };
+  // Nodes the last outputs had and the new spec has not: taken out of the cluster (day2.ts).
+  const spec = withDeparting(olds.spec, news.spec);
+  const outs = await apply({ ...news, spec }, keys);
+  return { outs: { ...outs, spec: news.spec } };
 }
 
 /** Delete: machines the stack created go away with their data; only adopted hosts are cleaned. */
@@ -149,6 +181,10 @@ export async function remove(props: StepOutputs): Promise<void> {
   if (!spec.adopted) return;
   if (!resourceOf(props.kind).undo) return;
   const o = { log: consoleSink(), signal: engineSignal() };
+  // The same undo for a node removed from a cluster that lives on and for a destroy; only a
+  // host that no longer answers is told apart (day2.ts, module comment).
+  if (stage(props.kind).scope === "host")
+    return deleteHostShare(spec, props.host, props.kind as UninstallPart, o);
   await runUninstall(spec, [props.host], props.kind as UninstallPart, o);
 }
 

@@ -18,6 +18,7 @@ import { setupDocker, teardownDocker } from "./stages/docker";
 import { configureGateway } from "./stages/gateway";
 import { installPackages, removePackages } from "./stages/packages";
 import { prepareHost } from "./stages/prepare";
+import { removeDeparted } from "./stages/membership";
 import { configureStorage } from "./stages/storage";
 import { verify } from "./stages/verify";
 import { setupVolumePlugin, teardownVolumePlugin } from "./stages/volume-plugin";
@@ -188,7 +189,11 @@ export const STAGES = {
     hosts: master,
     after: (_h, p) => ["MdmCluster", ...packagesOf(named(p, "sds"))],
     clusterLock: true,
-    run: async ({ ctx }) => void (await configureStorage(ctx)),
+    // New SDSs first, then nodes gone from the stack leave (day 2: stages/membership.ts).
+    run: async ({ ctx }) => {
+      await configureStorage(ctx);
+      await removeDeparted(ctx);
+    },
     resource: {
       name: () => "storage",
       observe: observeStorage,

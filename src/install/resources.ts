@@ -26,7 +26,7 @@ function providerFor(kind: StepKind): pulumi.dynamic.ResourceProvider {
       return { id: r.id, outs: structSafe(r.outs) };
     },
     async diff(_id: string, olds: StepOutputs, news: StepInputs) {
-      return load().diff(olds, { ...news, kind });
+      return load().diffAndSay(olds, { ...news, kind });
     },
     async update(_id: string, olds: StepOutputs, news: StepInputs) {
       const r = await load().update(olds, { ...news, kind });

@@ -5,8 +5,7 @@
 // Docker stopped and its mount and volume plugin removed; its Docker volume unmapped (kept
 // unless deleteVolumes); every other volume still mapped to its SDC unmapped; its SDS removed,
 // waiting (with progress) until the MDM has moved its data and no longer lists it; its SDC
-// removed from the MDM; its ScaleIO packages removed (adopted hosts; machines the stack created
-// are deleted next). Every step asks first, so a run killed anywhere is finished by the next.
+// removed from the MDM once its ScaleIO packages are removed (a running SDC would register again). Every step asks first, so a run killed anywhere is finished by the next.
 // A node that does not answer (dead) is removed from the cluster by the MDM alone: ScaleIO
 // rebuilds its data from the other copies, as for any lost SDS.
 // Sources of each rule: day2-plan.ts.
@@ -16,7 +15,7 @@ import { noRoomMessage, roomAfterRemoving, type PoolCapacity } from "../day2-pla
 import type { Machine } from "../../machine";
 import { parseSdcs, parseSds, parseSdsDetail, parseSparePolicy, parseVolumes } from "../scli";
 import { mdmNodes } from "../spec";
-import { login, scliChange } from "./cluster";
+import { login } from "./cluster";
 import { teardownDocker } from "./docker";
 import { removePackages } from "./packages";
 import { teardownVolumePlugin } from "./volume-plugin";
@@ -107,11 +106,12 @@ async function removeNode(ctx: StageContext, master: string, n: Machine): Promis
   if (n.services.includes("docker")) await dropVolume(ctx, n.name, !!ctx.spec.deleteVolumes);
   await unmapAll(ctx, master, n);
   if (n.services.includes("sds")) await removeSds(ctx, master, n);
-  await removeSdc(ctx, master, n);
-  if (alive && ctx.spec.adopted) {
+  // The packages go first: a running SDC would register again after its removal.
+  if (alive) {
     log.info("removing its ScaleIO packages");
     await removePackages(ctx, n.name);
   }
+  await removeSdc(ctx, master, n);
   log.info(`${n.name} is out of the cluster`);
 }
 
