@@ -116,6 +116,23 @@ const CALLS: Record<string, (s: Scli) => ScliCommand[]> = {
   queryAllSdc: (s) => [s.queryAllSdc()],
   queryAll: (s) => [s.queryAll()],
   queryVolume: (s) => [s.queryVolume("vol1")],
+  // Day 2 (issue 20).
+  switchClusterModeRemoving: (s) =>
+    s.dialect === "1.3x"
+      ? []
+      : [
+          s.switchClusterModeRemoving("3_node", {
+            addSlaves: [],
+            addTbs: ["tb2"],
+            removeSlaves: ["s2"],
+            removeTbs: ["tb1", "tb3"],
+          }),
+        ],
+  removeStandby: (s) => [s.removeStandby("10.0.0.3")],
+  switchOwnership: (s) => [s.switchOwnership("mdm2")],
+  removeSds: (s) => [s.removeSds("10.0.0.4")],
+  removeSdc: (s) => [s.removeSdc("10.0.0.4")],
+  querySds: (s) => [s.querySds("10.0.0.4")],
 };
 
 /** Public builder methods of Scli (everything on the prototype but the constructor and base). */
