@@ -37,6 +37,11 @@ export interface PoolCapacity {
   rawGbBySds: Record<string, number>;
   /** Sum of the sizes of the pool's thick volumes (thin volumes take what they hold). */
   allocatedGb: number;
+  /**
+   * Data each SDS holds, both copies (`in-use capacity` of `scli --query_sds`), by address;
+   * absent where the MDM does not print it (then estimated from the allocation).
+   */
+  inUseGbBySds?: Record<string, number>;
 }
 
 export interface RoomCheck {
@@ -45,6 +50,7 @@ export interface RoomCheck {
   moveGb: number;
   /** Usable capacity of the SDSs that stay. */
   usableAfterGb: number;
+  /** What the pool's data needs there (thick volumes, or the data held, if more). */
   allocatedGb: number;
 }
 
@@ -52,22 +58,28 @@ const usable = (rawGb: number, spare: number) => (rawGb * (1 - spare)) / 2;
 const round = (n: number) => Math.round(n * 10) / 10;
 
 /**
- * Whether the SDSs at addresses other than `leaving` can hold the pool's allocated volumes
- * (two copies, spare reserve off), and how much data the leaving ones hold (both copies spread
- * evenly by raw capacity: ScaleIO places data across all devices of the pool in proportion).
+ * Whether the SDSs at addresses other than `leaving` can hold the pool's data (two copies,
+ * spare reserve off), and how much data the leaving ones hold: their `in-use capacity` when the
+ * MDM prints it, else the allocation spread by raw capacity (ScaleIO places data across the
+ * pool's devices in proportion to their size).
  */
 export function roomAfterRemoving(cap: PoolCapacity, leaving: string[]): RoomCheck {
-  const entries = Object.entries(cap.rawGbBySds);
-  const total = entries.reduce((s, [, gb]) => s + gb, 0);
-  const gone = entries.filter(([ip]) => leaving.includes(ip)).reduce((s, [, gb]) => s + gb, 0);
+  const sum = (r: Record<string, number>, pick: (ip: string) => boolean) =>
+    Object.entries(r)
+      .filter(([ip]) => pick(ip))
+      .reduce((s, [, gb]) => s + gb, 0);
+  const total = sum(cap.rawGbBySds, () => true);
+  const gone = sum(cap.rawGbBySds, (ip) => leaving.includes(ip));
   const usableAfterGb = round(usable(total - gone, cap.spare));
-  const moveGb = total > 0 ? round((cap.allocatedGb * 2 * gone) / total) : 0;
-  return {
-    ok: cap.allocatedGb <= usableAfterGb,
-    moveGb,
-    usableAfterGb,
-    allocatedGb: round(cap.allocatedGb),
-  };
+  const inUse = cap.inUseGbBySds;
+  // What the pool's data needs: its thick volumes, or what its SDSs hold (one copy), if more.
+  const neededGb = Math.max(cap.allocatedGb, inUse ? sum(inUse, () => true) / 2 : 0);
+  const moveGb = inUse
+    ? round(sum(inUse, (ip) => leaving.includes(ip)))
+    : total > 0
+      ? round((cap.allocatedGb * 2 * gone) / total)
+      : 0;
+  return { ok: neededGb <= usableAfterGb, moveGb, usableAfterGb, allocatedGb: round(neededGb) };
 }
 
 /** The refusal when the rest of the cluster cannot take a leaving SDS's data. */

@@ -450,6 +450,11 @@ export interface SdsDetail {
   membership?: string;
   /** `Connected`, `Disconnected` (`Connection-state:`). */
   connection?: string;
+  /** `Normal`, `RemovalInProgress` (`SDS-state:`). */
+  sdsState?: string;
+  /** `<size> total capacity` / `<size> in-use capacity` (the copies it holds), in GB. */
+  totalGb?: number;
+  inUseGb?: number;
   /** A percentage the MDM prints for moving data off it (migration, rebuild), when it prints one. */
   progressPercent?: number;
 }
@@ -464,9 +469,10 @@ export function sizeToGb(text: string): number | undefined {
 }
 
 /**
- * `scli --query_sds` (2.0.12000 layout, test/fixtures/scli/README.md): `SDS <id> Name: <n>`,
- * device lines followed by `Storage Pool: <sp>, Capacity: <size>`, and `Membership-state: ..;
- * Connection-state: ..; SDS-state: ..`. A line naming a removal, migration or rebuild with a
+ * `scli --query_sds` (2.0.12000 layout, test/fixtures/scli/README.md; emulator samples in
+ * test/fixtures/scli/day2/): `SDS <id> Name: <n>`, device lines followed by `Storage Pool: <sp>,
+ * Capacity: <size>`, `Membership-state: ..; Connection-state: ..; SDS-state: ..`, then
+ * `<size> total capacity` and `<size> in-use capacity` (both copies it holds). A line naming a removal, migration or rebuild with a
  * percentage gives `progressPercent`. Throws when no `SDS <id>` line is found.
  */
 export function parseSdsDetail(out: string): SdsDetail {
@@ -492,6 +498,13 @@ export function parseSdsDetail(out: string): SdsDetail {
     if (states) {
       d.membership = states[1].trim();
       d.connection = states[2]?.trim();
+      d.sdsState = /SDS-state:\s*(\S+)/.exec(line)?.[1];
+    }
+    const cap = /^(.+?)\s+(total|in-use) capacity$/.exec(line);
+    if (cap) {
+      const gb = /^0 Bytes$/.test(cap[1]) ? 0 : sizeToGb(cap[1]);
+      if (cap[2] === "total") d.totalGb = gb;
+      else d.inUseGb = gb;
     }
     const pct = /(remov|migrat|rebuild|rebalanc|evacuat)[^%]*?(\d+(?:\.\d+)?)\s*%/i.exec(line);
     if (pct) d.progressPercent = Number(pct[2]);

@@ -46,17 +46,22 @@ export async function poolCapacity(ctx: StageContext, master: string): Promise<P
     (s) => !s.protectionDomain || s.protectionDomain === pd,
   );
   const rawGbBySds: Record<string, number> = {};
+  const inUse: Record<string, number> = {};
   for (const s of sds) {
     const d = parseSdsDetail(await ctx.scliMust(master, STEP, ctx.scli.querySds(s.ip)));
+    // A disconnected or departing SDS's raw capacity counts only as data to move.
     rawGbBySds[s.ip] = d.capacityGbByPool[sp] ?? 0;
+    if (d.inUseGb !== undefined) inUse[s.ip] = d.inUseGb;
   }
+  const inUseGbBySds = Object.keys(inUse).length === sds.length ? inUse : undefined;
   const vols = parseVolumes(await scliQuery(ctx, master, STEP, "volumes", { fresh: true }));
   const allocatedGb = vols
     .filter((v) => !v.snapshot && !v.thin && v.storagePool === sp)
     .filter((v) => !v.protectionDomain || v.protectionDomain === pd)
     .reduce((s, v) => s + (v.sizeGb ?? 0), 0);
   // 10% is ScaleIO's default spare policy, used when --query_all does not print the pool's.
-  return { pool: sp, spare: parseSparePolicy(all, sp) ?? 0.1, rawGbBySds, allocatedGb };
+  const spare = parseSparePolicy(all, sp) ?? 0.1;
+  return { pool: sp, spare, rawGbBySds, allocatedGb, ...(inUseGbBySds ? { inUseGbBySds } : {}) };
 }
 
 /** Refuse, before any change, when the SDSs that stay cannot hold the pool's data. */
@@ -132,41 +137,38 @@ async function unmapAll(ctx: StageContext, master: string, n: Machine): Promise<
 /** Remove the node's SDS and wait until the MDM has moved its data and no longer lists it. */
 async function removeSds(ctx: StageContext, master: string, n: Machine): Promise<void> {
   const listed = async () =>
-    parseSds(await scliQuery(ctx, master, STEP, "sds", { fresh: true })).find(
+    parseSds(await scliQuery(ctx, master, STEP, "sds", { fresh: true })).some(
       (s) => s.ip === n.privateAddress,
     );
-  const sds = await listed();
-  if (!sds) return;
-  const log = ctx.log(n.name, STEP);
-  if (!/remov/i.test(sds.state ?? "")) {
-    log.info(`removing SDS ${sds.name ?? sds.id}: ScaleIO moves its data to the other SDSs first`);
-    const r = await ctx.scliRun(master, STEP, ctx.scli.removeSds(n.privateAddress), {
-      change: true,
+  if (!(await listed())) return;
+  const detail = async () => {
+    const r = await ctx.scliRun(master, STEP, ctx.scli.querySds(n.privateAddress), {
+      quiet: true,
     });
-    // "not found": an earlier run's removal finished in between.
-    if (!r.ok && r.failure !== "not-found")
-      throw ctx.scliError(master, STEP, ctx.scli.removeSds(n.privateAddress), r);
+    return r.ok ? parseSdsDetail(r.out) : undefined;
+  };
+  const log = ctx.log(n.name, STEP);
+  const first = await detail();
+  // A removal an earlier (killed) run started is only waited for.
+  if (!/remov/i.test(first?.sdsState ?? "")) {
+    log.info(`removing its SDS: ScaleIO moves its data (${first?.inUseGb ?? "?"} GB) first`);
+    const rm = ctx.scli.removeSds(n.privateAddress);
+    const r = await ctx.scliRun(master, STEP, rm, { change: true });
+    if (!r.ok && r.failure !== "not-found" && !/already being removed/i.test(r.out))
+      throw ctx.scliError(master, STEP, rm, r);
   }
   const started = Date.now();
-  await waitFor(
-    ctx,
-    `ScaleIO to move the data off ${n.name}'s SDS`,
-    SDS_REMOVAL_WAIT_MS,
-    async () => {
-      const still = await listed();
-      if (!still) return true;
-      const detail = await ctx.scliRun(master, STEP, ctx.scli.querySds(n.privateAddress), {
-        quiet: true,
-      });
-      const pct = detail.ok ? parseSdsDetail(detail.out).progressPercent : undefined;
-      const secs = Math.round((Date.now() - started) / 1000);
-      log.info(
-        `SDS ${still.name ?? still.id}: ${still.state ?? "being removed"}` +
-          `${pct !== undefined ? `, ${pct}% moved` : ""} (${secs} s)`,
-      );
-      return undefined;
-    },
-  );
+  const what = `ScaleIO to move the data off ${n.name}'s SDS`;
+  await waitFor(ctx, what, SDS_REMOVAL_WAIT_MS, async () => {
+    if (!(await listed())) return true;
+    const d = await detail();
+    const secs = Math.round((Date.now() - started) / 1000);
+    const left = d?.inUseGb !== undefined ? `${d.inUseGb} GB left to move` : "data moving";
+    const pct = d?.progressPercent !== undefined ? `, ${d.progressPercent}%` : "";
+    log.info(`SDS ${d?.sdsState ?? "being removed"}: ${left}${pct} (${secs} s)`);
+    return undefined;
+  });
+  log.info(`its SDS is removed (${Math.round((Date.now() - started) / 1000)} s)`);
 }
 
 /** Remove the node's SDC from the MDM when it is listed. */
