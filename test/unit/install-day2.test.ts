@@ -102,6 +102,21 @@ describe("day-2 parsers", () => {
     expect(moving).toMatchObject({ membership: "Removing", progressPercent: 42 });
     expect(() => parseSdsDetail("Error: MDM failed command")).toThrow(/no "SDS <id> Name:"/);
   });
+  it("reads the emulator's day-2 --query_sds samples: state, total and in-use capacity", () => {
+    expect(parseSdsDetail(fixture("day2/query_sds-removing.txt"))).toMatchObject({
+      name: "sds4",
+      sdsState: "RemovalInProgress",
+      connection: "Connected",
+      totalGb: 100,
+      inUseGb: 16,
+      capacityGbByPool: { sp1: 100 },
+    });
+    expect(parseSdsDetail(fixture("day2/query_sds-disconnected.txt"))).toMatchObject({
+      connection: "Disconnected",
+      sdsState: "Normal",
+      inUseGb: 34.7,
+    });
+  });
   it("converts sizes to GB", () => {
     expect(sizeToGb("512 MB")).toBe(0.5);
     expect(sizeToGb("2 TB")).toBe(2048);

@@ -55,7 +55,8 @@ class FakeMdm {
         `SDS 0a Name: ${ip} Version: 3.6\nDevice information total 1 devices:\n` +
           `     1: Name: N/A  Path: /dev/vdb  Original-path: /dev/vdb  ID: d1\n` +
           `        Storage Pool: sp1, Capacity: ${this.sds.get(ip)}.0 GB State: Normal\n` +
-          `Membership-state: ${this.removing.has(ip) ? "Removing" : "Joined"}; Connection-state: Connected\n`,
+          `Membership-state: Joined; Connection-state: Connected; SDS-state: ${this.removing.has(ip) ? "RemovalInProgress" : "Normal"}\n` +
+          `    ${this.sds.get(ip)}.0 GB total capacity\n    ${this.removing.get(ip) ?? 24}.0 GB (1 MB) in-use capacity\n`,
       );
     }
     if (command.includes("--query_all_volumes")) {
@@ -203,8 +204,9 @@ describe("a node leaving the cluster", () => {
     expect([...mdm.volumes.keys()]).toEqual(["docker_node1", "docker_node4", "data1"]);
     expect(logs).toEqual(
       expect.arrayContaining([
-        "[node1] node4: 48 GB to move to node1, node2, node3 (135 GB usable there, 96 GB allocated)",
-        expect.stringMatching(/^\[node4\] SDS 10\.0\.0\.4: Removing \(\d+ s\)$/),
+        "[node1] node4: 24 GB to move to node1, node2, node3 (135 GB usable there, 96 GB allocated)",
+        "[node4] removing its SDS: ScaleIO moves its data (24 GB) first",
+        expect.stringMatching(/^\[node4\] SDS RemovalInProgress: 1 GB left to move \(\d+ s\)$/),
         "[node4] node4 is out of the cluster",
       ]),
     );
