@@ -38,7 +38,7 @@ export function checkLayout(c: Collector, nodes: NodeSpec[], clusterMode: Cluste
   const mdmCapable = count("mdm");
   if (mdmCapable < mdmNeeded) {
     c.add(
-      `${key("nodes")}: a ${clusterMode} MDM cluster needs ${mdmNeeded} MDM-capable nodes (role "mdm"), but ${mdmCapable} ${mdmCapable === 1 ? "is" : "are"} listed. Example: give ${mdmNeeded} nodes roles [mdm, sds, sdc, docker], or set ${key("clusterMode")}: 3_node`,
+      `${key("nodes")}: a ${clusterMode} MDM cluster needs ${mdmNeeded} MDM-capable nodes (role "mdm"), but ${mdmCapable} ${mdmCapable === 1 ? "is" : "are"} listed. Example: give ${mdmNeeded} nodes roles [mdm, sds, sdc, docker], or set ${key("clusterMode")}: 3_node. Taking an MDM node out of a running cluster: give role "mdm" to another node in the same change (it joins as a standby and takes the role over, then the old one leaves; README "Day 2")`,
     );
   }
   const sdsCount = count("sds");

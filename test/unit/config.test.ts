@@ -111,7 +111,7 @@ describe("readSpec rejects bad input, naming the key, the problem and an example
       ],
     });
     expect(p).toEqual([
-      'arrowhead:nodes: a 5_node MDM cluster needs 5 MDM-capable nodes (role "mdm"), but 4 are listed. Example: give 5 nodes roles [mdm, sds, sdc, docker], or set arrowhead:clusterMode: 3_node',
+      'arrowhead:nodes: a 5_node MDM cluster needs 5 MDM-capable nodes (role "mdm"), but 4 are listed. Example: give 5 nodes roles [mdm, sds, sdc, docker], or set arrowhead:clusterMode: 3_node. Taking an MDM node out of a running cluster: give role "mdm" to another node in the same change (it joins as a standby and takes the role over, then the old one leaves; README "Day 2")',
     ]);
   });
 

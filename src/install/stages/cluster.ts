@@ -438,5 +438,18 @@ async function removeStandbys(
     const rm = ctx.scli.removeStandby(ip);
     const r = await ctx.scliRun(host, STEP, rm, { change: true });
     if (!r.ok && r.failure !== "not-found") throw ctx.scliError(host, STEP, rm, r);
+    // A node that stays without an MDM role (5 -> 3) loses its MDM package now that it is out
+    // (a departing node loses all its packages in the storage stage).
+    const demoted = ctx.spec.machines.find((m) => m.privateAddress === ip && !m.mdm);
+    if (demoted) await removeMdmPackage(ctx, demoted.name);
   }
+}
+
+/** `rpm -e` the MDM package on a node that no longer has an MDM role (when installed). */
+async function removeMdmPackage(ctx: StageContext, node: string): Promise<void> {
+  const pkg = "EMC-ScaleIO-mdm";
+  const has = await ctx.run(node, STEP, `rpm -q ${pkg}`, { check: false, quiet: true });
+  if (has.code !== 0) return;
+  ctx.log(node, STEP).info(`removing the MDM package: ${node} is no MDM any more`);
+  await ctx.run(node, STEP, `env I_AM_SURE=1 rpm -e ${pkg}`, { change: true });
 }

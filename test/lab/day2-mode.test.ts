@@ -1,0 +1,100 @@
+// Day 2 through the real Pulumi CLI on an `existing` stack (issue 20): 3 -> 5 -> 3 MDMs
+// (arrowhead:clusterMode). Two hosts join the stack with 5_node: their MDM packages are installed,
+// they are added as standbys, the mode is switched with them in; back to 3_node they leave the
+// mode in one switch, are removed as standbys and lose their MDM package; the cluster is Normal
+// after each `up` and a further `up` changes nothing. The first MDM-capable nodes take the roles
+// in order (src/topology.ts), so the hosts are listed with the new slave third for 5_node.
+import * as fs from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { editStackConfig, existingHostEntries, resourceSummary } from "../support/pulumi-cli";
+import { labSh, requireRoot, startEngineLab, type EngineLab } from "./fixtures";
+
+const STACK = `d2mode${process.pid}`;
+const MDM_PASSWORD = "Lab-D2mo-Mdm-9";
+
+requireRoot();
+
+describe("day 2: 3 -> 5 -> 3 MDMs", () => {
+  let e: EngineLab;
+  const times: Record<string, number> = {};
+  const sh = (host: string, cmd: string) => labSh(e.lab, host, cmd);
+  const ip = (n: string) => e.lab.hosts.find((h) => h.name === n)!.privateAddress;
+  const scli = (args: string) =>
+    sh(
+      "node1",
+      `m="--mdm_ip ${ip("node1")},${ip("node2")}"; printf '%s\\n' '${MDM_PASSWORD}' | ` +
+        `scli --login --username admin --approve_certificate $m >/dev/null && scli ${args} $m`,
+    );
+  /** arrowhead:hosts in this order of names (the first MDM-capable ones take the roles). */
+  const hostsInOrder = (names: string[]) =>
+    editStackConfig(e.stack, (c) => {
+      const all = existingHostEntries(e.lab);
+      c["arrowhead:hosts"] = names.map((n) => all.find((h) => h.name === n)!);
+    });
+  const noChange = async () => {
+    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "a further up");
+    const summary = resourceSummary(r.stdout);
+    expect(summary).toEqual({ unchanged: summary.unchanged });
+  };
+
+  beforeAll(async () => {
+    e = await startEngineLab({
+      name: "d2mode",
+      stackName: STACK,
+      passphrase: "d2-mode-passphrase",
+      mdmPassword: MDM_PASSWORD,
+      gatewayPassword: "Lab-D2mo-Gw-8",
+    });
+    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up with three hosts");
+    times.install = r.seconds;
+    await e.lab.addHost();
+    await e.lab.addHost();
+  });
+
+  afterAll(async () => {
+    try {
+      if (e && fs.existsSync(e.stack.configFile)) {
+        await e.stack.cli(["destroy", "--yes"]);
+        await e.stack.cli(["stack", "rm", "--yes", "--force"]);
+      }
+    } finally {
+      if (e) fs.rmSync(e.stack.configFile, { force: true });
+      await e?.lab.down();
+      if (e?.tmp) fs.rmSync(e.tmp, { recursive: true, force: true });
+      console.log("day2-mode timings (s):", JSON.stringify(times));
+    }
+  });
+
+  it("3 -> 5: two standbys added, the mode switched, Normal", async () => {
+    hostsInOrder(["node1", "node2", "node4", "node3", "node5"]);
+    await e.stack.must(e.stack.cli(["config", "set", "arrowhead:clusterMode", "5_node"]), "set");
+    const p = await e.stack.must(e.stack.cli(["preview"]), "preview 5_node");
+    expect(p.stdout + p.stderr).toMatch(
+      /MDM cluster: node4 \(slave\), node5 \(tiebreaker\) added as standby MDMs, the cluster mode switched \(3_node -> 5_node\)/,
+    );
+    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up 5_node");
+    times.to5 = r.seconds;
+    const c = await scli("--query_cluster");
+    expect(c).toMatch(/Mode: 5_node, State: Normal/);
+    expect(c).toMatch(new RegExp(`Slave MDMs:[\\s\\S]*${ip("node4")}[\\s\\S]*Tie-Breakers:`));
+    expect((await e.stack.outputs()).clusterState).toBe("5_node Normal");
+    await noChange();
+  });
+
+  it("5 -> 3: two members out of the mode, removed as standbys, their MDM package gone", async () => {
+    hostsInOrder(["node1", "node2", "node3", "node4", "node5"]);
+    await e.stack.must(e.stack.cli(["config", "set", "arrowhead:clusterMode", "3_node"]), "set");
+    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up 3_node");
+    times.to3 = r.seconds;
+    const c = await scli("--query_cluster");
+    expect(c).toMatch(/Mode: 3_node, State: Normal/);
+    for (const n of ["node4", "node5"]) {
+      expect(c).not.toContain(ip(n));
+      expect(await sh(n, "rpm -q EMC-ScaleIO-mdm || true")).toMatch(/not installed/);
+      // Still members: their SDS, SDC and Docker stay.
+      expect(await sh(n, "findmnt -n -o TARGET /var/lib/docker")).toBe("/var/lib/docker");
+    }
+    expect((await e.stack.outputs()).clusterState).toBe("3_node Normal");
+    await noChange();
+  });
+});
