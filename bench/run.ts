@@ -1,5 +1,5 @@
 // `npm run bench`: Arrowhead's benchmarks on lab hosts (needs root, like the lab tests).
-//   npm run bench -- [--only install,noop,upload,memory,serial,engine] [--hosts 3,6,12] [--quick] [--profile]
+//   npm run bench -- [--only install,noop,upload,memory,serial,engine,day2] [--hosts 3,6,12] [--quick] [--profile]
 // Prints a table and appends one JSON object per figure to bench/results.json. Nothing here
 // asserts a time: goals are reported as met or missed, with the load average beside each figure.
 import * as fs from "node:fs";
@@ -19,9 +19,10 @@ import { emulatorRpms, specFor, tempDir, withLab } from "./lab";
 import { loadAverage, printTable, record, RESULTS_FILE } from "./report";
 import { benchExecLatency } from "./exec";
 import { benchUpload } from "./upload";
+import { benchDay2 } from "./day2";
 import { benchEngine } from "./engine";
 
-const ALL = ["install", "noop", "upload", "memory", "serial", "engine"] as const;
+const ALL = ["install", "noop", "upload", "memory", "serial", "engine", "day2"] as const;
 type Bench = (typeof ALL)[number];
 
 const USAGE =
@@ -230,6 +231,16 @@ async function main(): Promise<void> {
         await withLab("benchengin", 3, (lab) => benchEngine(lab, rpmDir, tmp));
       } catch (e) {
         const msg = `engine benchmark FAILED: ${(e as Error).message}`;
+        failures.push(msg);
+        console.log(`  ${msg}`);
+      }
+    }
+    if (want("day2")) {
+      console.log("\n== day 2 through the real Pulumi engine (5 lab hosts, then 7) ==");
+      try {
+        await withLab("benchday2", 5, (lab) => benchDay2(lab, rpmDir, tmp));
+      } catch (e) {
+        const msg = `day-2 benchmark FAILED: ${(e as Error).message}`;
         failures.push(msg);
         console.log(`  ${msg}`);
       }

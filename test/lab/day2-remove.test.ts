@@ -146,7 +146,8 @@ describe("day 2: a node removed from the stack", () => {
     // Volumes are kept (deleteVolumes is off); the container's data is read on another host.
     const vols = await scli("--query_all_volumes");
     expect(vols).toMatch(/Name: docker_node4 /);
-    expect(vols).toMatch(/Name: d2data /);
+    // The plugin names its ScaleIO volumes dv-<name> (driver/README.md).
+    expect(vols).toMatch(/Name: dv-d2data /);
     await importBusybox(e.lab, "node2");
     expect(await sh("node2", `docker run --rm -v d2data:/data ${BUSYBOX_IMAGE} cat /data/f`)).toBe(
       "kept-by-day2",

@@ -372,12 +372,17 @@ export async function formCluster(ctx: StageContext): Promise<ClusterResult> {
     await scliChange(ctx, host, STEP, cmd);
   }
   let polls = 0;
+  const waitStart = Date.now();
   info = await waitFor(ctx, `the MDM cluster to reach ${want.mode} Normal`, 180_000, async () => {
     const i = await whileTransient(ctx, "the master MDM to answer", () =>
       queryCluster(ctx, host, STEP, { fresh: polls++ > 0 }),
     );
     return i.mode === want.mode && i.state === "Normal" ? i : undefined;
   });
+  if (polls > 1)
+    ctx
+      .log(host, STEP)
+      .info(`the MDM cluster is ${want.mode} Normal (waited ${secondsSince(waitStart)} s)`);
   await removeStandbys(ctx, host, want, info);
   const all = parseQueryAll(await scliQuery(ctx, host, STEP, "all"));
   if (all.name !== ctx.spec.clusterName) {
@@ -453,3 +458,5 @@ async function removeMdmPackage(ctx: StageContext, node: string): Promise<void> 
   ctx.log(node, STEP).info(`removing the MDM package: ${node} is no MDM any more`);
   await ctx.run(node, STEP, `env I_AM_SURE=1 rpm -e ${pkg}`, { change: true });
 }
+
+const secondsSince = (t: number) => Math.round((Date.now() - t) / 100) / 10;

@@ -168,7 +168,7 @@ async function removeSds(ctx: StageContext, master: string, n: Machine): Promise
     log.info(`SDS ${d?.sdsState ?? "being removed"}: ${left}${pct} (${secs} s)`);
     return undefined;
   });
-  log.info(`its SDS is removed (${Math.round((Date.now() - started) / 1000)} s)`);
+  log.info(`its SDS is removed (waited ${Math.round((Date.now() - started) / 100) / 10} s)`);
 }
 
 /** Remove the node's SDC from the MDM when it is listed. */
