@@ -108,3 +108,21 @@ describe("diff of every install step during a preview", () => {
     expect(holdsUnknown({ a: [{ b: "x" }], c: null, d: 3 })).toBe(false);
   });
 });
+
+describe("diff when nodes leave (day 2)", () => {
+  // A fourth node that runs only an SDC: no per-kind `relevant` of the cluster-wide steps
+  // mentions it, yet its leaving must reach the storage layout, which takes it out.
+  const four = {
+    ...SPEC,
+    machines: [...SPEC.machines, machine("node4", undefined, ["sdc"])],
+  };
+  const was = (kind: StepKind): StepOutputs => ({ kind, host: "node1", spec: four, changes: 0 });
+  it("the storage layout changes, the MDM cluster does not", () => {
+    expect(diff(was("StorageLayout"), news("StorageLayout", structuredClone(SPEC)))).toEqual({
+      changes: true,
+    });
+    expect(diff(was("MdmCluster"), news("MdmCluster", structuredClone(SPEC)))).toEqual({
+      changes: false,
+    });
+  });
+});
