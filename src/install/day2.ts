@@ -82,9 +82,10 @@ async function measure(spec: InstallSpec, ips: string[], opts: RunOptions): Prom
 }
 
 /**
- * A per-host resource's delete (see the module comment): when the MDM no longer lists the node,
- * its host gets a short SSH wait and, when it does not answer, the delete succeeds with a note;
- * otherwise the registry's undo runs as for any delete.
+ * A per-host resource's delete (see the module comment): the registry's undo with a short SSH
+ * wait; when the host does not answer and the MDM no longer lists the node, the delete succeeds
+ * with a note; when the MDM still lists it, the undo runs again with the full SSH wait, as for
+ * any delete (and fails if the host stays silent: its share cannot be undone).
  */
 export async function deleteHostShare(
   spec: InstallSpec,
@@ -93,22 +94,23 @@ export async function deleteHostShare(
   opts: RunOptions,
 ): Promise<void> {
   const node = spec.machines.find((m) => m.name === host);
-  const member = node ? await isMember(spec, node, opts) : true;
-  if (member) return void (await runUninstall(spec, [host], kind, opts));
-  const leaving: InstallSpec = { ...spec, departing: [node!] };
+  if (!node) return void (await runUninstall(spec, [host], kind, opts));
   try {
-    await runUninstall(leaving, [host], kind, opts);
+    // `departing` only shortens the SSH wait for this host (ssh-runner.ts connectWait).
+    await runUninstall({ ...spec, departing: [node] }, [host], kind, opts);
+    return;
   } catch (e) {
     if (!/could not connect over SSH/.test((e as Error).message)) throw e;
-    opts.log({
-      host,
-      step: "remove",
-      stream: "info",
-      text:
-        `${host} does not answer; it is no longer in the cluster (its SDS and SDC were removed), ` +
-        `so nothing is left to undo there that the cluster needs`,
-    });
   }
+  if (await isMember(spec, node, opts)) return void (await runUninstall(spec, [host], kind, opts));
+  opts.log({
+    host,
+    step: "remove",
+    stream: "info",
+    text:
+      `${host} does not answer; it is no longer in the cluster (its SDS and SDC were removed), ` +
+      `so nothing is left to undo there that the cluster needs`,
+  });
 }
 
 /** Whether the cluster lists an SDS or SDC at the node's address (true when it cannot tell). */
