@@ -5,8 +5,8 @@
 // destroyed": a node gone from the stack is taken out of the cluster by the update of the
 // cluster-wide resources (MdmCluster: its MDM role; StorageLayout: its Docker volume's mapping,
 // its SDS after ScaleIO moved its data, its SDC, its packages), which Pulumi runs before it
-// deletes the node's own resources (deletions of resources gone from the program come after
-// every create and update: https://www.pulumi.com/docs/iac/concepts/how-pulumi-works/). Those
+// deletes the node's own resources (Pulumi "creates all new resources and schedules the deletion
+// of resources at the very end": pulumi/pulumi issue 9979, seen in the day-2 lab tests). Those
 // cluster-wide resources exist only while the cluster lives on: a `destroy` deletes them, it
 // never updates them. So the node's per-host deletes (DockerVolume, VolumePlugin, HostPackages)
 // do what they always do, and after a removal they find it done. The one difference is a host
