@@ -132,7 +132,6 @@ const CALLS: Record<string, (s: Scli) => ScliCommand[]> = {
   switchOwnership: (s) => [s.switchOwnership("mdm2")],
   removeSds: (s) => [s.removeSds("10.0.0.4")],
   removeSdc: (s) => [s.removeSdc("10.0.0.4")],
-  querySds: (s) => [s.querySds("10.0.0.4")],
 };
 
 /** Public builder methods of Scli (everything on the prototype but the constructor and base). */

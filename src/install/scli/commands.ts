@@ -229,11 +229,6 @@ export class Scli {
     return this.base("--remove_sdc", "--sdc_ip", ip);
   }
 
-  /** `scli --query_sds --sds_ip <ip>`: one SDS with its devices and their capacity. */
-  querySds(ip: string): ScliCommand {
-    return this.base("--query_sds", "--sds_ip", ip);
-  }
-
   renameSystem(name: string): ScliCommand {
     return this.base("--rename_system", "--new_name", name);
   }
