@@ -13,11 +13,11 @@
 // that does not answer: a destroy waits for it and fails (its share cannot be undone), while a
 // node the MDM no longer lists (taken out by the update) is let go with a note.
 import { InstallContext, type RunOptions } from "./context";
-import { describeDay2, departing, roomAfterRemoving, type RoomCheck } from "./day2-plan";
+import { describeDay2, departing, type RoomCheck } from "./day2-plan";
 import { rpmsFor, runUninstall, type UninstallPart } from "./runner";
 import { mdmNodes, type InstallSpec } from "./spec";
 import { login } from "./stages/cluster";
-import { poolCapacity, stillMember } from "./stages/membership";
+import { poolCapacities, roomInAllPools, stillMember } from "./stages/membership";
 import type { Machine } from "../machine";
 
 /** How long a preview may spend asking the MDM for the figures (read-only). */
@@ -74,7 +74,9 @@ async function measure(spec: InstallSpec, ips: string[], opts: RunOptions): Prom
   try {
     const master = mdmNodes(spec.machines).master.name;
     if (!(await login(ctx, master, "preview"))) throw new Error("no cluster");
-    return roomAfterRemoving(await poolCapacity(ctx, master), ips);
+    const found = roomInAllPools(await poolCapacities(ctx, master), ips);
+    if (!found) throw new Error("no pool holds the leaving SDSs");
+    return found.room;
   } finally {
     clearTimeout(timer);
     ctx.close();

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { InstallContext } from "../../src/install/context";
 import type { RpmSet } from "../../src/install/rpms";
 import type { InstallSpec } from "../../src/install/spec";
-import { removeDeparted } from "../../src/install/stages/membership";
+import { removeDeparted, roomInAllPools } from "../../src/install/stages/membership";
 import type { Machine } from "../../src/machine";
 import { fail, ok, ScriptedHosts } from "./support/scripted-hosts";
 
@@ -229,5 +229,29 @@ describe("a node leaving the cluster", () => {
     expect(logs).toEqual(
       expect.arrayContaining([expect.stringMatching(/^\[node4\] node4 does not answer/)]),
     );
+  });
+});
+
+describe("room in every pool (storage tiers)", () => {
+  const pool = (name: string, raw: number[], allocatedGb: number) => ({
+    pool: name,
+    spare: 0.1,
+    rawGbBySds: Object.fromEntries(raw.map((gb, i) => [`10.0.0.${i + 1}`, gb])),
+    allocatedGb,
+  });
+  it("the first pool without room decides; else the data to move is summed", () => {
+    const hdd = pool("hdd", [100, 100, 100, 100], 96);
+    const ssd = pool("ssd", [100, 100, 100, 100], 140);
+    expect(roomInAllPools([hdd, ssd], ["10.0.0.4"])).toMatchObject({
+      cap: { pool: "ssd" },
+      room: { ok: false, usableAfterGb: 135, allocatedGb: 140 },
+    });
+    expect(roomInAllPools([hdd], ["10.0.0.4"])?.room).toMatchObject({ ok: true, moveGb: 48 });
+    const small = pool("ssd", [10, 10, 10, 10], 8);
+    expect(roomInAllPools([hdd, small], ["10.0.0.4"])?.room).toMatchObject({
+      ok: true,
+      moveGb: 52,
+    });
+    expect(roomInAllPools([hdd], ["10.9.9.9"])).toBeUndefined();
   });
 });

@@ -5,15 +5,24 @@
 // Docker stopped and its mount and volume plugin removed; its Docker volume unmapped (kept
 // unless deleteVolumes); every other volume still mapped to its SDC unmapped; its SDS removed,
 // waiting (with progress) until the MDM has moved its data and no longer lists it; its SDC
-// removed from the MDM once its ScaleIO packages are removed (a running SDC would register again). Every step asks first, so a run killed anywhere is finished by the next.
+// removed from the MDM once its ScaleIO packages are removed (a running SDC would register
+// again). Every step asks first, so a run killed anywhere is finished by the next.
 // A node that does not answer (dead) is removed from the cluster by the MDM alone: ScaleIO
 // rebuilds its data from the other copies, as for any lost SDS.
 // Sources of each rule: day2-plan.ts.
 import { scliQuery } from "../cluster-view";
 import { waitFor, type StageContext } from "../context";
-import { noRoomMessage, roomAfterRemoving, type PoolCapacity } from "../day2-plan";
+import { noRoomMessage, roomAfterRemoving, type PoolCapacity, type RoomCheck } from "../day2-plan";
+import { poolsOf } from "../pools";
 import type { Machine } from "../../machine";
-import { parseSdcs, parseSds, parseSdsDetail, parseSparePolicy, parseVolumes } from "../scli";
+import {
+  parseSdcs,
+  parseSds,
+  parseSdsDetail,
+  parseSparePolicy,
+  parseVolumes,
+  type SdsDetail,
+} from "../scli";
 import { mdmNodes } from "../spec";
 import { login } from "./cluster";
 import { teardownDocker } from "./docker";
@@ -38,41 +47,75 @@ export async function removeDeparted(ctx: StageContext): Promise<void> {
   for (const n of leaving) await removeNode(ctx, master, n);
 }
 
-/** The pool's capacity as the MDM reports it (one --query_sds per SDS of the pool). */
-export async function poolCapacity(ctx: StageContext, master: string): Promise<PoolCapacity> {
-  const { protectionDomain: pd, storagePool: sp } = ctx.spec;
+/**
+ * Each storage pool's capacity as the MDM reports it (pools.ts poolsOf: the stack's pools; one
+ * `--query_sds` per SDS). An SDS's `in-use capacity` covers all its pools, so it is used as the
+ * data to move only when the stack has one pool.
+ */
+export async function poolCapacities(ctx: StageContext, master: string): Promise<PoolCapacity[]> {
   const all = await scliQuery(ctx, master, STEP, "all", { fresh: true });
-  const sds = parseSds(await scliQuery(ctx, master, STEP, "sds", { fresh: true })).filter(
-    (s) => !s.protectionDomain || s.protectionDomain === pd,
-  );
-  const rawGbBySds: Record<string, number> = {};
-  const inUse: Record<string, number> = {};
-  for (const s of sds) {
-    const d = parseSdsDetail(await ctx.scliMust(master, STEP, ctx.scli.querySds(s.ip)));
-    // A disconnected or departing SDS's raw capacity counts only as data to move.
-    rawGbBySds[s.ip] = d.capacityGbByPool[sp] ?? 0;
-    if (d.inUseGb !== undefined) inUse[s.ip] = d.inUseGb;
-  }
-  const inUseGbBySds = Object.keys(inUse).length === sds.length ? inUse : undefined;
+  const listed = parseSds(await scliQuery(ctx, master, STEP, "sds", { fresh: true }));
+  const details = new Map<string, SdsDetail>();
+  for (const s of listed)
+    details.set(s.ip, parseSdsDetail(await ctx.scliMust(master, STEP, ctx.scli.querySds(s.ip))));
   const vols = parseVolumes(await scliQuery(ctx, master, STEP, "volumes", { fresh: true }));
-  const allocatedGb = vols
-    .filter((v) => !v.snapshot && !v.thin && v.storagePool === sp)
-    .filter((v) => !v.protectionDomain || v.protectionDomain === pd)
-    .reduce((s, v) => s + (v.sizeGb ?? 0), 0);
-  // 10% is ScaleIO's default spare policy, used when --query_all does not print the pool's.
-  const spare = parseSparePolicy(all, sp) ?? 0.1;
-  return { pool: sp, spare, rawGbBySds, allocatedGb, ...(inUseGbBySds ? { inUseGbBySds } : {}) };
+  const pools = poolsOf(ctx.spec);
+  return pools.map((p) => {
+    const rawGbBySds: Record<string, number> = {};
+    const inUse: Record<string, number> = {};
+    for (const s of listed.filter(
+      (x) => !x.protectionDomain || x.protectionDomain === p.protectionDomain,
+    )) {
+      const d = details.get(s.ip)!;
+      const raw = d.capacityGbByPool[p.name] ?? 0;
+      if (raw === 0) continue;
+      rawGbBySds[s.ip] = raw;
+      if (d.inUseGb !== undefined) inUse[s.ip] = d.inUseGb;
+    }
+    const whole =
+      pools.length === 1 && Object.keys(inUse).length === Object.keys(rawGbBySds).length;
+    const allocatedGb = vols
+      .filter((v) => !v.snapshot && !v.thin && v.storagePool === p.name)
+      .filter((v) => !v.protectionDomain || v.protectionDomain === p.protectionDomain)
+      .reduce((sum, v) => sum + (v.sizeGb ?? 0), 0);
+    // 10% is ScaleIO's default spare policy, used when --query_all does not print the pool's.
+    const spare = parseSparePolicy(all, p.name) ?? 0.1;
+    return {
+      pool: p.name,
+      spare,
+      rawGbBySds,
+      allocatedGb,
+      ...(whole ? { inUseGbBySds: inUse } : {}),
+    };
+  });
 }
 
-/** Refuse, before any change, when the SDSs that stay cannot hold the pool's data. */
+/**
+ * The room check over every pool: the first pool without room, else one check with the data to
+ * move summed over the pools (undefined when no pool holds a leaving SDS).
+ */
+export function roomInAllPools(
+  caps: PoolCapacity[],
+  ips: string[],
+): { room: RoomCheck; cap: PoolCapacity } | undefined {
+  const held = caps.filter((c) => ips.some((ip) => ip in c.rawGbBySds));
+  if (held.length === 0) return undefined;
+  const checks = held.map((cap) => ({ cap, room: roomAfterRemoving(cap, ips) }));
+  const short = checks.find((c) => !c.room.ok);
+  if (short) return short;
+  const moveGb = Math.round(checks.reduce((sum, c) => sum + c.room.moveGb, 0) * 10) / 10;
+  return { cap: checks[0].cap, room: { ...checks[0].room, moveGb } };
+}
+
+/** Refuse, before any change, when the SDSs that stay cannot hold a pool's data. */
 async function checkRoom(ctx: StageContext, master: string, leaving: Machine[]): Promise<void> {
   const sds = leaving.filter((n) => n.services.includes("sds"));
   if (sds.length === 0) return;
-  const cap = await poolCapacity(ctx, master);
-  const ips = sds.map((n) => n.privateAddress).filter((ip) => ip in cap.rawGbBySds);
-  if (ips.length === 0) return;
-  const room = roomAfterRemoving(cap, ips);
-  const names = sds.filter((n) => ips.includes(n.privateAddress)).map((n) => n.name);
+  const ips = sds.map((n) => n.privateAddress);
+  const found = roomInAllPools(await poolCapacities(ctx, master), ips);
+  if (!found) return;
+  const { room, cap } = found;
+  const names = sds.filter((n) => n.privateAddress in cap.rawGbBySds).map((n) => n.name);
   const staying = ctx.spec.machines.filter((m) => m.services.includes("sds")).map((m) => m.name);
   if (!room.ok) throw new Error(`[${master}] ${STEP}: ${noRoomMessage(names, staying, cap, room)}`);
   ctx
