@@ -128,7 +128,7 @@ describe("Docker volume driver scaleio on lab hosts", () => {
       ["-o mode=0999", /option mode="0999" is not valid/],
       [
         "-o colour=blue",
-        /unknown option "colour": allowed options are bandwidthKBps, fsType, gid, iops, mode, size, takeover, thin, uid/,
+        /unknown option "colour": allowed options are bandwidthKBps, fsType, gid, iops, mode, pool, protectionDomain, size, snapshotOf, takeover, thin, uid/,
       ],
     ];
     for (const [opt, re] of cases) {
