@@ -311,26 +311,7 @@ export async function formCluster(ctx: StageContext): Promise<ClusterResult> {
   const host = want.master.node;
   const s = ctx.scli;
   await ctx.step(host, STEP);
-  // Also asks every query the later stages need (reused while nothing changes).
-  let systemId = await login(ctx, host, STEP, { alsoAsk: ALL_QUERIES });
-  if (!systemId) {
-    // Only here: the MDM said it is attached to no system (never on a mere "no answer").
-    await ctx.step(host, `${STEP}:create`);
-    await scliChange(
-      ctx,
-      host,
-      STEP,
-      s.createCluster({ ip: want.master.ip, name: want.master.name }),
-      {
-        okIfExists: true,
-      },
-    );
-    // The new master needs a moment before it answers logins; for that moment it may still
-    // say "no system". Anything else (e.g. the MDM refusing mdmPassword) is thrown at once.
-    systemId = await waitFor(ctx, `the new MDM on ${host} to accept logins`, 180_000, () =>
-      login(ctx, host, STEP),
-    );
-  }
+  const systemId = await ensureSystem(ctx, want);
   let info = await queryCluster(ctx, host, STEP);
   let plan = planCluster(want, info);
   const fail = (problems: string[]) =>
@@ -359,36 +340,74 @@ export async function formCluster(ctx: StageContext): Promise<ClusterResult> {
     if (plan.problems.length > 0) throw fail(plan.problems);
   }
   info = await handOverMaster(ctx, host, want, info, currentCluster);
-  const out = planMdmRemoval(info, wantedAddresses(want), ourAddresses(ctx));
-  if (plan.switchMode || out.removeSlaves.length > 0 || out.removeTbs.length > 0) {
-    const { addSlaves = [], addTbs = [] } = plan.switchMode ?? {};
-    await ctx.step(host, `${STEP}:switch`);
-    // Members leaving the mode go out in the same command as those joining it: the cluster
-    // never runs with fewer voters than its mode needs (day2-plan.ts, sources).
-    const removing = out.removeSlaves.length > 0 || out.removeTbs.length > 0;
-    const cmd = removing
-      ? s.switchClusterModeRemoving(want.mode, { ...out, addSlaves, addTbs })
-      : s.switchClusterMode(want.mode, addSlaves, addTbs);
-    await scliChange(ctx, host, STEP, cmd);
-  }
-  let polls = 0;
-  const waitStart = Date.now();
-  info = await waitFor(ctx, `the MDM cluster to reach ${want.mode} Normal`, 180_000, async () => {
-    const i = await whileTransient(ctx, "the master MDM to answer", () =>
-      queryCluster(ctx, host, STEP, { fresh: polls++ > 0 }),
-    );
-    return i.mode === want.mode && i.state === "Normal" ? i : undefined;
-  });
-  if (polls > 1)
-    ctx
-      .log(host, STEP)
-      .info(`the MDM cluster is ${want.mode} Normal (waited ${secondsSince(waitStart)} s)`);
+  info = await switchAndSettle(ctx, want, plan, info);
   await removeStandbys(ctx, host, want, info);
   const all = parseQueryAll(await scliQuery(ctx, host, STEP, "all"));
   if (all.name !== ctx.spec.clusterName) {
     await scliChange(ctx, host, STEP, s.renameSystem(ctx.spec.clusterName));
   }
   return { systemId, mode: info.mode, state: info.state };
+}
+
+/**
+ * Log in on the master, creating the cluster only when its MDM says it belongs to no system
+ * (never on a mere "no answer"). Returns the system ID.
+ */
+async function ensureSystem(ctx: StageContext, want: WantedCluster): Promise<string> {
+  const host = want.master.node;
+  // Also asks every query the later stages need (reused while nothing changes).
+  const systemId = await login(ctx, host, STEP, { alsoAsk: ALL_QUERIES });
+  if (systemId) return systemId;
+  await ctx.step(host, `${STEP}:create`);
+  const create = ctx.scli.createCluster({ ip: want.master.ip, name: want.master.name });
+  await scliChange(ctx, host, STEP, create, { okIfExists: true });
+  // The new master needs a moment before it answers logins; for that moment it may still
+  // say "no system". Anything else (e.g. the MDM refusing mdmPassword) is thrown at once.
+  return waitFor(ctx, `the new MDM on ${host} to accept logins`, 180_000, () =>
+    login(ctx, host, STEP),
+  );
+}
+
+/**
+ * Switch the cluster mode when the plan or a departing member asks for it (members leaving
+ * go out in the same command as those joining: the cluster never runs with fewer voters than
+ * its mode needs, day2-plan.ts), then wait until the cluster is in the wanted mode and Normal.
+ */
+async function switchAndSettle(
+  ctx: StageContext,
+  want: WantedCluster,
+  plan: ClusterPlan,
+  info: ClusterInfo,
+): Promise<ClusterInfo> {
+  const host = want.master.node;
+  const out = planMdmRemoval(info, wantedAddresses(want), ourAddresses(ctx));
+  const removing = out.removeSlaves.length > 0 || out.removeTbs.length > 0;
+  if (plan.switchMode || removing) {
+    const { addSlaves = [], addTbs = [] } = plan.switchMode ?? {};
+    await ctx.step(host, `${STEP}:switch`);
+    const cmd = removing
+      ? ctx.scli.switchClusterModeRemoving(want.mode, { ...out, addSlaves, addTbs })
+      : ctx.scli.switchClusterMode(want.mode, addSlaves, addTbs);
+    await scliChange(ctx, host, STEP, cmd);
+  }
+  let polls = 0;
+  const waitStart = Date.now();
+  const settled = await waitFor(
+    ctx,
+    `the MDM cluster to reach ${want.mode} Normal`,
+    180_000,
+    async () => {
+      const i = await whileTransient(ctx, "the master MDM to answer", () =>
+        queryCluster(ctx, host, STEP, { fresh: polls++ > 0 }),
+      );
+      return i.mode === want.mode && i.state === "Normal" ? i : undefined;
+    },
+  );
+  if (polls > 1)
+    ctx
+      .log(host, STEP)
+      .info(`the MDM cluster is ${want.mode} Normal (waited ${secondsSince(waitStart)} s)`);
+  return settled;
 }
 
 /** The addresses the wanted cluster has for managers (master and slaves) and tie-breakers. */
