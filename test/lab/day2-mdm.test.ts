@@ -3,13 +3,16 @@
 // member. Taking node3 (the tie-breaker) out without giving its role to another node is refused
 // before anything changes, with the steps; giving role "mdm" to node4 in the same change moves
 // the role (node4 added as a standby, the mode switched with node4 in and node3 out, node3
-// removed), then node3 leaves like any node; a further `up` changes nothing.
+// removed), then node3 leaves like any node; a further `up` changes nothing. That `up` is
+// SIGKILLed twice (once node4 is in the MDM cluster, once node3 is out of it) and `pulumi cancel`
+// + `pulumi up` finish the move.
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { editStackConfig, existingHostEntries, resourceSummary } from "../support/pulumi-cli";
 import { labSh, requireRoot, startEngineLab, type EngineLab } from "./fixtures";
+import { upKilledWhen } from "./up-kill";
 
-const STACK = `d2mdm${process.pid}`;
+const STACK = `d2bmdm${process.pid}`;
 const MDM_PASSWORD = "Lab-D2md-Mdm-9";
 const MEMBER = ["sds", "sdc", "docker"];
 
@@ -39,7 +42,7 @@ describe("day 2: a node with an MDM role taken out", () => {
 
   beforeAll(async () => {
     e = await startEngineLab({
-      name: "d2mdm",
+      name: "d2bmdm",
       stackName: STACK,
       passphrase: "d2-mdm-passphrase",
       mdmPassword: MDM_PASSWORD,
@@ -85,14 +88,29 @@ describe("day 2: a node with an MDM role taken out", () => {
     expect(await sh("node3", "rpm -q EMC-ScaleIO-mdm")).toMatch(/^EMC-ScaleIO-mdm-/);
   });
 
-  it("moves the role to node4 when the change gives it one, then node3 leaves", async () => {
+  it("moves the role to node4 when the change gives it one, then node3 leaves (killed twice)", async () => {
     layout(["node1", "node2", "node4"], "node3");
     const p = await e.stack.must(e.stack.cli(["preview"]), "preview with node4 as an MDM");
     expect(p.stdout + p.stderr).toMatch(
       /MDM cluster: node4 \(tiebreaker\) added as standby MDMs, the cluster mode switched \(3_node -> 3_node\) with them in, node3 \(tiebreaker\) taken out and removed/,
     );
-    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up with node4 as an MDM");
-    times.moveRole = r.seconds;
+    const t0 = Date.now();
+    await upKilledWhen(
+      e.stack,
+      async () => (await scli("--query_cluster")).includes(ip("node4")),
+      "kill 1 (node4 in the MDM cluster)",
+    );
+    await upKilledWhen(
+      e.stack,
+      async () => {
+        const c = await scli("--query_cluster");
+        return /Mode: 3_node/.test(c) && !c.includes(ip("node3"));
+      },
+      "kill 2 (node3 out of the MDM cluster)",
+    );
+    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up after two kills");
+    times.moveRoleWithKills = Math.round((Date.now() - t0) / 1000);
+    times.lastUp = r.seconds;
     const cluster = await scli("--query_cluster");
     expect(cluster).toMatch(/Mode: 3_node, State: Normal/);
     expect(cluster).toMatch(new RegExp(`Tie-Breakers:[\\s\\S]*${ip("node4")}`));

@@ -4,12 +4,16 @@
 // mode in one switch, are removed as standbys and lose their MDM package; the cluster is Normal
 // after each `up` and a further `up` changes nothing. The first MDM-capable nodes take the roles
 // in order (src/topology.ts), so the hosts are listed with the new slave third for 5_node.
+// Each way `pulumi up` is SIGKILLed half-way (3 -> 5: once node5's MDM package is in, once node4
+// is in the MDM cluster; 5 -> 3: once the mode is switched) and `pulumi cancel` + `pulumi up`
+// finish the job.
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { editStackConfig, existingHostEntries, resourceSummary } from "../support/pulumi-cli";
 import { labSh, requireRoot, startEngineLab, type EngineLab } from "./fixtures";
+import { upKilledWhen } from "./up-kill";
 
-const STACK = `d2mode${process.pid}`;
+const STACK = `d2bmode${process.pid}`;
 const MDM_PASSWORD = "Lab-D2mo-Mdm-9";
 
 requireRoot();
@@ -39,7 +43,7 @@ describe("day 2: 3 -> 5 -> 3 MDMs", () => {
 
   beforeAll(async () => {
     e = await startEngineLab({
-      name: "d2mode",
+      name: "d2bmode",
       stackName: STACK,
       passphrase: "d2-mode-passphrase",
       mdmPassword: MDM_PASSWORD,
@@ -65,15 +69,28 @@ describe("day 2: 3 -> 5 -> 3 MDMs", () => {
     }
   });
 
-  it("3 -> 5: two standbys added, the mode switched, Normal", async () => {
+  it("3 -> 5, killed twice: two standbys added, the mode switched, Normal", async () => {
     hostsInOrder(["node1", "node2", "node4", "node3", "node5"]);
     await e.stack.must(e.stack.cli(["config", "set", "arrowhead:clusterMode", "5_node"]), "set");
     const p = await e.stack.must(e.stack.cli(["preview"]), "preview 5_node");
     expect(p.stdout + p.stderr).toMatch(
       /MDM cluster: node4 \(slave\), node5 \(tiebreaker\) added as standby MDMs, the cluster mode switched \(3_node -> 5_node\)/,
     );
-    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up 5_node");
-    times.to5 = r.seconds;
+    const t0 = Date.now();
+    await upKilledWhen(
+      e.stack,
+      async () => (await e.lab.exec("node5", "rpm -q EMC-ScaleIO-mdm")).code === 0,
+      "kill 1 (node5's MDM package installed)",
+    );
+    expect(await scli("--query_cluster")).toMatch(/Mode: 3_node, State: Normal/);
+    await upKilledWhen(
+      e.stack,
+      async () => (await scli("--query_cluster")).includes(ip("node4")),
+      "kill 2 (node4 in the MDM cluster)",
+    );
+    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up 5_node after two kills");
+    times.to5WithKills = Math.round((Date.now() - t0) / 1000);
+    times.to5LastUp = r.seconds;
     const c = await scli("--query_cluster");
     expect(c).toMatch(/Mode: 5_node, State: Normal/);
     expect(c).toMatch(new RegExp(`Slave MDMs:[\\s\\S]*${ip("node4")}[\\s\\S]*Tie-Breakers:`));
@@ -81,11 +98,18 @@ describe("day 2: 3 -> 5 -> 3 MDMs", () => {
     await noChange();
   });
 
-  it("5 -> 3: two members out of the mode, removed as standbys, their MDM package gone", async () => {
+  it("5 -> 3, killed once: two members out of the mode, removed as standbys, their MDM package gone", async () => {
     hostsInOrder(["node1", "node2", "node3", "node4", "node5"]);
     await e.stack.must(e.stack.cli(["config", "set", "arrowhead:clusterMode", "3_node"]), "set");
-    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up 3_node");
-    times.to3 = r.seconds;
+    const t0 = Date.now();
+    await upKilledWhen(
+      e.stack,
+      async () => /Mode: 3_node/.test(await scli("--query_cluster")),
+      "kill 3 (the mode switched to 3_node)",
+    );
+    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up 3_node after a kill");
+    times.to3WithKill = Math.round((Date.now() - t0) / 1000);
+    times.to3LastUp = r.seconds;
     const c = await scli("--query_cluster");
     expect(c).toMatch(/Mode: 3_node, State: Normal/);
     for (const n of ["node4", "node5"]) {
