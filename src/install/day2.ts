@@ -23,10 +23,19 @@ import type { Machine } from "../machine";
 /** How long a preview may spend asking the MDM for the figures (read-only). */
 export const PREVIEW_QUERY_MS = 60_000;
 
-/** The spec an update runs with: the new one, and the nodes the last outputs had besides. */
+/**
+ * The spec an update runs with: the new one, the nodes the last outputs had besides
+ * (`departing`), and the staying nodes that lost their MDM role (`demoted`).
+ */
 export function withDeparting(before: InstallSpec, after: InstallSpec): InstallSpec {
   const gone = departing(before.machines, after.machines);
-  return gone.length > 0 ? { ...after, departing: gone } : after;
+  const wasMdm = (name: string) => before.machines.some((b) => b.name === name && b.mdm);
+  const demoted = after.machines.filter((a) => !a.mdm && wasMdm(a.name)).map((a) => a.name);
+  return {
+    ...after,
+    ...(gone.length > 0 ? { departing: gone } : {}),
+    ...(demoted.length > 0 ? { demoted } : {}),
+  };
 }
 
 /** Whether a change of nodes is a day-2 change the cluster-wide update acts on. */

@@ -82,6 +82,12 @@ export interface InstallSpec {
    * (stages/membership.ts). Commands reach them by name like any node, with a short SSH wait.
    */
   departing?: Machine[];
+  /**
+   * Staying nodes that had an MDM role at the last `up` and have none now (names; set by
+   * provider.ts like `departing`): each loses its MDM package once the MDM cluster no longer
+   * lists it, also when an earlier, interrupted `up` already removed it as a standby.
+   */
+  demoted?: string[];
 }
 
 export function mdmNodes(ms: Machine[]) {

@@ -462,11 +462,19 @@ async function removeStandbys(
     const rm = ctx.scli.removeStandby(ip);
     const r = await ctx.scliRun(host, STEP, rm, { change: true });
     if (!r.ok && r.failure !== "not-found") throw ctx.scliError(host, STEP, rm, r);
-    // A node that stays without an MDM role (5 -> 3) loses its MDM package now that it is out
-    // (a departing node loses all its packages in the storage stage).
-    const demoted = ctx.spec.machines.find((m) => m.privateAddress === ip && !m.mdm);
-    if (demoted) await removeMdmPackage(ctx, demoted.name);
   }
+  // A node that stays without an MDM role (5 -> 3) loses its MDM package once it is out (a
+  // departing node loses all its packages in the storage stage): the ones just removed, and
+  // those an interrupted run removed from the cluster before their package went.
+  const listed = allMdms(info).filter((m) => !out.removeStandbys.includes(m.ips[0]));
+  const inCluster = (ip: string) => listed.some((m) => m.ips.includes(ip));
+  const demoted = ctx.spec.machines.filter(
+    (m) =>
+      !m.mdm &&
+      !inCluster(m.privateAddress) &&
+      (out.removeStandbys.includes(m.privateAddress) || ctx.spec.demoted?.includes(m.name)),
+  );
+  for (const m of demoted) await removeMdmPackage(ctx, m.name);
 }
 
 /** `rpm -e` the MDM package on a node that no longer has an MDM role (when installed). */
