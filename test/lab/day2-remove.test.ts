@@ -9,10 +9,9 @@
 // The emulator keeps volume data on the SDC hosts, not on the SDSs (test/emulator/README.md,
 // Differences): the data written on node4 is read once on node1 before the removal, so a copy
 // lives on a host that stays; on real ScaleIO the SDS removal is what keeps it.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { editStackConfig, existingHostEntries, REPO, resourceSummary } from "../support/pulumi-cli";
+import { editStackConfig, existingHostEntries, resourceSummary } from "../support/pulumi-cli";
 import {
   BUSYBOX_IMAGE,
   importBusybox,
@@ -21,6 +20,7 @@ import {
   startEngineLab,
   type EngineLab,
 } from "./fixtures";
+import { upKilledWhen } from "./up-kill";
 
 const STACK = `d2remove${process.pid}`;
 const MDM_PASSWORD = "Lab-D2rm-Mdm-9";
@@ -40,28 +40,6 @@ describe("day 2: a node removed from the stack", () => {
       `m="--mdm_ip ${ip("node1")},${ip("node2")}"; ` +
         `printf '%s\\n' '${MDM_PASSWORD}' | scli --login --username admin --approve_certificate $m >/dev/null && scli ${args} $m`,
     );
-  /** `pulumi up --yes` in its own process group, killed when `when` holds (polled every second). */
-  async function upKilledWhen(when: () => Promise<boolean>, what: string): Promise<string> {
-    const up = spawn("pulumi", ["up", "--yes"], {
-      cwd: REPO,
-      env: e.stack.env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    up.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    up.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<void>((r) => up.on("exit", () => r()));
-    const deadline = Date.now() + 4 * 60_000;
-    while (up.exitCode === null && Date.now() < deadline && !(await when().catch(() => false)))
-      await new Promise((r) => setTimeout(r, 1000));
-    expect(up.exitCode, `${what}: pulumi up ended first:\n${out.slice(-3000)}`).toBeNull();
-    process.kill(-up.pid!, "SIGKILL");
-    await exited;
-    await e.stack.must(e.stack.cli(["cancel", "--yes"]), "pulumi cancel");
-    return out;
-  }
-
   beforeAll(async () => {
     e = await startEngineLab({
       name: "d2remove",
@@ -127,11 +105,13 @@ describe("day 2: a node removed from the stack", () => {
   it("killed twice (Docker down on node4; data moving), `up` finishes the removal", async () => {
     const t0 = Date.now();
     await upKilledWhen(
+      e.stack,
       async () => (await e.lab.exec("node4", "findmnt -n /var/lib/docker")).code !== 0,
       "kill 1 (node4's Docker mount gone)",
     );
     expect(await scli("--query_all_sds")).toContain(ip("node4"));
     await upKilledWhen(
+      e.stack,
       async () => /RemovalInProgress/.test(await scli(`--query_sds --sds_ip ${ip("node4")}`)),
       "kill 2 (node4's SDS being removed)",
     );
