@@ -6,6 +6,7 @@ import { engineSignal } from "./engine-watch";
 import { consoleSink } from "./log";
 import { resourceHosts, resourceOf, stage, type StepKind } from "./registry";
 import { deleteHostShare, nodesLeave, previewDay2, withDeparting } from "./day2";
+import { roleFlipProblem } from "./day2-roles";
 import { runSelected, runUninstall, type UninstallPart } from "./runner";
 import type { InstallSpec } from "./spec";
 
@@ -147,16 +148,27 @@ export async function diffAndSay(
   news: StepInputs,
 ): Promise<{ changes: boolean; replaces?: string[] }> {
   const d = diff(olds, news);
+  // MDM roles that would flip kind are refused here, in the preview, before any package moves.
+  if (news.kind === "StorageLayout") {
+    const problem = roleFlipProblem(olds.spec.machines, knownRoles(news.spec));
+    if (problem) throw new Error(problem);
+  }
+  if (news.kind !== "StorageLayout" || holdsUnknown(news.spec)) return d;
   const mdmsMove = relevantMdms(olds.spec) !== relevantMdms(news.spec);
-  if (
-    news.kind === "StorageLayout" &&
-    !holdsUnknown(news.spec) &&
-    (nodesLeave(olds.spec, news.spec) || mdmsMove)
-  ) {
+  if (nodesLeave(olds.spec, news.spec) || mdmsMove) {
     const o = { log: consoleSink(), signal: engineSignal() };
     await previewDay2(olds.spec, news.spec, (l) => console.log(l), o);
   }
   return d;
+}
+
+/** The nodes of a spec whose name and MDM role are known (a preview may hold unknowns). */
+function knownRoles(spec: InstallSpec): InstallSpec["machines"] {
+  const ms: unknown = spec?.machines;
+  if (!Array.isArray(ms)) return [];
+  return (ms as InstallSpec["machines"]).filter(
+    (m) => typeof m?.name === "string" && m.name !== UNKNOWN && (m.mdm as string) !== UNKNOWN,
+  );
 }
 
 const relevantMdms = (s: InstallSpec) =>

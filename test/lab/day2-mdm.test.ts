@@ -29,10 +29,14 @@ describe("day 2: a node with an MDM role taken out", () => {
       `m="--mdm_ip ${ip("node1")},${ip("node2")}"; printf '%s\\n' '${MDM_PASSWORD}' | ` +
         `scli --login --username admin --approve_certificate $m >/dev/null && scli ${args} $m`,
     );
-  /** The stack's nodes and hosts: `mdm` lists the MDM-capable ones, `without` is left out. */
+  /**
+   * The stack's nodes and hosts: `mdm` lists the MDM-capable ones (first, in this order: the
+   * roles follow it), `without` is left out.
+   */
   const layout = (mdm: string[], without?: string) =>
     editStackConfig(e.stack, (c) => {
-      const names = e.lab.hosts.map((h) => h.name).filter((n) => n !== without);
+      const rest = e.lab.hosts.map((h) => h.name).filter((n) => !mdm.includes(n));
+      const names = [...mdm, ...rest].filter((n) => n !== without);
       c["arrowhead:nodes"] = names.map((name, i) => ({
         name,
         roles: [...(mdm.includes(name) ? ["mdm"] : []), ...MEMBER, ...(i === 0 ? ["gateway"] : [])],
@@ -118,6 +122,22 @@ describe("day 2: a node with an MDM role taken out", () => {
     expect(await scli("--query_all_sds")).not.toContain(ip("node3"));
     expect(await sh("node3", "rpm -qa 'EMC-ScaleIO-*'")).toBe("");
     expect((await e.stack.outputs()).clusterState).toBe("3_node Normal");
+  });
+
+  it("refuses, before anything changes, an order that would make the tie-breaker the slave", async () => {
+    // node2 (slave) out, node3 back as an MDM listed last: node4 (tie-breaker) would be second.
+    layout(["node1", "node4", "node3"], "node2");
+    const r = await e.stack.cli(["up", "--yes"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(
+      /node4 \(now tie-breaker\) would become slave\. .*in this order .*: node1, node3, node4\. Nothing was changed\./,
+    );
+    // Refused in the preview: node3 got no package, node2 is still the slave.
+    expect(await sh("node3", "rpm -qa 'EMC-ScaleIO-*'")).toBe("");
+    expect(await scli("--query_cluster")).toMatch(
+      new RegExp(`Slave MDMs:[\\s\\S]*${ip("node2")}[\\s\\S]*Tie-Breakers:`),
+    );
+    layout(["node1", "node2", "node4"], "node3");
   });
 
   it("changes nothing on a further `up`", async () => {

@@ -6,8 +6,10 @@
 import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { describe, expect, it } from "vitest";
 import type { Machine } from "../../src/machine";
+import { withDeparting } from "../../src/install/day2";
 import {
   diff,
+  diffAndSay,
   holdsUnknown,
   UNKNOWN,
   type StepKind,
@@ -124,5 +126,51 @@ describe("diff when nodes leave (day 2)", () => {
     expect(diff(was("MdmCluster"), news("MdmCluster", structuredClone(SPEC)))).toEqual({
       changes: false,
     });
+  });
+});
+
+describe("the preview refuses MDM roles that would flip kind (day 2)", () => {
+  // node2 (slave) leaves and node4 joins after node3: node3 (tie-breaker) would be the slave.
+  const flipped = {
+    ...SPEC,
+    machines: [
+      SPEC.machines[0],
+      { ...SPEC.machines[2], mdm: "slave" as const },
+      machine("node4", "tiebreaker", ["sds", "sdc", "docker"]),
+    ],
+  };
+  it("fails the storage layout's diff with the order that keeps the roles", async () => {
+    await expect(
+      diffAndSay(olds("StorageLayout"), news("StorageLayout", structuredClone(flipped))),
+    ).rejects.toThrow(/node3 \(now tie-breaker\) would become slave.*: node1, node4, node3\./);
+  });
+  it("says nothing while the spec is unknown, and nothing for other kinds", async () => {
+    await expect(
+      diffAndSay(olds("StorageLayout"), news("StorageLayout", UNKNOWN)),
+    ).resolves.toEqual({ changes: true });
+    await expect(diffAndSay(olds("MdmCluster"), news("MdmCluster", flipped))).resolves.toEqual({
+      changes: true,
+    });
+  });
+});
+
+describe("withDeparting (day 2)", () => {
+  it("names the nodes that left and the staying ones that lost their MDM role", () => {
+    const five = {
+      ...SPEC,
+      machines: [
+        ...SPEC.machines,
+        machine("node4", "slave", ["sds", "sdc", "docker"]),
+        machine("node5", "tiebreaker", ["sds", "sdc", "docker"]),
+      ],
+    };
+    const three = {
+      ...SPEC,
+      machines: [...SPEC.machines, machine("node4", undefined, ["sds", "sdc", "docker"])],
+    };
+    const s = withDeparting(five, three);
+    expect(s.departing?.map((m) => m.name)).toEqual(["node5"]);
+    expect(s.demoted).toEqual(["node4"]);
+    expect(withDeparting(three, three)).toEqual(three);
   });
 });
