@@ -40,9 +40,10 @@ interface Mdm {
   commands: string[];
 }
 
-function scripted(mdm: Mdm, mdmPassword = "Lab-Mdm-Pw1") {
+function scripted(mdm: Mdm, mdmPassword = "Lab-Mdm-Pw1", more: Partial<InstallSpec> = {}) {
   const spec: InstallSpec = {
     machines: [machine(1, "master"), machine(2, "slave"), machine(3, "tiebreaker")],
+    ...more,
     privateKey: "unused",
     os: "centos7",
     rpmDir: "unused",
@@ -73,6 +74,9 @@ function scripted(mdm: Mdm, mdmPassword = "Lab-Mdm-Pw1") {
       mdm.cluster = true;
       return ok("Successfully created the MDM Cluster");
     }
+    // A node's MDM package (day 2: a node that lost its MDM role).
+    if (line.startsWith("rpm -q EMC-ScaleIO-mdm")) return ok("EMC-ScaleIO-mdm-3.0-100.el7");
+    if (line.includes("rpm -e EMC-ScaleIO-mdm")) return ok("");
     if (!mdm.cluster) return err(mdm.noSystem);
     if (line.includes("--query_cluster")) return ok(mdm.queryCluster);
     if (line.includes("--query_all ") || line.includes("--query_all<"))
@@ -227,5 +231,16 @@ describe("create only on 'no system'", () => {
     expect(ran(m, "--create_mdm_cluster") + ran(m, "--add_standby_mdm") + ran(m, "--switch")).toBe(
       0,
     );
+  });
+  it("a node that lost its MDM role and is no longer listed loses its MDM package (an interrupted 5 -> 3)", async () => {
+    const m = mdm({ cluster: true, password: "configured" });
+    const node4 = { ...machine(4, undefined), services: ["sds", "sdc"] as Machine["services"] };
+    const ctx = scripted(m, "Lab-Mdm-Pw1", {
+      machines: [machine(1, "master"), machine(2, "slave"), machine(3, "tiebreaker"), node4],
+      demoted: ["node4"],
+    });
+    await expect(formCluster(ctx)).resolves.toMatchObject({ mode: "3_node", state: "Normal" });
+    expect(m.commands.filter((c) => c.includes("rpm -e EMC-ScaleIO-mdm"))).toHaveLength(1);
+    expect(ran(m, "--remove_standby_mdm") + ran(m, "--switch")).toBe(0);
   });
 });
