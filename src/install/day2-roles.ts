@@ -71,7 +71,7 @@ export function roleFlipProblem(before: NodeRoles[], after: NodeRoles[]): string
     .join(", ");
   const order = keepingOrder(before, after);
   const fix = order
-    ? `List the MDM nodes in this order (first in arrowhead:nodes or arrowhead:hosts), so each keeps its kind of role and a new node takes the leaving node's: ${order.join(", ")}`
+    ? `List the MDM nodes in this order (first in arrowhead:nodes or arrowhead:hosts; a stack sized by nodeCount lists them in arrowhead:nodes), so each keeps its kind of role and a new node takes the leaving node's: ${order.join(", ")}`
     : `No order of these nodes keeps each MDM's kind: give role "mdm" to a node that is no MDM yet, or take the node out of the cluster first, remove its MDM package (I_AM_SURE=1 rpm -e EMC-ScaleIO-mdm) and add it back in the new role`;
   return (
     `day 2: MDM roles follow the order of the MDM-capable nodes, and with this config ${what}. ` +
