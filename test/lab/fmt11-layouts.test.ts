@@ -168,9 +168,9 @@ describe("issue 11 cases on lab hosts", () => {
     );
     expect((e as Error).message).not.toContain("Fmt11 Mdm Pw1");
     // At once: well under the 180 s the old retry loop hid it behind.
-    expect(failedAt - stages.cluster).toBeLessThan(30_000);
+    expect(failedAt - stages.MdmCluster).toBeLessThan(30_000);
     console.log(
-      `fmt11 mdmPassword with a space: reported ${failedAt - stages.cluster} ms after the cluster step began`,
+      `fmt11 mdmPassword with a space: reported ${failedAt - stages.MdmCluster} ms after the cluster step began`,
     );
     // The cluster exists now with the default password; the corrected run takes it from there.
     await expectComplete(lab, spec, await install(spec));
