@@ -4,13 +4,15 @@
 // role. `pulumi up` works without node3 answering: the MDM cluster gets node4 as its tie-breaker
 // (standby added, mode switched with node3 out, node3 removed), ScaleIO rebuilds node3's data
 // and the MDM removes its SDS and SDC, node3's own resources are let go with a note, and the
-// cluster ends 3_node Normal with node4 serving; a further `up` changes nothing.
+// cluster ends 3_node Normal with node4 serving, even with `up` killed twice half-way; a further
+// `up` changes nothing.
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { editStackConfig, existingHostEntries, resourceSummary } from "../support/pulumi-cli";
 import { labSh, requireRoot, startEngineLab, type EngineLab } from "./fixtures";
+import { upKilledWhen } from "./up-kill";
 
-const STACK = `d2dead${process.pid}`;
+const STACK = `d2deadk${process.pid}`;
 const MDM_PASSWORD = "Lab-D2dd-Mdm-9";
 
 requireRoot();
@@ -29,7 +31,7 @@ describe("day 2: a dead node replaced", () => {
 
   beforeAll(async () => {
     e = await startEngineLab({
-      name: "d2dead",
+      name: "d2deadk",
       stackName: STACK,
       passphrase: "d2-dead-passphrase",
       mdmPassword: MDM_PASSWORD,
@@ -73,9 +75,23 @@ describe("day 2: a dead node replaced", () => {
     const p = await e.stack.must(e.stack.cli(["preview"]), "preview without node3");
     expect(p.stdout + p.stderr).toMatch(/node3 leaves the cluster/);
     expect(p.stdout + p.stderr).toMatch(/MDM cluster: node4 \(tiebreaker\) added as standby MDMs/);
+    // Killed twice half-way (issue 20), each time `pulumi cancel` and `up` again: once node4
+    // is in the MDM cluster, once node3 is out of it.
+    const t0 = Date.now();
+    const killed1 = await upKilledWhen(
+      e.stack,
+      async () => (await scli("--query_cluster")).includes(ip("node4")),
+      "kill 1 (node4 in the MDM cluster)",
+    );
+    const killed2 = await upKilledWhen(
+      e.stack,
+      async () => !(await scli("--query_cluster")).includes(ip("node3")),
+      "kill 2 (node3 out of the MDM cluster)",
+    );
     const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up without the dead node3");
-    times.replaceDead = r.seconds;
-    const text = r.stdout + r.stderr;
+    times.replaceDeadWithKills = Math.round((Date.now() - t0) / 1000);
+    times.lastUp = r.seconds;
+    const text = killed1 + killed2 + r.stdout + r.stderr;
     expect(text).toMatch(/node3 does not answer/);
     const cluster = await scli("--query_cluster");
     expect(cluster).toMatch(/Mode: 3_node, State: Normal/);
