@@ -6,10 +6,16 @@
 // and the MDM removes its SDS and SDC, node3's own resources are let go with a note, and the
 // cluster ends 3_node Normal with node4 serving, even with `up` killed twice half-way; a further
 // `up` changes nothing.
-import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { editStackConfig, existingHostEntries, resourceSummary } from "../support/pulumi-cli";
-import { labSh, requireRoot, startEngineLab, type EngineLab } from "./fixtures";
+import { editStackConfig, existingHostEntries } from "../support/pulumi-cli";
+import {
+  requireRoot,
+  startEngineLab,
+  type EngineLab,
+  scliOnNode1,
+  stopEngineLab,
+  expectNoChange,
+} from "./fixtures";
 import { upKilledWhen } from "./up-kill";
 
 const STACK = `d2deadk${process.pid}`;
@@ -20,14 +26,8 @@ requireRoot();
 describe("day 2: a dead node replaced", () => {
   let e: EngineLab;
   const times: Record<string, number> = {};
-  const sh = (host: string, cmd: string) => labSh(e.lab, host, cmd);
   const ip = (n: string) => e.lab.hosts.find((h) => h.name === n)!.privateAddress;
-  const scli = (args: string) =>
-    sh(
-      "node1",
-      `m="--mdm_ip ${ip("node1")},${ip("node2")}"; printf '%s\\n' '${MDM_PASSWORD}' | ` +
-        `scli --login --username admin --approve_certificate $m >/dev/null && scli ${args} $m`,
-    );
+  const scli = scliOnNode1(() => e, MDM_PASSWORD);
 
   beforeAll(async () => {
     e = await startEngineLab({
@@ -41,19 +41,7 @@ describe("day 2: a dead node replaced", () => {
     editStackConfig(e.stack, (c) => (c["arrowhead:hosts"] = existingHostEntries(e.lab)));
   });
 
-  afterAll(async () => {
-    try {
-      if (e && fs.existsSync(e.stack.configFile)) {
-        await e.stack.cli(["destroy", "--yes"]);
-        await e.stack.cli(["stack", "rm", "--yes", "--force"]);
-      }
-    } finally {
-      if (e) fs.rmSync(e.stack.configFile, { force: true });
-      await e?.lab.down();
-      if (e?.tmp) fs.rmSync(e.tmp, { recursive: true, force: true });
-      console.log("day2-dead timings (s):", JSON.stringify(times));
-    }
-  });
+  afterAll(() => stopEngineLab(e, "day2-dead", times));
 
   it("installs four nodes, node3 the tie-breaker", async () => {
     const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up with four hosts");
@@ -105,8 +93,6 @@ describe("day 2: a dead node replaced", () => {
   });
 
   it("changes nothing on a further `up`", async () => {
-    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "a further up");
-    const summary = resourceSummary(r.stdout);
-    expect(summary).toEqual({ unchanged: summary.unchanged });
+    await expectNoChange(e.stack);
   });
 });

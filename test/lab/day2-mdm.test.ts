@@ -6,13 +6,20 @@
 // removed), then node3 leaves like any node; a further `up` changes nothing. That `up` is
 // SIGKILLed twice (once node4 is in the MDM cluster, once node3 is out of it) and `pulumi cancel`
 // + `pulumi up` finish the move.
-import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { editStackConfig, existingHostEntries, resourceSummary } from "../support/pulumi-cli";
-import { labSh, requireRoot, startEngineLab, type EngineLab } from "./fixtures";
+import { editStackConfig, existingHostEntries } from "../support/pulumi-cli";
+import {
+  labSh,
+  requireRoot,
+  startEngineLab,
+  type EngineLab,
+  scliOnNode1,
+  stopEngineLab,
+  expectNoChange,
+} from "./fixtures";
 import { upKilledWhen } from "./up-kill";
 
-const STACK = `d2bmdm${process.pid}`;
+const STACK = `d2mdm${process.pid}`;
 const MDM_PASSWORD = "Lab-D2md-Mdm-9";
 const MEMBER = ["sds", "sdc", "docker"];
 
@@ -23,12 +30,7 @@ describe("day 2: a node with an MDM role taken out", () => {
   const times: Record<string, number> = {};
   const sh = (host: string, cmd: string) => labSh(e.lab, host, cmd);
   const ip = (n: string) => e.lab.hosts.find((h) => h.name === n)!.privateAddress;
-  const scli = (args: string) =>
-    sh(
-      "node1",
-      `m="--mdm_ip ${ip("node1")},${ip("node2")}"; printf '%s\\n' '${MDM_PASSWORD}' | ` +
-        `scli --login --username admin --approve_certificate $m >/dev/null && scli ${args} $m`,
-    );
+  const scli = scliOnNode1(() => e, MDM_PASSWORD);
   /**
    * The stack's nodes and hosts: `mdm` lists the MDM-capable ones (first, in this order: the
    * roles follow it), `without` is left out.
@@ -46,7 +48,7 @@ describe("day 2: a node with an MDM role taken out", () => {
 
   beforeAll(async () => {
     e = await startEngineLab({
-      name: "d2bmdm",
+      name: "d2mdm",
       stackName: STACK,
       passphrase: "d2-mdm-passphrase",
       mdmPassword: MDM_PASSWORD,
@@ -56,19 +58,7 @@ describe("day 2: a node with an MDM role taken out", () => {
     layout(["node1", "node2", "node3"]);
   });
 
-  afterAll(async () => {
-    try {
-      if (e && fs.existsSync(e.stack.configFile)) {
-        await e.stack.cli(["destroy", "--yes"]);
-        await e.stack.cli(["stack", "rm", "--yes", "--force"]);
-      }
-    } finally {
-      if (e) fs.rmSync(e.stack.configFile, { force: true });
-      await e?.lab.down();
-      if (e?.tmp) fs.rmSync(e.tmp, { recursive: true, force: true });
-      console.log("day2-mdm timings (s):", JSON.stringify(times));
-    }
-  });
+  afterAll(() => stopEngineLab(e, "day2-mdm", times));
 
   it("installs node1-3 as the MDMs and node4 as a member", async () => {
     const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up with four hosts");
@@ -141,8 +131,6 @@ describe("day 2: a node with an MDM role taken out", () => {
   });
 
   it("changes nothing on a further `up`", async () => {
-    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "a further up");
-    const summary = resourceSummary(r.stdout);
-    expect(summary).toEqual({ unchanged: summary.unchanged });
+    await expectNoChange(e.stack);
   });
 });

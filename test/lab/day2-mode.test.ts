@@ -7,13 +7,20 @@
 // Each way `pulumi up` is SIGKILLed half-way (3 -> 5: once node5's MDM package is in, once node4
 // is in the MDM cluster; 5 -> 3: once the mode is switched, once node4 is removed as a standby,
 // before or after its MDM package went) and `pulumi cancel` + `pulumi up` finish the job.
-import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { editStackConfig, existingHostEntries, resourceSummary } from "../support/pulumi-cli";
-import { labSh, requireRoot, startEngineLab, type EngineLab } from "./fixtures";
+import { editStackConfig, existingHostEntries } from "../support/pulumi-cli";
+import {
+  labSh,
+  requireRoot,
+  startEngineLab,
+  type EngineLab,
+  scliOnNode1,
+  stopEngineLab,
+  expectNoChange,
+} from "./fixtures";
 import { upKilledWhen } from "./up-kill";
 
-const STACK = `d2bmode${process.pid}`;
+const STACK = `d2mode${process.pid}`;
 const MDM_PASSWORD = "Lab-D2mo-Mdm-9";
 
 requireRoot();
@@ -23,27 +30,18 @@ describe("day 2: 3 -> 5 -> 3 MDMs", () => {
   const times: Record<string, number> = {};
   const sh = (host: string, cmd: string) => labSh(e.lab, host, cmd);
   const ip = (n: string) => e.lab.hosts.find((h) => h.name === n)!.privateAddress;
-  const scli = (args: string) =>
-    sh(
-      "node1",
-      `m="--mdm_ip ${ip("node1")},${ip("node2")}"; printf '%s\\n' '${MDM_PASSWORD}' | ` +
-        `scli --login --username admin --approve_certificate $m >/dev/null && scli ${args} $m`,
-    );
+  const scli = scliOnNode1(() => e, MDM_PASSWORD);
   /** arrowhead:hosts in this order of names (the first MDM-capable ones take the roles). */
   const hostsInOrder = (names: string[]) =>
     editStackConfig(e.stack, (c) => {
       const all = existingHostEntries(e.lab);
       c["arrowhead:hosts"] = names.map((n) => all.find((h) => h.name === n)!);
     });
-  const noChange = async () => {
-    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "a further up");
-    const summary = resourceSummary(r.stdout);
-    expect(summary).toEqual({ unchanged: summary.unchanged });
-  };
+  const noChange = () => expectNoChange(e.stack);
 
   beforeAll(async () => {
     e = await startEngineLab({
-      name: "d2bmode",
+      name: "d2mode",
       stackName: STACK,
       passphrase: "d2-mode-passphrase",
       mdmPassword: MDM_PASSWORD,
@@ -55,19 +53,7 @@ describe("day 2: 3 -> 5 -> 3 MDMs", () => {
     await e.lab.addHost();
   });
 
-  afterAll(async () => {
-    try {
-      if (e && fs.existsSync(e.stack.configFile)) {
-        await e.stack.cli(["destroy", "--yes"]);
-        await e.stack.cli(["stack", "rm", "--yes", "--force"]);
-      }
-    } finally {
-      if (e) fs.rmSync(e.stack.configFile, { force: true });
-      await e?.lab.down();
-      if (e?.tmp) fs.rmSync(e.tmp, { recursive: true, force: true });
-      console.log("day2-mode timings (s):", JSON.stringify(times));
-    }
-  });
+  afterAll(() => stopEngineLab(e, "day2-mode", times));
 
   it("3 -> 5, killed twice: two standbys added, the mode switched, Normal", async () => {
     hostsInOrder(["node1", "node2", "node4", "node3", "node5"]);

@@ -9,7 +9,6 @@
 // The emulator keeps volume data on the SDC hosts, not on the SDSs (test/emulator/README.md,
 // Differences): the data written on node4 is read once on node1 before the removal, so a copy
 // lives on a host that stays; on real ScaleIO the SDS removal is what keeps it.
-import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { editStackConfig, existingHostEntries, resourceSummary } from "../support/pulumi-cli";
 import {
@@ -19,10 +18,13 @@ import {
   requireRoot,
   startEngineLab,
   type EngineLab,
+  scliOnNode1,
+  stopEngineLab,
+  expectNoChange,
 } from "./fixtures";
 import { upKilledWhen } from "./up-kill";
 
-const STACK = `d2remove${process.pid}`;
+const STACK = `d2rm${process.pid}`;
 const MDM_PASSWORD = "Lab-D2rm-Mdm-9";
 const PASSPHRASE = "d2-remove-passphrase";
 
@@ -33,16 +35,10 @@ describe("day 2: a node removed from the stack", () => {
   const times: Record<string, number> = {};
   const sh = (host: string, cmd: string) => labSh(e.lab, host, cmd);
   const ip = (n: string) => e.lab.hosts.find((h) => h.name === n)!.privateAddress;
-  /** scli on node1 (logged in first; both managers named: the master may move). */
-  const scli = (args: string) =>
-    sh(
-      "node1",
-      `m="--mdm_ip ${ip("node1")},${ip("node2")}"; ` +
-        `printf '%s\\n' '${MDM_PASSWORD}' | scli --login --username admin --approve_certificate $m >/dev/null && scli ${args} $m`,
-    );
+  const scli = scliOnNode1(() => e, MDM_PASSWORD);
   beforeAll(async () => {
     e = await startEngineLab({
-      name: "d2remove",
+      name: "d2rm",
       stackName: STACK,
       passphrase: PASSPHRASE,
       mdmPassword: MDM_PASSWORD,
@@ -52,19 +48,7 @@ describe("day 2: a node removed from the stack", () => {
     editStackConfig(e.stack, (c) => (c["arrowhead:hosts"] = existingHostEntries(e.lab)));
   });
 
-  afterAll(async () => {
-    try {
-      if (e && fs.existsSync(e.stack.configFile)) {
-        await e.stack.cli(["destroy", "--yes"]);
-        await e.stack.cli(["stack", "rm", "--yes", "--force"]);
-      }
-    } finally {
-      if (e) fs.rmSync(e.stack.configFile, { force: true });
-      await e?.lab.down();
-      if (e?.tmp) fs.rmSync(e.tmp, { recursive: true, force: true });
-      console.log("day2-remove timings (s):", JSON.stringify(times));
-    }
-  });
+  afterAll(() => stopEngineLab(e, "day2-remove", times));
 
   it("installs four nodes; a container on node4 writes to its own ScaleIO volume", async () => {
     const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "up with four hosts");
@@ -138,8 +122,6 @@ describe("day 2: a node removed from the stack", () => {
   });
 
   it("changes nothing on a further `up`", async () => {
-    const r = await e.stack.must(e.stack.cli(["up", "--yes"]), "a further up");
-    const summary = resourceSummary(r.stdout);
-    expect(summary).toEqual({ unchanged: summary.unchanged });
+    await expectNoChange(e.stack);
   });
 });

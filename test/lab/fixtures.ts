@@ -10,7 +10,8 @@ import { buildEmulatorRpms } from "../emulator/build-rpms";
 import { BUSYBOX_TAR_IN_HOST, type ExecResult, type Lab, type LabHost, startLab } from "./hosts";
 import { labInstallSpec, type LabSpecOptions } from "./spec";
 import type { InstallSpec } from "../../src/install/spec";
-import { initExistingStack, PulumiStack } from "../support/pulumi-cli";
+import { initExistingStack, PulumiStack, resourceSummary } from "../support/pulumi-cli";
+import { expect } from "vitest";
 
 /** The emulator's packages most suites install: 3.6 (the 3.x layout), built for el7. */
 export const EMULATOR_VERSION = "3.6-700.103";
@@ -194,4 +195,50 @@ export async function startEngineLab(o: {
     gatewayPassword: o.gatewayPassword,
   });
   return { lab, tmp, rpmDir, stack };
+}
+
+/**
+ * scli on node1 of an engine lab, logged in as admin with `mdmPassword` first; every call
+ * names node1 and node2 as the MDM managers (the master may move between them). Returns
+ * stdout, trimmed; throws on a non-zero exit.
+ */
+export function scliOnNode1(e: () => EngineLab, mdmPassword: string) {
+  const ip = (n: string) => e().lab.hosts.find((h) => h.name === n)!.privateAddress;
+  return (args: string) =>
+    labSh(
+      e().lab,
+      "node1",
+      `m="--mdm_ip ${ip("node1")},${ip("node2")}"; printf '%s\\n' '${mdmPassword}' | ` +
+        `scli --login --username admin --approve_certificate $m >/dev/null && scli ${args} $m`,
+    );
+}
+
+/** A further `pulumi up --yes` changes nothing: every resource is reported unchanged. */
+export async function expectNoChange(stack: PulumiStack): Promise<void> {
+  const r = await stack.must(stack.cli(["up", "--yes"]), "a further up");
+  const summary = resourceSummary(r.stdout);
+  expect(summary).toEqual({ unchanged: summary.unchanged });
+}
+
+/**
+ * An engine suite's teardown: `pulumi destroy` and `stack rm` (while the stack's config file
+ * is there), then the stack file, the lab and the temporary folder; prints `times` as
+ * "<suite> timings (s)". Safe when the set-up failed half-way (`e` undefined).
+ */
+export async function stopEngineLab(
+  e: EngineLab | undefined,
+  suite: string,
+  times: Record<string, number>,
+): Promise<void> {
+  try {
+    if (e && fs.existsSync(e.stack.configFile)) {
+      await e.stack.cli(["destroy", "--yes"]);
+      await e.stack.cli(["stack", "rm", "--yes", "--force"]);
+    }
+  } finally {
+    if (e) fs.rmSync(e.stack.configFile, { force: true });
+    await e?.lab.down();
+    if (e?.tmp) fs.rmSync(e.tmp, { recursive: true, force: true });
+    console.log(`${suite} timings (s):`, JSON.stringify(times));
+  }
 }
