@@ -19,7 +19,7 @@ import {
   REPO,
   resourceSummary,
 } from "../support/pulumi-cli";
-import { labSh, requireRoot, startEngineLab } from "./fixtures";
+import { labSh, requireRoot, startEngineLab, sshLoginCount } from "./fixtures";
 import type { Lab } from "./hosts";
 
 const STACK = `labengine${process.pid}`;
@@ -63,14 +63,7 @@ describe("existing stack through the real Pulumi engine", () => {
   const times: Record<string, number> = {};
 
   const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
-  /** SSH logins sshd accepted on a host so far (read without SSH, so reading adds none). */
-  const logins = async (host: string) =>
-    Number(
-      await sh(
-        host,
-        "journalctl --no-pager -o cat _COMM=sshd _COMM=sshd-session | grep -c '^Accepted publickey' || true",
-      ),
-    );
+  const logins = (host: string) => sshLoginCount(lab, host);
   /** The cluster's volume names, asked on the master (password on stdin). */
   const volumeNames = async () => {
     // Both managers: the master may have moved (the MDMs fail over under load).

@@ -242,3 +242,14 @@ export async function stopEngineLab(
     console.log(`${suite} timings (s):`, JSON.stringify(times));
   }
 }
+
+/** SSH logins sshd has accepted on `host` so far, read through the lab (so reading adds none). */
+export async function sshLoginCount(lab: Lab, host: string): Promise<number> {
+  return Number(
+    await labSh(
+      lab,
+      host,
+      "journalctl --no-pager -o cat _COMM=sshd _COMM=sshd-session | grep -c '^Accepted publickey' || true",
+    ),
+  );
+}

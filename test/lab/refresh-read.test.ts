@@ -10,7 +10,7 @@
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PulumiStack, resourceSummary } from "../support/pulumi-cli";
-import { labSh, requireRoot, startEngineLab } from "./fixtures";
+import { labSh, requireRoot, startEngineLab, sshLoginCount } from "./fixtures";
 import type { Lab } from "./hosts";
 
 const STACK = `rrlab${process.pid}`;
@@ -47,14 +47,7 @@ describe("pulumi refresh reads the cluster (existing stack, real CLI)", () => {
   let stack: PulumiStack;
   const times: Record<string, number> = {};
   const sh = (host: string, cmd: string) => labSh(lab, host, cmd);
-  /** SSH logins sshd accepted on a host so far (read without SSH). */
-  const logins = async (host: string) =>
-    Number(
-      await sh(
-        host,
-        "journalctl --no-pager -o cat _COMM=sshd _COMM=sshd-session | grep -c '^Accepted publickey' || true",
-      ),
-    );
+  const logins = (host: string) => sshLoginCount(lab, host);
   const mdm = () => `--mdm_ip ${lab.hosts[0].privateAddress},${lab.hosts[1].privateAddress}`;
   /** scli on node1 after a login (password on stdin). */
   const scli = (args: string) =>
