@@ -43,6 +43,8 @@ export interface CliResult {
 /** One project checkout (REPO), one stack, one private backend and PULUMI_HOME. */
 export class PulumiStack {
   readonly env: NodeJS.ProcessEnv;
+  /** What every command runs under: privateHome() for "login-local", nothing for "dir". */
+  private readonly wrap: string[] = [];
 
   /**
    * @param stack stack name; its config file is stacks/Pulumi.<stack>.yaml in the repository
@@ -56,8 +58,7 @@ export class PulumiStack {
     private readonly log: (line: string) => void = (l) => process.stderr.write(l),
     /**
      * "dir": a file backend in stateDir, set by PULUMI_BACKEND_URL. "login-local": as a user
-     * after `pulumi login --local`: HOME is stateDir/home, so ~/.pulumi is a fresh backend (the
-     * Go and Arrowhead caches stay where they are).
+     * after `pulumi login --local`, whose `~/.pulumi` is fresh: see privateHome().
      */
     backend: "dir" | "login-local" = "dir",
   ) {
@@ -77,11 +78,10 @@ export class PulumiStack {
         PULUMI_BACKEND_URL: `file://${dir}`,
       };
     } else {
-      const home = path.join(stateDir, "home");
-      fs.mkdirSync(home, { recursive: true });
-      this.env = { ...base, ...keptCaches(), HOME: home };
+      this.env = base;
       delete this.env.PULUMI_HOME;
       delete this.env.PULUMI_BACKEND_URL;
+      this.wrap = privateHome(path.join(stateDir, "home", ".pulumi"));
     }
   }
 
@@ -105,12 +105,7 @@ export class PulumiStack {
    */
   cli(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     const all = [...args, "--stack", this.stack, "--non-interactive"];
-    return runCommand("pulumi", all, {
-      cwd: REPO,
-      env: { ...this.env, ...env },
-      input,
-      log: this.log,
-    });
+    return this.spawn("pulumi", all, input, REPO, env);
   }
 
   /** `pulumi <args>` without --stack (stack init/ls, login). Never throws. */
@@ -139,21 +134,39 @@ export class PulumiStack {
     return JSON.parse(r.stdout) as Record<string, unknown>;
   }
 
-  private spawn(cmd: string, args: string[], input?: string, cwd = REPO) {
-    return runCommand(cmd, args, { cwd, env: this.env, input, log: this.log });
+  private spawn(cmd: string, args: string[], input?: string, cwd = REPO, env = {}) {
+    const [c, ...a] = [...this.wrap, cmd, ...args];
+    const o = { cwd, env: { ...this.env, ...env }, input, log: this.log, shown: [cmd, ...args] };
+    return runCommand(c, a, o);
   }
 }
 
-/** Where Go and the project keep their caches now, so a HOME of a test's own does not empty them. */
-function keptCaches(): NodeJS.ProcessEnv {
-  const home = os.homedir();
-  const go = (v: string) => execFileSync("go", ["env", v], { encoding: "utf8" }).trim();
-  return {
-    XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? path.join(home, ".cache"),
-    GOPATH: go("GOPATH"),
-    GOCACHE: go("GOCACHE"),
-    GOMODCACHE: go("GOMODCACHE"),
-  };
+/**
+ * The prefix that runs a command with `dir` in place of the user's real `~/.pulumi`, in a mount
+ * namespace of its own (root only; the test's). HOME cannot do this: the CLI finds `~` (of
+ * `file://~`, which `pulumi login --local` stores) and its home from the passwd entry
+ * (Go's user.Current(), pkg/backend/diy/backend.go and sdk/go/common/workspace/paths.go,
+ * v3.248.0), so a test with another HOME still used, and locked, the machine's real stacks.
+ * `unshare` and `sh` exec, so the command keeps the pid the test started.
+ */
+function privateHome(dir: string): string[] {
+  const real = path.join(os.userInfo().homedir, ".pulumi");
+  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(real, { recursive: true });
+  const script = 'mount --bind -- "$1" "$2" && shift 2 && exec "$@"';
+  return [
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "sh",
+    "-c",
+    script,
+    "sh",
+    dir,
+    real,
+  ];
 }
 
 /**
@@ -172,10 +185,18 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 export function runCommand(
   cmd: string,
   args: string[],
-  o: { cwd: string; env: NodeJS.ProcessEnv; input?: string; log: (line: string) => void },
+  o: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    input?: string;
+    log: (line: string) => void;
+    /** The command as logged, when `cmd` runs it through a wrapper. */
+    shown?: string[];
+  },
 ): Promise<CliResult> {
   const started = Date.now();
-  o.log(`$ ${path.basename(cmd)} ${args.join(" ")}\n`);
+  const [shownCmd, ...shownArgs] = o.shown ?? [cmd, ...args];
+  o.log(`$ ${path.basename(shownCmd)} ${shownArgs.join(" ")}\n`);
   return new Promise<CliResult>((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
