@@ -1,6 +1,6 @@
 // End to end on the local stack, through the real Pulumi CLI (no mocks, no harness): the README's
-// "Use" block run line by line as written, on a fresh backend (`pulumi login --local` with a HOME
-// of the test's own), on the `local` stack of stacks/Pulumi.local.yaml (restored afterwards), with
+// "Use" block run line by line as written, on a fresh backend (`pulumi login --local` with the
+// test's own ~/.pulumi: PulumiStack's "login-local"), on the `local` stack of stacks/Pulumi.local.yaml (restored afterwards), with
 // the settings test/e2e/README.md tells a local-stack user to make in between. The CLI starts the
 // program through Pulumi's language host and runtime (ts-node, type checking on); `pulumi up`
 // previews first. 3 QEMU machines from the test image under software emulation; the installer's
