@@ -44,17 +44,39 @@ DATA_PORT = int(os.environ.get("SCALEIO_EMU_SDC_DATA_PORT", "7079"))
 WHO_HAS_WAIT_S = 1.0
 
 
-def read_mdm_ips():
-    ips = []
+def read_mdm_systems(path=None):
+    """The config file's `mdm` lines, one list of IPs per line (one MDM cluster each):
+    `mdm ip1,ip2` (reference §5; EMC's puppet-scaleio matches `^mdm <ips>$`)."""
+    systems = []
     try:
-        with open(CONF) as f:
+        with open(path or CONF) as f:
             for line in f:
                 words = line.split()
                 if len(words) >= 2 and words[0] == "mdm":
-                    ips += [ip for ip in words[1].split(",") if ip]
+                    systems.append([ip for ip in words[1].split(",") if ip])
     except OSError:
         pass
-    return ips
+    return systems
+
+
+def valid_ip(text):
+    try:
+        return ipaddress.ip_address(text).version == 4
+    except ValueError:
+        return False
+
+
+def modify_mdm_ips(systems, ip, new_ips):
+    """`drv_cfg --mod_mdm_ip --ip <ip> --new_mdm_ip <new_ips>` on a list of systems: the one
+    holding `ip` gets `new_ips` instead. Returns (systems, error)."""
+    bad = [x for x in [ip] + new_ips if not valid_ip(x)]
+    if bad or not new_ips:
+        return systems, "invalid IP address: %s" % (",".join(bad) or "(empty list)")
+    for i, s in enumerate(systems):
+        if ip in s:
+            return systems[:i] + [list(new_ips)] + systems[i + 1:], None
+    known = ",".join(x for s in systems for x in s) or "none"
+    return systems, "MDM IP %s is not one of this SDC's MDM IPs (%s)" % (ip, known)
 
 
 def guid():
@@ -89,6 +111,11 @@ class Sdc:
         self.system_id = self.state.get("system_id")
         self.sdc_id = self.state.get("sdc_id")
         self.mdms = []
+        # The MDMs the running driver knows, one list per MDM cluster: read from the config file
+        # when the service starts (as the real service loads it), changed live by
+        # `drv_cfg --mod_mdm_ip` without --file. Editing the file alone changes nothing until
+        # the service restarts.
+        self.systems = read_mdm_systems()
         self.connected_ip = None
         self.last_error = None
         self.throttle = qos.Throttle()
@@ -245,9 +272,10 @@ class Sdc:
     def sync(self):
         """Register with the master MDM and make the local devices match its mappings."""
         with self.lock:
-            ips = read_mdm_ips()
+            ips = [ip for s in self.systems for ip in s]
             if not ips:
-                self.last_error = "no MDM configured in %s (line: mdm <ip1>,<ip2>)" % CONF
+                self.last_error = ("no MDM configured in the driver (%s had no line mdm <ip1>,<ip2> "
+                                   "when scini started)" % CONF)
                 return False
             reply = None
             for ip in ips:
@@ -318,7 +346,7 @@ class Sdc:
     # ---------- volume data between SDC hosts ----------
     def broadcast_address(self):
         """The broadcast address of the interface that reaches the MDM."""
-        ips = read_mdm_ips()
+        ips = [ip for s in self.systems for ip in s]
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
                 probe.connect((ips[0], common.MDM_PORT))
@@ -499,9 +527,18 @@ class Sdc:
                         "volumes": sorted(self.state["volumes"])}
         if op == "query_guid":
             return {"ok": True, "guid": self.guid}
+        if op == "mod_mdm_ip":
+            with self.lock:
+                systems, error = modify_mdm_ips(self.systems, str(request.get("ip")),
+                                                [str(x) for x in request.get("new") or []])
+                if error:
+                    return {"ok": False, "error": error}
+                self.systems = systems
+                common.log(NAME, "MDMs now %s" % ";".join(",".join(s) for s in systems))
+            return {"ok": True}
         if op == "query_mdms":
             return {"ok": True, "system_id": self.system_id, "sdc_id": self.sdc_id,
-                    "configured": read_mdm_ips(), "mdms": self.mdms,
+                    "systems": self.systems, "mdms": self.mdms,
                     "connected_ip": self.connected_ip, "error": self.last_error,
                     "qos_error": self.throttle.last_error}
         return {"ok": False, "error": "unknown request %r" % op}
@@ -542,7 +579,8 @@ def main():
     threading.Thread(target=sdc.serve_control, daemon=True).start()
     threading.Thread(target=sdc.serve_peers, daemon=True).start()
     threading.Thread(target=sdc.throttle.watch, daemon=True).start()
-    common.log(NAME, "GUID %s, MDMs %s" % (sdc.guid, ",".join(read_mdm_ips()) or "none"))
+    common.log(NAME, "GUID %s, MDMs %s" % (
+        sdc.guid, ";".join(",".join(s) for s in sdc.systems) or "none"))
     while True:
         try:
             sdc.sync()
