@@ -15,6 +15,7 @@ import {
 } from "../stages/packages";
 import { notInstalled, osFromRelease, prerequisites } from "../stages/prepare";
 import { DEAD_MIRROR_REPOS } from "../stages/repos";
+import { sdcMdmDrift } from "../stages/sdc-mdms";
 import { STEP, type Observed } from "./probe";
 
 /**
@@ -58,8 +59,8 @@ export async function observeHostPrep(ctx: StageContext, host: string): Promise<
 }
 
 /**
- * HostPackages: each ScaleIO package of the node at the version the stack installs, and an
- * MDM installed in the role the topology gives it.
+ * HostPackages: each ScaleIO package of the node at the version the stack installs, an
+ * MDM installed in the role the topology gives it, and an SDC knowing the cluster's managers.
  */
 export async function observeHostPackages(ctx: StageContext, host: string): Promise<Observed> {
   const m = ctx.machine(host);
@@ -93,5 +94,8 @@ export async function observeHostPackages(ctx: StageContext, host: string): Prom
         `${host}: its MDM is installed as a ${installed}, the topology makes it the ${m.mdm}`,
       );
   }
+  // An installed SDC whose MDM list (live or in its config file) is not the cluster's managers.
+  const sdcJob = jobs.find((j) => j.component === "sdc");
+  if (sdcJob && have.has(sdcJob.rpm.name)) drift.push(...(await sdcMdmDrift(ctx, host, STEP)));
   return { drift };
 }

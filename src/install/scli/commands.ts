@@ -2,7 +2,8 @@
 // spell an scli flag themselves. To add a command: a method on Scli here, a parser for its
 // output in parse.ts when it is a query, a case in test/unit/install-scli.test.ts.
 import type { Dialect } from "../rpms";
-import { assertEnvName, q } from "../shell";
+import { isIP } from "node:net";
+import { argv, assertEnvName, q } from "../shell";
 
 /** A command word: literal text (quoted when rendered) or a reference to a secret variable. */
 export type Word = string | { secret: string };
@@ -384,6 +385,36 @@ export const DRV_CFG_PATHS = ["/opt/emc/scaleio/sdc/bin/drv_cfg", "/bin/emc/scal
 /** Shell snippet that runs drv_cfg from wherever it is installed. */
 export function drvCfg(args: string): string {
   return `{ d=; for p in ${DRV_CFG_PATHS.join(" ")}; do [ -x "$p" ] && d="$p" && break; done; [ -n "$d" ] || { echo "drv_cfg not found (is the SDC package installed?)" >&2; exit 127; }; "$d" ${args}; }`;
+}
+
+/**
+ * Where the SDC's config file lives (newer layouts first; reference §5). The driver loads its
+ * MDM list from the file's `mdm ip1,ip2` line when the scini service starts.
+ */
+export const DRV_CFG_FILES = ["/etc/emc/scaleio/drv_cfg.txt", "/bin/emc/scaleio/drv_cfg.txt"];
+
+/**
+ * Shell snippet printing `file <path>` for the first SDC config file of DRV_CFG_FILES that
+ * exists, then its `mdm` lines (nothing when there is none). Read-only.
+ */
+export const DRV_CFG_MDM_LINES = `for f in ${DRV_CFG_FILES.join(" ")}; do if [ -f "$f" ]; then echo "file $f"; grep -E '^mdm[[:space:]]' "$f"; break; fi; done; true`;
+
+/**
+ * drv_cfg's `--mod_mdm_ip`: the MDM cluster the SDC knows by `currentIp` gets the addresses
+ * `newIps` instead, in the running driver, or with `file` in that config file only (what the
+ * driver loads when scini starts). Sources: EMC's puppet-scaleio sdc manifest (`drv_cfg
+ * --mod_mdm_ip --ip <first IP of the mdm line> --new_mdm_ip <all> --file drv_cfg.txt`) and
+ * dell/terraform-provider-powerflex's SDC expansion (`drv_cfg --mod_mdm_ip --ip=<existing>
+ * --new_mdm_ip=<list>`, live). Throws on an address that is not an IP (nothing reaches a shell).
+ */
+export function modMdmIp(currentIp: string, newIps: string[], file?: string): string {
+  for (const ip of [currentIp, ...newIps])
+    if (!isIP(ip)) throw new Error(`drv_cfg --mod_mdm_ip: "${ip}" is not an IP address`);
+  if (newIps.length === 0) throw new Error("drv_cfg --mod_mdm_ip: no new MDM address");
+  if (file !== undefined && !DRV_CFG_FILES.includes(file))
+    throw new Error(`drv_cfg --mod_mdm_ip: "${file}" is not an SDC config file`);
+  const words = ["--mod_mdm_ip", "--ip", currentIp, "--new_mdm_ip", newIps.join(",")];
+  return drvCfg(argv(file === undefined ? words : [...words, "--file", file]));
 }
 
 /** The stable device path of a mapped volume (reference §5). */

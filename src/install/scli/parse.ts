@@ -535,3 +535,34 @@ export function parseSparePolicy(out: string, pool: string): number | undefined 
   }
   return undefined;
 }
+
+/**
+ * `drv_cfg --query_mdms`: the IPs of each MDM cluster the SDC driver knows, one list per
+ * `MDM-ID <id> SDC ID <id> INSTALLATION ID <id> IPs [0]-<ip> [1]-<ip> ...` line (the layout
+ * public scripts read: a ScaleIO `--query_mdms | awk '/MDM-ID/{ sub("^.*-", "", $10) ...'`
+ * helper, Apache CloudStack's `awk '{print $5}'` for the SDC ID). `[]` for `Retrieved 0
+ * mdm(s)`; undefined when the output is neither (drv_cfg missing, scini not running).
+ */
+export function parseDrvQueryMdms(out: string): string[][] | undefined {
+  const lists: string[][] = [];
+  for (const line of out.split("\n")) {
+    if (!/^\s*MDM-ID\s/.test(line)) continue;
+    lists.push([...line.matchAll(/\[\d+\]-(\S+)/g)].map((m) => m[1]));
+  }
+  if (lists.length > 0) return lists;
+  return /Retrieved 0 mdm\(s\)/.test(out) ? [] : undefined;
+}
+
+/**
+ * The SDC config file's `mdm` lines (`mdm ip1,ip2`, one per MDM cluster; reference §5, EMC's
+ * puppet-scaleio guard `grep -qE '^mdm <ips>$' drv_cfg.txt`): one IP list per line. Other
+ * lines (comments, settings) are ignored.
+ */
+export function parseDrvCfgMdmLines(text: string): string[][] {
+  const lists: string[][] = [];
+  for (const line of text.split("\n")) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] === "mdm" && words[1]) lists.push(words[1].split(",").filter(Boolean));
+  }
+  return lists;
+}

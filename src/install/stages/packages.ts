@@ -11,6 +11,7 @@ import { q } from "../shell";
 import { componentsOf, managerIps } from "../spec";
 import { installStaged, localSha256, stagedPath } from "../upload";
 import { fixRepos } from "./repos";
+import { syncSdcMdms } from "./sdc-mdms";
 
 export const STEP: StageName = "HostPackages";
 /** Where the RPMs are staged on a host (root-only, see upload.ts). */
@@ -155,7 +156,22 @@ export async function installPackages(
   const todo = jobs.filter((j) => have.get(j.rpm.name) !== j.rpm.versionRelease);
   // An MDM already installed in the wrong role is found before anything else is installed.
   if (mdmJob && !todo.includes(mdmJob)) await checkRole(false);
-  if (todo.length === 0) return { installed: [] };
+  if (todo.length > 0)
+    await installTodo(ctx, host, todo, async (j) => {
+      if (j === mdmJob) await checkRole(true);
+    });
+  // The SDC's MDM list follows the cluster's managers (MDM_IP only counts at install).
+  if (jobs.some((j) => j.component === "sdc")) await syncSdcMdms(ctx, host, STEP);
+  return { installed: todo.map((j) => j.rpm.file) };
+}
+
+/** Upload and install `todo` in order (`after` runs after each), then fix the repo files. */
+async function installTodo(
+  ctx: StageContext,
+  host: string,
+  todo: PackageJob[],
+  after: (j: PackageJob) => Promise<void>,
+): Promise<void> {
   const files = todo.map((j) => ({ local: j.rpm.path, name: `rpms/${j.rpm.file}` }));
   if ((await ctx.upload(host, STEP, files)) > 0)
     ctx.record(host, STEP, `upload ${todo.length} package file(s)`);
@@ -172,10 +188,9 @@ export async function installPackages(
       installCommand(j, remote),
       { secrets: j.secrets, timeoutMs: 20 * 60_000 },
     );
-    if (j === mdmJob) await checkRole(true);
+    await after(j);
   }
   await fixRepos(ctx, host, STEP);
-  return { installed: todo.map((j) => j.rpm.file) };
 }
 
 /** Remove what `installPackages` installed (reverse order; rpm -e needs I_AM_SURE=1). */
