@@ -7,6 +7,8 @@
 // Each way `pulumi up` is SIGKILLed half-way (3 -> 5: once node5's MDM package is in, once node4
 // is in the MDM cluster; 5 -> 3: once the mode is switched, once node4 is removed as a standby,
 // before or after its MDM package went) and `pulumi cancel` + `pulumi up` finish the job.
+// After each, every SDC knows exactly the cluster's managers (master + slaves; tie-breakers are
+// not managers), in its running driver (`drv_cfg --query_mdms`) and in drv_cfg.txt's `mdm` line.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { editStackConfig, existingHostEntries } from "../support/pulumi-cli";
 import {
@@ -38,6 +40,17 @@ describe("day 2: 3 -> 5 -> 3 MDMs", () => {
       c["arrowhead:hosts"] = names.map((n) => all.find((h) => h.name === n)!);
     });
   const noChange = () => expectNoChange(e.stack);
+  /** Each SDC host's MDM IPs: the running driver's and its config file's, comma-joined. */
+  const expectSdcMdms = async (managers: string[]) => {
+    const want = managers.map(ip).join(",");
+    for (const n of ["node1", "node2", "node3", "node4", "node5"]) {
+      const live = await sh(n, "/opt/emc/scaleio/sdc/bin/drv_cfg --query_mdms");
+      const ips = [...live.matchAll(/\[\d+\]-(\S+)/g)].map((m) => m[1]).join(",");
+      expect(`${n}: ${ips}`).toBe(`${n}: ${want}`);
+      expect(live).not.toMatch(/MDM-ID 0{16}/); // connected through the new list
+      expect(await sh(n, "grep '^mdm ' /etc/emc/scaleio/drv_cfg.txt")).toBe(`mdm ${want}`);
+    }
+  };
 
   beforeAll(async () => {
     e = await startEngineLab({
@@ -81,6 +94,7 @@ describe("day 2: 3 -> 5 -> 3 MDMs", () => {
     expect(c).toMatch(/Mode: 5_node, State: Normal/);
     expect(c).toMatch(new RegExp(`Slave MDMs:[\\s\\S]*${ip("node4")}[\\s\\S]*Tie-Breakers:`));
     expect((await e.stack.outputs()).clusterState).toBe("5_node Normal");
+    await expectSdcMdms(["node1", "node2", "node4"]);
     await noChange();
   });
 
@@ -113,6 +127,7 @@ describe("day 2: 3 -> 5 -> 3 MDMs", () => {
       expect(await sh(n, "findmnt -n -o TARGET /var/lib/docker")).toBe("/var/lib/docker");
     }
     expect((await e.stack.outputs()).clusterState).toBe("3_node Normal");
+    await expectSdcMdms(["node1", "node2"]);
     await noChange();
   });
 });
