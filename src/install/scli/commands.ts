@@ -402,7 +402,7 @@ export const DRV_CFG_MDM_LINES = `for f in ${DRV_CFG_FILES.join(" ")}; do if [ -
 /**
  * drv_cfg's `--mod_mdm_ip`: the MDM cluster the SDC knows by `currentIp` gets the addresses
  * `newIps` instead, in the running driver, or with `file` in that config file only (what the
- * driver loads when scini starts). Sources: EMC's puppet-scaleio sdc manifest (`drv_cfg
+ * driver loads when scini starts). Sources: puppet-scaleio's SDC manifest (swisscom/puppet-scaleio manifests/sdc.pp: `drv_cfg
  * --mod_mdm_ip --ip <first IP of the mdm line> --new_mdm_ip <all> --file drv_cfg.txt`) and
  * dell/terraform-provider-powerflex's SDC expansion (`drv_cfg --mod_mdm_ip --ip=<existing>
  * --new_mdm_ip=<list>`, live). Throws on an address that is not an IP (nothing reaches a shell).

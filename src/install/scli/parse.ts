@@ -555,7 +555,7 @@ export function parseDrvQueryMdms(out: string): string[][] | undefined {
 
 /**
  * The SDC config file's `mdm` lines (`mdm ip1,ip2`, one per MDM cluster; reference §5, EMC's
- * puppet-scaleio guard `grep -qE '^mdm <ips>$' drv_cfg.txt`): one IP list per line. Other
+ * swisscom/puppet-scaleio guard `grep -qE '^mdm <ips>$' drv_cfg.txt`): one IP list per line. Other
  * lines (comments, settings) are ignored.
  */
 export function parseDrvCfgMdmLines(text: string): string[][] {

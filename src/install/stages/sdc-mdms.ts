@@ -3,7 +3,7 @@
 // (MDM_IP); when managers join, leave or move (3 <-> 5 MDMs, a role moved), every SDC is told,
 // as public ScaleIO automation does it: the running driver (`drv_cfg --mod_mdm_ip`,
 // dell/terraform-provider-powerflex) and the config file it loads when scini starts (the same
-// with `--file`, EMC's puppet-scaleio). Each is read first and changed only when it differs.
+// with `--file`, swisscom/puppet-scaleio). Each is read first and changed only when it differs.
 import type { StageContext } from "../context";
 import {
   DRV_CFG_MDM_LINES,
