@@ -9,6 +9,7 @@ import { managerIps } from "../spec";
 import {
   GATEWAY_PROPERTIES,
   GATEWAY_SERVICE,
+  gatewayRunning,
   mdmAddressesOf,
   missingManagers,
 } from "../stages/gateway";
@@ -26,13 +27,17 @@ import { STEP, type Observed } from "./probe";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-/** Gateway: its service enabled (it answers after a reboot) and told every manager MDM's address. */
+/**
+ * Gateway: its service enabled (it answers after a reboot) and running, and told every manager
+ * MDM's address.
+ */
 export async function observeGateway(ctx: StageContext, host: string): Promise<Observed> {
   const out = await ctx.run(
     host,
     STEP,
     sectioned({
       enabled: `systemctl is-enabled ${GATEWAY_SERVICE}`,
+      active: `systemctl is-active ${GATEWAY_SERVICE}`,
       properties: `cat ${q(GATEWAY_PROPERTIES)}`,
     }),
     { quiet: true },
@@ -43,6 +48,13 @@ export async function observeGateway(ctx: StageContext, host: string): Promise<O
   if (enabled !== "enabled")
     drift.push(
       `${host}: the gateway service ${GATEWAY_SERVICE} is not enabled (${enabled || "not found"})`,
+    );
+  const active = (p.active?.out ?? "").trim();
+  // A service that is not installed is said above already.
+  const installed = enabled !== "" && !/not-found|No such file/i.test(enabled);
+  if (p.active && installed && !gatewayRunning(active))
+    drift.push(
+      `${host}: the gateway service ${GATEWAY_SERVICE} is not running (${active || "no answer"}); \`pulumi up\` starts it`,
     );
   if (p.properties?.code === 0) {
     const listed = mdmAddressesOf(p.properties.out);

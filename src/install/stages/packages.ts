@@ -11,6 +11,7 @@ import { q } from "../shell";
 import { componentsOf, managerIps } from "../spec";
 import { installStaged, localSha256, stagedPath } from "../upload";
 import { fixRepos } from "./repos";
+import { ensureServices, packageServiceUnits } from "./services";
 
 export const STEP: StageName = "HostPackages";
 /** Where the RPMs are staged on a host (root-only, see upload.ts). */
@@ -155,7 +156,13 @@ export async function installPackages(
   const todo = jobs.filter((j) => have.get(j.rpm.name) !== j.rpm.versionRelease);
   // An MDM already installed in the wrong role is found before anything else is installed.
   if (mdmJob && !todo.includes(mdmJob)) await checkRole(false);
-  if (todo.length === 0) return { installed: [] };
+  // Installed but stopped or disabled by hand: started and enabled (stages/services.ts).
+  const keepRunning = () =>
+    ensureServices(ctx, host, STEP, packageServiceUnits(jobs.map((j) => j.component)));
+  if (todo.length === 0) {
+    await keepRunning();
+    return { installed: [] };
+  }
   const files = todo.map((j) => ({ local: j.rpm.path, name: `rpms/${j.rpm.file}` }));
   if ((await ctx.upload(host, STEP, files)) > 0)
     ctx.record(host, STEP, `upload ${todo.length} package file(s)`);
@@ -175,6 +182,7 @@ export async function installPackages(
     if (j === mdmJob) await checkRole(true);
   }
   await fixRepos(ctx, host, STEP);
+  await keepRunning();
   return { installed: todo.map((j) => j.rpm.file) };
 }
 
