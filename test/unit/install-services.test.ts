@@ -2,11 +2,16 @@
 // stopped or disabled (HostPackages: mdm, sds, scini; Gateway: scaleio-gateway) and each SDS the
 // MDM shows disconnected (StorageLayout); `pulumi up` starts and enables exactly those units
 // (nothing when all run) and waits for a disconnected SDS to connect, or fails naming the node.
+import { createHash } from "crypto";
 import { describe, expect, it } from "vitest";
 import { InstallContext } from "../../src/install/context";
 import { observeStorage } from "../../src/install/observe/cluster";
 import { observeHostPackages } from "../../src/install/observe/hosts";
-import { observeGateway } from "../../src/install/observe/services";
+import {
+  observeGateway,
+  observeVolumePlugin,
+  type PluginSettingsOf,
+} from "../../src/install/observe/services";
 import type { RpmFile, RpmSet } from "../../src/install/rpms";
 import type { InstallSpec } from "../../src/install/spec";
 import { ensureGatewayRunning } from "../../src/install/stages/gateway";
@@ -19,6 +24,7 @@ import {
 } from "../../src/install/stages/services";
 import { waitSdsConnected } from "../../src/install/stages/sds-connect";
 import type { Machine } from "../../src/machine";
+import { pluginUnitText } from "../../src/install/stages/volume-plugin";
 import { ok, ScriptedHosts, type Answer } from "./support/scripted-hosts";
 
 const SYSTEM = "78221ddb0dcff2f5";
@@ -295,5 +301,43 @@ describe("up: the Gateway stage starts its service when it is stopped", () => {
     expect(hosts.asked).toEqual([]);
     await ensureGatewayRunning(ctx, "node1", "failed");
     expect(ctx.changes.map((c) => c.command)).toEqual(["systemctl start scaleio-gateway"]);
+  });
+});
+
+describe("refresh: the volume plugin while the gateway's service is stopped", () => {
+  const sha = (t: string) => createHash("sha256").update(t).digest("hex");
+  // A healthy plugin whose config was written by hand: seen only when the gateway answers.
+  const plugin = [
+    "bin=",
+    `config=${"d".repeat(64)}`,
+    "ca=",
+    `unit=${sha(pluginUnitText())}`,
+    "dirMode=700",
+    "configMode=600 root",
+    "enabled=enabled",
+    "active=active",
+    "socket=1",
+  ].join("\n");
+  const noCert: PluginSettingsOf = async () => {
+    throw new Error("VolumePlugin: no TLS certificate on 127.0.0.1:443 (is the gateway running?)");
+  };
+  const hosts = (gateway: string) =>
+    context((h, c) =>
+      c === "systemctl is-active scaleio-gateway"
+        ? { code: gateway === "active" ? 0 : 3, stdout: `${gateway}\n`, stderr: "" }
+        : ok(plugin),
+    );
+
+  it("checks the rest and leaves the gateway to the Gateway resource", async () => {
+    const { ctx, hosts: asked } = hosts("inactive");
+    expect((await observeVolumePlugin(ctx, "node2", noCert)).drift).toEqual([]);
+    expect(asked.asked.filter((a) => a.host === "node1").map((a) => a.command)).toEqual([
+      "systemctl is-active scaleio-gateway",
+    ]);
+  });
+
+  it("a gateway that runs but gives no certificate is the probe's failure", async () => {
+    const { ctx } = hosts("active");
+    await expect(observeVolumePlugin(ctx, "node2", noCert)).rejects.toThrow(/no TLS certificate/);
   });
 });

@@ -5,7 +5,7 @@
 import { createHash } from "crypto";
 import type { StageContext } from "../context";
 import { q, sectioned, splitSections } from "../shell";
-import { managerIps } from "../spec";
+import { gatewayNode, managerIps } from "../spec";
 import {
   GATEWAY_PROPERTIES,
   GATEWAY_SERVICE,
@@ -68,7 +68,8 @@ export async function observeGateway(ctx: StageContext, host: string): Promise<O
 /** What the plugin's files should hash to (the binary only when the spec names one). */
 export interface PluginWanted {
   bin?: string;
-  config: string;
+  /** Undefined when it cannot be known (the gateway's service stopped: its certificate is in it). */
+  config?: string;
   ca?: string;
   unit: string;
 }
@@ -107,21 +108,39 @@ export type PluginSettingsOf = (
 /**
  * VolumePlugin: the host's plugin against what the stage writes. The settings need the gateway's
  * certificate, fetched over the verified SSH connection (a TLS handshake, nothing written).
+ * When that fails because the gateway's service is stopped (the Gateway resource reports it, and
+ * `up` starts it), the config and CA file are not compared and the rest is; any other failure
+ * is the probe's.
  */
 export async function observeVolumePlugin(
   ctx: StageContext,
   host: string,
   settingsOf: PluginSettingsOf = settingsFor,
 ): Promise<Observed> {
-  const [probe, { settings, caPem }] = await Promise.all([
+  const [probe, found] = await Promise.all([
     ctx.run(host, STEP, pluginProbeScript(), { quiet: true }),
-    settingsOf(ctx, host),
+    settingsOf(ctx, host).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
   ]);
+  if (found instanceof Error && !(await gatewayStopped(ctx))) throw found;
+  const known = found instanceof Error ? undefined : found;
   const want: PluginWanted = {
     bin: ctx.spec.volumePluginBinary?.sha256,
-    config: sha256(pluginConfigText(settings, ctx.spec.mdmPassword)),
-    ca: caPem === undefined ? undefined : sha256(caPem),
+    config: known && sha256(pluginConfigText(known.settings, ctx.spec.mdmPassword)),
+    ca: known?.caPem === undefined ? undefined : sha256(known.caPem),
     unit: sha256(pluginUnitText()),
   };
   return { drift: pluginDrift(host, parsePluginProbe(probe.stdout), want) };
+}
+
+/** Whether the gateway node's service is not running (`systemctl is-active`), once per run. */
+function gatewayStopped(ctx: StageContext): Promise<boolean> {
+  return ctx.memo("observe:gateway-stopped", async () => {
+    const gw = gatewayNode(ctx.spec.machines);
+    if (!gw) return false;
+    const r = await ctx.run(gw.name, STEP, `systemctl is-active ${GATEWAY_SERVICE}`, {
+      quiet: true,
+      check: false,
+    });
+    return !gatewayRunning(r.stdout.trim());
+  });
 }
