@@ -6,11 +6,13 @@
 // refresh reports each, on exactly the resources whose stage would change it, and changes
 // nothing on the hosts; the spec stays secret in the state; `preview` shows exactly those
 // resources to update, naming the drift; `up` repairs them; a second `up` changes nothing and a
-// refresh then finds nothing.
+// refresh then finds nothing. Then ScaleIO services are stopped by hand (sds on node2, which the
+// MDM then shows Disconnected; scini on node3; the gateway's on node1): a refresh names each, an
+// `up` starts them (the SDS connected again) and a further `up` changes nothing.
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PulumiStack, resourceSummary } from "../support/pulumi-cli";
-import { labSh, requireRoot, startEngineLab, sshLoginCount } from "./fixtures";
+import { expectNoChange, labSh, requireRoot, startEngineLab, sshLoginCount } from "./fixtures";
 import type { Lab } from "./hosts";
 
 const STACK = `rrlab${process.pid}`;
@@ -76,7 +78,7 @@ describe("pulumi refresh reads the cluster (existing stack, real CLI)", () => {
 
   beforeAll(async () => {
     ({ lab, tmp, stack } = await startEngineLab({
-      name: "rrlab",
+      name: "rsread",
       stackName: STACK,
       passphrase: PASSPHRASE,
       mdmPassword: MDM_PASSWORD,
@@ -208,5 +210,56 @@ describe("pulumi refresh reads the cluster (existing stack, real CLI)", () => {
     });
     const refresh = await stack.must(stack.cli(["refresh", "--yes"]), "refresh after repair");
     expect(steps(refresh.stdout)).toEqual([]);
+  });
+
+  it("names ScaleIO services stopped by hand and the SDS the MDM lost; `up` starts them", async () => {
+    const node2 = lab.hosts[1].privateAddress;
+    await sh("node2", "systemctl stop sds");
+    await sh("node3", "systemctl stop scini");
+    await sh("node1", "systemctl stop scaleio-gateway");
+    // The MDM declares the SDS lost once its heartbeat is missed (a few seconds).
+    const sdsLine = async () =>
+      (await scli("--query_all_sds")).split("\n").find((l) => l.includes(node2)) ?? "";
+    for (let i = 0; i < 30 && !/State: Disconnected/.test(await sdsLine()); i++)
+      await new Promise((r) => setTimeout(r, 1000));
+    expect(await sdsLine()).toMatch(/State: Disconnected/);
+
+    const r = await stack.must(stack.cli(["refresh", "--yes"]), "refresh after services stopped");
+    times.refreshServices = r.seconds;
+    // scini's stop takes the mount and Docker with it (their units require it): docker-node3 too.
+    const stopped = ["packages-node2", "packages-node3", "gateway-node1", "storage", "docker-node3"]
+      .map(step)
+      .map((n) => `~ ${n}`)
+      .sort();
+    expect(steps(r.stdout)).toEqual(stopped);
+    const rs = await state();
+    const drift = (name: string) => byName(rs, name)?.outputs?.drift as string[] | undefined;
+    expect(drift(step("packages-node2"))).toEqual([
+      "node2: service sds is inactive (stopped); `pulumi up` starts it",
+    ]);
+    expect(drift(step("packages-node3"))).toEqual([
+      "node3: service scini is inactive (stopped); `pulumi up` starts it",
+    ]);
+    expect(drift(step("gateway-node1"))).toEqual([
+      "node1: the gateway service scaleio-gateway is not running (inactive); `pulumi up` starts it",
+    ]);
+    expect(drift(step("storage"))).toEqual([
+      `node2: the MDM shows SDS node2 (${node2}) Disconnected; \`pulumi up\` starts its sds service and waits for it to connect`,
+    ]);
+    expect(drift(step("docker-node3"))).toEqual(
+      expect.arrayContaining(["node3: docker.service is not active (inactive)"]),
+    );
+    // Read-only: still stopped.
+    expect(await sh("node2", "systemctl is-active sds || true")).toBe("inactive");
+
+    const up = await stack.must(stack.cli(["up", "--yes"]), "up after services stopped");
+    times.upServices = up.seconds;
+    expect(steps(up.stdout)).toEqual(stopped);
+    expect(await sh("node2", "systemctl is-active sds")).toBe("active");
+    expect(await sh("node3", "systemctl is-active scini")).toBe("active");
+    expect(await sh("node1", "systemctl is-active scaleio-gateway")).toBe("active");
+    expect(await sdsLine()).toMatch(/State: Connected/);
+    for (const res of await state()) expect(res.outputs?.drift).toBeUndefined();
+    await expectNoChange(stack);
   });
 });

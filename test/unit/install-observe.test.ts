@@ -366,10 +366,20 @@ describe("DockerVolume", () => {
 describe("Gateway and VolumePlugin", () => {
   const props = "mdm.ip.addresses=10.0.0.1,10.0.0.2\n";
   it("Gateway: a disabled service and a manager missing from its MDM list are drift", async () => {
-    const good = context((_h, c) => (c.startsWith("systemctl") ? ok("enabled\n") : ok(props)));
+    const good = context((_h, c) =>
+      c.startsWith("systemctl is-enabled")
+        ? ok("enabled\n")
+        : c.startsWith("systemctl is-active")
+          ? ok("active\n")
+          : ok(props),
+    );
     expect((await observeGateway(good.ctx, "node1")).drift).toEqual([]);
     const bad = context((_h, c) =>
-      c.startsWith("systemctl") ? fail(1, "disabled\n") : ok("mdm.ip.addresses=10.0.0.1\n"),
+      c.startsWith("systemctl is-enabled")
+        ? fail(1, "disabled\n")
+        : c.startsWith("systemctl is-active")
+          ? ok("active\n")
+          : ok("mdm.ip.addresses=10.0.0.1\n"),
     );
     expect((await observeGateway(bad.ctx, "node1")).drift).toEqual([
       "node1: the gateway service scaleio-gateway is not enabled (disabled)",

@@ -62,6 +62,12 @@ const queryMdms = (ips: string[]) =>
   `Retrieved 1 mdm(s)\nMDM-ID 78221ddb0dcff2f5 SDC ID b69b74c900000005 INSTALLATION ID ` +
   `78221ddb0dcff2f5 IPs ${ips.map((ip, i) => `[${i}]-${ip}`).join(" ")}\n`;
 
+/** `systemctl show` of each unit the command names, enabled and active. */
+const runningUnits = (command: string) =>
+  [...command.matchAll(/(\S+)\.service/g)]
+    .map((u) => `Id=${u[1]}.service\nLoadState=loaded\nUnitFileState=enabled\nActiveState=active\n`)
+    .join("\n");
+
 /** A fake node5 (tie-breaker, SDC) with every package at VR, whose SDC applies --mod_mdm_ip. */
 function sdcHost(
   live: string[] | undefined,
@@ -85,6 +91,8 @@ function sdcHost(
         ? ok(queryMdms(st.live))
         : fail(1, "", "drv_cfg: cannot talk to the scini driver");
     if (c.startsWith("for f in")) return ok(`file ${CONF}\nmdm ${st.file.join(",")}\n`);
+    // Its ScaleIO services all run (stages/services.ts reads, changes nothing).
+    if (c.startsWith("systemctl show")) return ok(runningUnits(c));
     throw new Error(`unexpected ${c}`);
   });
   const ctx = new InstallContext(

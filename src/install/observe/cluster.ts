@@ -10,12 +10,14 @@ import {
   parseLogin,
   parseQueryAll,
   parseQueryCluster,
+  parseSds,
   parseVolumes,
   vendorMessage,
 } from "../scli";
 import { assignDevices, poolsOf } from "../pools";
 import { planCluster, wantedCluster } from "../stages/cluster";
 import { planPools, type PoolPlan } from "../stages/pool-plan";
+import { disconnectedDrift, disconnectedSds } from "../stages/sds-connect";
 import { currentSds } from "../stages/storage";
 import { STEP, type Observed, type Stored } from "./probe";
 
@@ -121,7 +123,10 @@ export function storageDrift(
   ];
 }
 
-/** StorageLayout: protection domains, pools, each SDS node's SDS and devices, as the stage plans them. */
+/**
+ * StorageLayout: protection domains, pools, each SDS node's SDS and devices, as the stage plans
+ * them, and each SDS connected to the MDM (`--query_all_sds` State).
+ */
 export async function observeStorage(ctx: StageContext, master: string): Promise<Observed> {
   const login = await readLogin(ctx, master);
   if ("drift" in login) return { drift: [login.drift] };
@@ -130,7 +135,13 @@ export async function observeStorage(ctx: StageContext, master: string): Promise
   const sdsNow = await currentSds(ctx, master, sdsNodes);
   const volumes = parseVolumes(await scliQuery(ctx, master, STEP, "volumes"));
   const plan = planPools(poolsOf(ctx.spec), assignDevices(ctx.spec), all, sdsNow, volumes);
-  return { drift: storageDrift(master, plan, (n) => ctx.machine(n).privateAddress) };
+  const listed = parseSds(await scliQuery(ctx, master, STEP, "sds"));
+  return {
+    drift: [
+      ...storageDrift(master, plan, (n) => ctx.machine(n).privateAddress),
+      ...disconnectedSds(listed, sdsNodes).map(disconnectedDrift),
+    ],
+  };
 }
 
 /**

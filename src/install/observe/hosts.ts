@@ -11,11 +11,18 @@ import {
   MDM_ROLE_QUERY,
   packageJobs,
   parseMdmRole,
+  type PackageJob,
   wrongMdmRole,
 } from "../stages/packages";
 import { notInstalled, osFromRelease, prerequisites } from "../stages/prepare";
 import { DEAD_MIRROR_REPOS } from "../stages/repos";
 import { sdcMdmDrift } from "../stages/sdc-mdms";
+import {
+  packageServiceUnits,
+  parseUnitStates,
+  servicesDrift,
+  unitStatesQuery,
+} from "../stages/services";
 import { STEP, type Observed } from "./probe";
 
 /**
@@ -71,6 +78,7 @@ export async function observeHostPackages(ctx: StageContext, host: string): Prom
     sectioned({
       versions: installedVersionsQuery(ctx, host),
       ...(m.mdm ? { mdmrole: MDM_ROLE_QUERY } : {}),
+      ...serviceSections(jobs),
     }),
     { quiet: true },
   );
@@ -94,8 +102,31 @@ export async function observeHostPackages(ctx: StageContext, host: string): Prom
         `${host}: its MDM is installed as a ${installed}, the topology makes it the ${m.mdm}`,
       );
   }
+  drift.push(...serviceDriftOf(host, jobs, have, p.services?.out ?? ""));
   // An installed SDC whose MDM list (live or in its config file) is not the cluster's managers.
   const sdcJob = jobs.find((j) => j.component === "sdc");
   if (sdcJob && have.has(sdcJob.rpm.name)) drift.push(...(await sdcMdmDrift(ctx, host, STEP)));
   return { drift };
+}
+
+/** The query of the node's ScaleIO services (stages/services.ts), a section of the probe. */
+function serviceSections(jobs: PackageJob[]): Record<string, string> {
+  const units = packageServiceUnits(jobs.map((j) => j.component));
+  return units.length > 0 ? { services: unitStatesQuery(units) } : {};
+}
+
+/**
+ * A drift line for each ScaleIO service of an installed package that is stopped or disabled
+ * (a package not installed is drift already). `out` is serviceSections' answer. Pure.
+ */
+export function serviceDriftOf(
+  host: string,
+  jobs: PackageJob[],
+  have: Map<string, string>,
+  out: string,
+): string[] {
+  const installed = jobs.filter((j) => have.has(j.rpm.name)).map((j) => j.component);
+  return servicesDrift(host, packageServiceUnits(installed), parseUnitStates(out)).map(
+    (d) => d.line,
+  );
 }

@@ -5,10 +5,11 @@
 import { createHash } from "crypto";
 import type { StageContext } from "../context";
 import { q, sectioned, splitSections } from "../shell";
-import { managerIps } from "../spec";
+import { gatewayNode, managerIps } from "../spec";
 import {
   GATEWAY_PROPERTIES,
   GATEWAY_SERVICE,
+  gatewayRunning,
   mdmAddressesOf,
   missingManagers,
 } from "../stages/gateway";
@@ -26,13 +27,17 @@ import { STEP, type Observed } from "./probe";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-/** Gateway: its service enabled (it answers after a reboot) and told every manager MDM's address. */
+/**
+ * Gateway: its service enabled (it answers after a reboot) and running, and told every manager
+ * MDM's address.
+ */
 export async function observeGateway(ctx: StageContext, host: string): Promise<Observed> {
   const out = await ctx.run(
     host,
     STEP,
     sectioned({
       enabled: `systemctl is-enabled ${GATEWAY_SERVICE}`,
+      active: `systemctl is-active ${GATEWAY_SERVICE}`,
       properties: `cat ${q(GATEWAY_PROPERTIES)}`,
     }),
     { quiet: true },
@@ -43,6 +48,13 @@ export async function observeGateway(ctx: StageContext, host: string): Promise<O
   if (enabled !== "enabled")
     drift.push(
       `${host}: the gateway service ${GATEWAY_SERVICE} is not enabled (${enabled || "not found"})`,
+    );
+  const active = (p.active?.out ?? "").trim();
+  // A service that is not installed is said above already.
+  const installed = enabled !== "" && !/not-found|No such file/i.test(enabled);
+  if (p.active && installed && !gatewayRunning(active))
+    drift.push(
+      `${host}: the gateway service ${GATEWAY_SERVICE} is not running (${active || "no answer"}); \`pulumi up\` starts it`,
     );
   if (p.properties?.code === 0) {
     const listed = mdmAddressesOf(p.properties.out);
@@ -56,7 +68,8 @@ export async function observeGateway(ctx: StageContext, host: string): Promise<O
 /** What the plugin's files should hash to (the binary only when the spec names one). */
 export interface PluginWanted {
   bin?: string;
-  config: string;
+  /** Undefined when it cannot be known (the gateway's service stopped: its certificate is in it). */
+  config?: string;
   ca?: string;
   unit: string;
 }
@@ -95,21 +108,39 @@ export type PluginSettingsOf = (
 /**
  * VolumePlugin: the host's plugin against what the stage writes. The settings need the gateway's
  * certificate, fetched over the verified SSH connection (a TLS handshake, nothing written).
+ * When that fails because the gateway's service is stopped (the Gateway resource reports it, and
+ * `up` starts it), the config and CA file are not compared and the rest is; any other failure
+ * is the probe's.
  */
 export async function observeVolumePlugin(
   ctx: StageContext,
   host: string,
   settingsOf: PluginSettingsOf = settingsFor,
 ): Promise<Observed> {
-  const [probe, { settings, caPem }] = await Promise.all([
+  const [probe, found] = await Promise.all([
     ctx.run(host, STEP, pluginProbeScript(), { quiet: true }),
-    settingsOf(ctx, host),
+    settingsOf(ctx, host).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
   ]);
+  if (found instanceof Error && !(await gatewayStopped(ctx))) throw found;
+  const known = found instanceof Error ? undefined : found;
   const want: PluginWanted = {
     bin: ctx.spec.volumePluginBinary?.sha256,
-    config: sha256(pluginConfigText(settings, ctx.spec.mdmPassword)),
-    ca: caPem === undefined ? undefined : sha256(caPem),
+    config: known && sha256(pluginConfigText(known.settings, ctx.spec.mdmPassword)),
+    ca: known?.caPem === undefined ? undefined : sha256(known.caPem),
     unit: sha256(pluginUnitText()),
   };
   return { drift: pluginDrift(host, parsePluginProbe(probe.stdout), want) };
+}
+
+/** Whether the gateway node's service is not running (`systemctl is-active`), once per run. */
+function gatewayStopped(ctx: StageContext): Promise<boolean> {
+  return ctx.memo("observe:gateway-stopped", async () => {
+    const gw = gatewayNode(ctx.spec.machines);
+    if (!gw) return false;
+    const r = await ctx.run(gw.name, STEP, `systemctl is-active ${GATEWAY_SERVICE}`, {
+      quiet: true,
+      check: false,
+    });
+    return !gatewayRunning(r.stdout.trim());
+  });
 }

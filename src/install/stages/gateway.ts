@@ -103,6 +103,7 @@ export async function configureGateway(ctx: StageContext, host: string): Promise
         STEP,
         sectioned({
           enabled: `systemctl is-enabled ${GATEWAY_SERVICE}`,
+          active: `systemctl is-active ${GATEWAY_SERVICE}`,
           properties: `cat ${q(GATEWAY_PROPERTIES)}`,
         }),
         { quiet: true },
@@ -110,6 +111,7 @@ export async function configureGateway(ctx: StageContext, host: string): Promise
     ).stdout,
   );
   await ensureEnabled(ctx, host, (probe.enabled?.out ?? "").trim());
+  await ensureGatewayRunning(ctx, host, (probe.active?.out ?? "").trim());
   const managers = managerIps(ctx.spec.machines);
   // An unreadable properties file (another layout) leaves only the login check to go by.
   const readable = probe.properties?.code === 0;
@@ -150,6 +152,29 @@ async function ensureEnabled(ctx: StageContext, host: string, enabled: string): 
       .info(`enabling ${GATEWAY_SERVICE} (was ${enabled}) so that it starts at boot`);
     await ctx.run(host, STEP, `systemctl enable ${GATEWAY_SERVICE}`, { change: true });
   }
+}
+
+/** `systemctl is-active`'s answer for a service that runs ("active", or "reloading"). */
+export function gatewayRunning(active: string): boolean {
+  return active === "active" || active === "reloading";
+}
+
+/**
+ * The gateway service running (stopped by hand, or failed): started, recorded; nothing when it
+ * runs. `active` is what `systemctl is-active` said. Called after ensureEnabled, which fails
+ * first when the service is not installed.
+ */
+export async function ensureGatewayRunning(
+  ctx: StageContext,
+  host: string,
+  active: string,
+): Promise<void> {
+  if (gatewayRunning(active)) return;
+  ctx.log(host, STEP).info(`starting ${GATEWAY_SERVICE} (was ${active || "not running"})`);
+  await ctx.run(host, STEP, `systemctl start ${GATEWAY_SERVICE}`, {
+    change: true,
+    timeoutMs: 5 * 60_000,
+  });
 }
 
 /** As the gateway admin: tell the gateway the MDM addresses and to trust the MDM certificate. */

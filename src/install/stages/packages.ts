@@ -12,6 +12,7 @@ import { componentsOf, managerIps } from "../spec";
 import { installStaged, localSha256, stagedPath } from "../upload";
 import { fixRepos } from "./repos";
 import { syncSdcMdms } from "./sdc-mdms";
+import { ensureServices, packageServiceUnits } from "./services";
 
 export const STEP: StageName = "HostPackages";
 /** Where the RPMs are staged on a host (root-only, see upload.ts). */
@@ -160,6 +161,8 @@ export async function installPackages(
     await installTodo(ctx, host, todo, async (j) => {
       if (j === mdmJob) await checkRole(true);
     });
+  // Installed but stopped or disabled by hand: started and enabled (stages/services.ts).
+  await ensureServices(ctx, host, STEP, packageServiceUnits(jobs.map((j) => j.component)));
   // The SDC's MDM list follows the cluster's managers (MDM_IP only counts at install).
   if (jobs.some((j) => j.component === "sdc")) await syncSdcMdms(ctx, host, STEP);
   return { installed: todo.map((j) => j.rpm.file) };

@@ -19,6 +19,7 @@ import { q } from "../shell";
 import { mdmNodes } from "../spec";
 import { login, scliChange } from "./cluster";
 import { planPools, type PoolPlan, type SdsNow } from "./pool-plan";
+import { waitSdsConnected } from "./sds-connect";
 
 export const STEP: StageName = "StorageLayout";
 
@@ -77,6 +78,8 @@ export async function configureStorage(ctx: StageContext): Promise<{ sds: string
   await Promise.all(sdsNodes.map((n) => checkDevices(ctx, n.name, n.dataDisks)));
   if (!(await login(ctx, host, STEP)))
     throw new Error(`[${host}] ${STEP}: the MDM cluster does not exist yet`);
+  // An SDS whose service was stopped (HostPackages has started it again) reconnects first.
+  await waitSdsConnected(ctx, host, STEP, sdsNodes);
   const all = parseQueryAll(await scliQuery(ctx, host, STEP, "all"));
   const sdsNow = await currentSds(ctx, host, sdsNodes);
   const dropped = sdsNow.some((s) =>
