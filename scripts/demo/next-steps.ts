@@ -1,5 +1,6 @@
 // The closing screen: what a user does next, as full commands that work as printed from a root
 // shell (the key, known_hosts and Pulumi settings are spelled out; nothing relies on the cwd).
+import { q } from "../../src/install/shell";
 import { sshLine, IMAGE } from "./hosts";
 import type { DemoLab } from "./lab";
 import { REPO, STACK } from "./paths";
@@ -26,6 +27,14 @@ export function volumeCommands(lab: DemoLab): string[] {
   ];
 }
 
+/** `npm run demo -- down`, with the ARROWHEAD_DEMO_* settings this run was given (they pick the demo). */
+export function downLine(env: NodeJS.ProcessEnv = process.env): string {
+  const vars = ["ARROWHEAD_DEMO_STATE", "ARROWHEAD_DEMO_PORT"]
+    .filter((k) => env[k] !== undefined)
+    .map((k) => `${k}=${q(env[k]!)} `);
+  return `${vars.join("")}npm run demo -- down`;
+}
+
 /** Prints the closing screen. */
 export function printNextSteps(lab: DemoLab, p: Pulumi): void {
   say("");
@@ -45,7 +54,7 @@ export function printNextSteps(lab: DemoLab, p: Pulumi): void {
   for (const c of volumeCommands(lab)) say(`    ${c}`);
   say("");
   say("  Remove everything:");
-  say("    npm run demo -- down");
+  say(`    ${downLine()}`);
   say("");
   say(EMULATED);
 }
