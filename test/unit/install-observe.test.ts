@@ -23,40 +23,19 @@ import {
 } from "../../src/install/observe/services";
 import { dockerUnitFiles } from "../../src/install/stages/docker";
 import { pluginConfigText, pluginUnitText } from "../../src/install/stages/volume-plugin";
-import type { Machine } from "../../src/machine";
+import { testSpec } from "./support/machines";
 import { fail, ok, ScriptedHosts, type Answer } from "./support/scripted-hosts";
 
 const MDM_PW = "Obs-Mdm-Pw1";
 const SYSTEM = "78221ddb0dcff2f5";
 const sha = (t: string) => createHash("sha256").update(t).digest("hex");
 
-const machine = (i: number, mdm: Machine["mdm"], extra: Machine["services"] = []): Machine => ({
-  name: `node${i}`,
-  mdm,
-  services: ["sds", "sdc", "docker", ...extra],
-  sshHost: "127.0.0.1",
-  sshPort: 2200 + i,
-  sshUser: "root",
-  publicAddress: `10.0.0.${i}`,
-  privateAddress: `10.0.0.${i}`,
-  dataDisks: ["/dev/vdb"],
-  os: "centos7",
-});
-
-const spec: InstallSpec = {
-  machines: [machine(1, "master", ["gateway"]), machine(2, "slave"), machine(3, "tiebreaker")],
-  privateKey: "unused",
-  os: "centos7",
-  rpmDir: "/rpms",
+const spec: InstallSpec = testSpec({
   clusterName: "obs",
-  protectionDomain: "pd1",
-  storagePool: "sp1",
-  mediaType: "HDD",
-  dockerVolumeGb: 8,
   mdmPassword: MDM_PW,
   gatewayPassword: "Obs-Gw-Pw1",
   volumePluginBinary: { path: "/cache/plugin", sha256: "b".repeat(64) },
-};
+});
 
 const rpm = (c: string): RpmFile =>
   ({ name: `EMC-ScaleIO-${c}`, versionRelease: "2.0-14000.231.el7" }) as RpmFile;

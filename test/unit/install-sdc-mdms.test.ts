@@ -12,21 +12,11 @@ import type { InstallSpec } from "../../src/install/spec";
 import { installPackages } from "../../src/install/stages/packages";
 import { clusterList, sdcMdmPlan } from "../../src/install/stages/sdc-mdms";
 import type { Machine } from "../../src/machine";
+import { testMachine } from "./support/machines";
 import { fail, ok, ScriptedHosts } from "./support/scripted-hosts";
 
 const CONF = "/etc/emc/scaleio/drv_cfg.txt";
-const machine = (i: number, mdm: Machine["mdm"]): Machine => ({
-  name: `node${i}`,
-  mdm,
-  services: ["sds", "sdc"],
-  sshHost: "127.0.0.1",
-  sshPort: 2200 + i,
-  sshUser: "root",
-  publicAddress: `10.0.0.${i}`,
-  privateAddress: `10.0.0.${i}`,
-  dataDisks: ["/dev/vdb"],
-  os: "centos7",
-});
+const machine = (i: number, mdm: Machine["mdm"]) => testMachine(i, mdm, ["sds", "sdc"]);
 // 5_node: the managers are the master and both slaves (tie-breakers are not managers).
 const spec = {
   machines: [

@@ -23,37 +23,17 @@ import {
   unitStatesQuery,
 } from "../../src/install/stages/services";
 import { waitSdsConnected } from "../../src/install/stages/sds-connect";
-import type { Machine } from "../../src/machine";
 import { pluginUnitText } from "../../src/install/stages/volume-plugin";
+import { testSpec } from "./support/machines";
 import { ok, ScriptedHosts, type Answer } from "./support/scripted-hosts";
 
 const SYSTEM = "78221ddb0dcff2f5";
-const machine = (i: number, mdm: Machine["mdm"], extra: Machine["services"] = []): Machine => ({
-  name: `node${i}`,
-  mdm,
-  services: ["sds", "sdc", "docker", ...extra],
-  sshHost: "127.0.0.1",
-  sshPort: 2200 + i,
-  sshUser: "root",
-  publicAddress: `10.0.0.${i}`,
-  privateAddress: `10.0.0.${i}`,
-  dataDisks: ["/dev/vdb"],
-  os: "centos7",
-});
 
-const spec: InstallSpec = {
-  machines: [machine(1, "master", ["gateway"]), machine(2, "slave"), machine(3, "tiebreaker")],
-  privateKey: "unused",
-  os: "centos7",
-  rpmDir: "/rpms",
+const spec: InstallSpec = testSpec({
   clusterName: "svc",
-  protectionDomain: "pd1",
-  storagePool: "sp1",
-  mediaType: "HDD",
-  dockerVolumeGb: 8,
   mdmPassword: "Svc-Mdm-Pw1",
   gatewayPassword: "Svc-Gw-Pw1",
-};
+});
 
 const VR = "2.0-14000.231.el7";
 const rpm = (c: string): RpmFile =>
