@@ -9,10 +9,10 @@ import { gatewayNode, managerIps } from "../spec";
 import {
   GATEWAY_PROPERTIES,
   GATEWAY_SERVICE,
-  gatewayRunning,
   mdmAddressesOf,
   missingManagers,
 } from "../stages/gateway";
+import { unitRunning } from "../stages/services";
 import {
   parsePluginProbe,
   pluginConfigText,
@@ -52,7 +52,7 @@ export async function observeGateway(ctx: StageContext, host: string): Promise<O
   const active = (p.active?.out ?? "").trim();
   // A service that is not installed is said above already.
   const installed = enabled !== "" && !/not-found|No such file/i.test(enabled);
-  if (p.active && installed && !gatewayRunning(active))
+  if (p.active && installed && !unitRunning(active))
     drift.push(
       `${host}: the gateway service ${GATEWAY_SERVICE} is not running (${active || "no answer"}); \`pulumi up\` starts it`,
     );
@@ -141,6 +141,6 @@ function gatewayStopped(ctx: StageContext): Promise<boolean> {
       quiet: true,
       check: false,
     });
-    return !gatewayRunning(r.stdout.trim());
+    return !unitRunning(r.stdout.trim());
   });
 }

@@ -7,12 +7,13 @@ import { waitFor, type StageContext } from "../context";
 import { fetchCertificate, GatewayClient, type ApiResponse } from "../gateway-api";
 import { q, sectioned, splitSections } from "../shell";
 import { managerIps } from "../spec";
+import { SERVICE_UNIT, unitRunning } from "./services";
 
 export const STEP: StageName = "Gateway";
 export const gatewayLoginFact = (host: string) => `gateway-login:${host}`;
 export const GATEWAY_PORT = 443;
 /** The gateway's systemd unit (EMC-ScaleIO-gateway 1.32 to 3.x). */
-export const GATEWAY_SERVICE = "scaleio-gateway";
+export const GATEWAY_SERVICE = SERVICE_UNIT.gateway;
 /**
  * Where the gateway keeps its MDM list (`mdm.ip.addresses`, reference §8): read over SSH, since
  * the REST API has no call that lists it.
@@ -154,11 +155,6 @@ async function ensureEnabled(ctx: StageContext, host: string, enabled: string): 
   }
 }
 
-/** `systemctl is-active`'s answer for a service that runs ("active", or "reloading"). */
-export function gatewayRunning(active: string): boolean {
-  return active === "active" || active === "reloading";
-}
-
 /**
  * The gateway service running (stopped by hand, or failed): started, recorded; nothing when it
  * runs. `active` is what `systemctl is-active` said. Called after ensureEnabled, which fails
@@ -169,7 +165,7 @@ export async function ensureGatewayRunning(
   host: string,
   active: string,
 ): Promise<void> {
-  if (gatewayRunning(active)) return;
+  if (unitRunning(active)) return;
   ctx.log(host, STEP).info(`starting ${GATEWAY_SERVICE} (was ${active || "not running"})`);
   await ctx.run(host, STEP, `systemctl start ${GATEWAY_SERVICE}`, {
     change: true,

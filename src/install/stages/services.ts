@@ -72,7 +72,10 @@ export interface UnitFix {
   refusal?: string;
 }
 
-const RUNNING = new Set(["active", "reloading"]);
+/** Whether `systemctl`'s ActiveState (or `is-active` answer) is a running service's: "active", "reloading". */
+export function unitRunning(active: string): boolean {
+  return active === "active" || active === "reloading";
+}
 
 /**
  * What the unit needs, or undefined when it runs and is enabled. "static", "generated" and
@@ -94,7 +97,7 @@ export function unitFix(host: string, s: UnitState): UnitFix | undefined {
       enable: false,
       refusal: `service ${unit} has no unit (${unit}.service not found) though its package is installed; reinstall the package on ${host}`,
     };
-  const start = !RUNNING.has(s.active);
+  const start = !unitRunning(s.active);
   const enable = s.enabled === "disabled";
   return start || enable ? { unit, start, enable } : undefined;
 }
